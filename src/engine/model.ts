@@ -1,0 +1,130 @@
+// The shapes the hardening engine speaks. Everything here is plain data: the engine takes a
+// compiled policy, a namespace and a Pod, and gives back a decision and a JSON patch, with no I/O.
+// The webhook, the CLI and the cluster adapters depend on these types and on nothing else of
+// the engine's insides (import them from `src/engine/index.ts`).
+import type { Operation } from 'fast-json-patch';
+
+export type { Operation };
+
+/** Namespaces opt in with this label set to `enabled`. */
+export const OPT_IN_LABEL = 'secure-defaults.io/inject';
+/** A Pod annotated `secure-defaults.io/skip: "true"` is left alone when the policy allows opt-out. */
+export const SKIP_ANNOTATION = 'secure-defaults.io/skip';
+/** Written on every mutated Pod: what the webhook added, for audit. */
+export const INJECTED_ANNOTATION = 'secure-defaults.io/injected';
+/** A namespace's allocated (or hand-set) UID block, e.g. "1000010000-1000019999". */
+export const UID_RANGE_ANNOTATION = 'secure-defaults.io/uid-range';
+/** A namespace's GID block when it differs from the UID block. */
+export const GID_RANGE_ANNOTATION = 'secure-defaults.io/gid-range';
+
+/** An inclusive range of numeric IDs: "10000-19999" is { min: 10000, max: 19999 }. */
+export interface IdRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** The user and group IDs a namespace's Pods get, and where they came from. */
+export interface IdDefaults {
+  readonly uidRange: IdRange;
+  readonly gidRange: IdRange;
+  readonly fsGroup: number;
+  /** Which part of the policy chose these, for messages: "spec.namespaces[1]", "spec.fallback", … */
+  readonly source: string;
+}
+
+export type SeccompDefault =
+  | { readonly type: 'RuntimeDefault' }
+  | { readonly type: 'Localhost'; readonly localhostProfile: string };
+
+/** What every hardened Pod gets where it left the field unset (spec.defaults, compiled). */
+export interface PodDefaults {
+  readonly runAsNonRoot: boolean;
+  readonly seccompProfile: SeccompDefault | null;
+  readonly dropCapabilities: readonly string[];
+  /** The value injected where a container leaves it unset; null leaves it unset. */
+  readonly allowPrivilegeEscalation: boolean | null;
+  readonly readOnlyRootFilesystem: boolean;
+  /** Added beside an injected fsGroup; null adds nothing. */
+  readonly fsGroupChangePolicy: 'OnRootMismatch' | 'Always' | null;
+}
+
+/** Settings of the per-namespace UID block allocator (spec.allocation). */
+export interface AllocationSettings {
+  readonly pool: IdRange;
+  readonly blockSize: number;
+}
+
+/** What the engine needs to know of a namespace. */
+export interface NamespaceInfo {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+}
+
+/** A validated policy, compiled once when it is loaded and then only read. */
+export interface CompiledPolicy {
+  readonly name: string;
+  readonly mode: 'fill' | 'enforce';
+  readonly defaults: PodDefaults;
+  readonly allowPodOptOut: boolean;
+  readonly allocation: AllocationSettings | null;
+  /**
+   * The IDs for a namespace: the first `spec.namespaces` rule that matches, else the
+   * namespace's allocated block (when allocation is on and the annotation is present), else
+   * `spec.fallback`, else null (no UID/GID defaults for that namespace).
+   */
+  resolveIdDefaults(namespace: NamespaceInfo): IdDefaults | null;
+}
+
+/** One mistake in a policy document: `${path}: ${message}` reads as a complete sentence with the fix. */
+export interface PolicyError {
+  /** e.g. "spec.namespaces[1].uidRange" */
+  readonly path: string;
+  /** e.g. `"20000-1999": min is greater than max` */
+  readonly message: string;
+}
+
+export type PolicyParseResult =
+  | { readonly ok: true; readonly policy: CompiledPolicy; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly errors: readonly PolicyError[] };
+
+/** Which part of a Pod a request may change: a new Pod, or only its ephemeral containers (`kubectl debug`). */
+export type AdmissionTarget = 'pod' | 'ephemeralContainers';
+
+export interface AdmissionInput {
+  readonly policy: CompiledPolicy;
+  readonly namespace: NamespaceInfo;
+  /** The Pod exactly as the API server sent it (request.object); never modified by the engine. */
+  readonly pod: unknown;
+  readonly target: AdmissionTarget;
+}
+
+/** A value in the Pod that breaks an enforce-mode policy. */
+export interface Violation {
+  /** JSON-ish path in the Pod, e.g. "spec.containers[app].securityContext.runAsUser" */
+  readonly path: string;
+  /** Container name, when the violation is in one. */
+  readonly container?: string;
+  /** Human sentence naming the container, field, value and what is allowed. */
+  readonly message: string;
+}
+
+export type AdmissionDecision =
+  | {
+      readonly allowed: true;
+      /** RFC 6902 operations against `AdmissionInput.pod`; empty when nothing is missing. */
+      readonly patch: readonly Operation[];
+      /** Paths of what was added, e.g. "spec.securityContext.runAsUser". */
+      readonly injected: readonly string[];
+      /** For the person who created the Pod (kubectl prints them): defaults left out and why. */
+      readonly warnings: readonly string[];
+      /** Set when the Pod was deliberately left alone (Windows Pod, opt-out annotation, …). */
+      readonly skipped?: string;
+    }
+  | {
+      readonly allowed: false;
+      /** One message naming every violation; what the API server shows the user. */
+      readonly message: string;
+      readonly violations: readonly Violation[];
+      readonly warnings: readonly string[];
+    };
