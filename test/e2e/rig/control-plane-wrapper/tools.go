@@ -1,7 +1,10 @@
 //go:build tools
 
-// Keeps k8s.io/kubernetes/cmd/kube-apiserver in this module's graph so that
-// `go build k8s.io/kubernetes/cmd/kube-apiserver` resolves from here.
+// Keeps the commands build-control-plane.sh builds in this module's graph so that
+// `go build k8s.io/kubernetes/cmd/...` resolves from here.
 package tools
 
-import _ "k8s.io/kubernetes/cmd/kube-apiserver"
+import (
+	_ "k8s.io/kubernetes/cmd/kube-apiserver"
+	_ "k8s.io/kubernetes/cmd/kubectl"
+)
