@@ -1,0 +1,54 @@
+// Probes and lifecycle handlers must not reach other hosts (the node or its neighbours) by
+// naming a host: the kubelet would make the request from the node's network.
+// Restricted fields: {liveness,readiness,startup}Probe.{httpGet,tcpSocket}.host and
+// lifecycle.{postStart,preStop}.{httpGet,tcpSocket}.host, in all container kinds.
+// Allowed: undefined, "". (Policy v1.34+.)
+import type { PodSecurityCheck } from '../check.js';
+import { asObject, asString, describeContainers, joinQuote, pluralize, sortedUnique } from '../pod-view.js';
+import type { JsonObject } from '../pod-view.js';
+
+const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
+const LIFECYCLE_HANDLERS = ['postStart', 'preStop'] as const;
+const HANDLER_KINDS = ['httpGet', 'tcpSocket'] as const;
+
+export const hostProbesAndHostLifecycleCheck: PodSecurityCheck = {
+  id: 'hostProbesAndHostLifecycle',
+  level: 'baseline',
+  evaluate(pod) {
+    const badContainers: string[] = [];
+    const hosts: string[] = [];
+    const paths: string[] = [];
+    for (const container of pod.containers) {
+      const handlers: Array<[JsonObject | undefined, string]> = [
+        ...PROBES.map((p): [JsonObject | undefined, string] => [asObject(container.raw[p]), `${container.path}.${p}`]),
+        ...LIFECYCLE_HANDLERS.map((h): [JsonObject | undefined, string] => [
+          asObject(asObject(container.raw['lifecycle'])?.[h]),
+          `${container.path}.lifecycle.${h}`,
+        ]),
+      ];
+      let containerIsBad = false;
+      for (const [handler, handlerPath] of handlers) {
+        for (const kind of HANDLER_KINDS) {
+          const host = asString(asObject(handler?.[kind])?.['host']) ?? '';
+          if (host !== '') {
+            containerIsBad = true;
+            hosts.push(host);
+            paths.push(`${handlerPath}.${kind}.host`);
+          }
+        }
+      }
+      if (containerIsBad) {
+        badContainers.push(container.name);
+      }
+    }
+    if (badContainers.length === 0) {
+      return null;
+    }
+    const uniqueHosts = sortedUnique(hosts);
+    return {
+      reason: 'probe or lifecycle host',
+      message: `${describeContainers(sortedUnique(badContainers))} ${pluralize('uses', 'use', badContainers.length)} ${pluralize('probe or lifecycle host', 'probe or lifecycle hosts', uniqueHosts.length)} ${joinQuote(uniqueHosts)} (remove the host field)`,
+      paths,
+    };
+  },
+};

@@ -1,0 +1,54 @@
+// Every Pod Security Standards check, in the order findings are reported (PSA's registry order:
+// baseline checks first, then restricted ones). A restricted check that `overrides` a baseline
+// check replaces it when the restricted profile is evaluated.
+import type { PodSecurityCheck, PodSecurityLevel } from './check.js';
+import { allowPrivilegeEscalationCheck } from './checks/allow-privilege-escalation.js';
+import { appArmorProfileCheck } from './checks/apparmor-profile.js';
+import { capabilitiesBaselineCheck } from './checks/capabilities-baseline.js';
+import { capabilitiesRestrictedCheck } from './checks/capabilities-restricted.js';
+import { hostNamespacesCheck } from './checks/host-namespaces.js';
+import { hostPathVolumesCheck } from './checks/host-path-volumes.js';
+import { hostPortsCheck } from './checks/host-ports.js';
+import { hostProbesAndHostLifecycleCheck } from './checks/host-probes-and-lifecycle.js';
+import { privilegedCheck } from './checks/privileged.js';
+import { procMountBaselineCheck } from './checks/proc-mount-baseline.js';
+import { procMountRestrictedCheck } from './checks/proc-mount-restricted.js';
+import { restrictedVolumesCheck } from './checks/restricted-volumes.js';
+import { runAsNonRootCheck } from './checks/run-as-non-root.js';
+import { runAsUserCheck } from './checks/run-as-user.js';
+import { seccompProfileBaselineCheck } from './checks/seccomp-profile-baseline.js';
+import { seccompProfileRestrictedCheck } from './checks/seccomp-profile-restricted.js';
+import { seLinuxOptionsCheck } from './checks/selinux-options.js';
+import { sysctlsCheck } from './checks/sysctls.js';
+import { windowsHostProcessCheck } from './checks/windows-host-process.js';
+
+const ALL_CHECKS: readonly PodSecurityCheck[] = [
+  hostNamespacesCheck,
+  privilegedCheck,
+  capabilitiesBaselineCheck,
+  hostPathVolumesCheck,
+  hostPortsCheck,
+  appArmorProfileCheck,
+  seLinuxOptionsCheck,
+  procMountBaselineCheck,
+  seccompProfileBaselineCheck,
+  sysctlsCheck,
+  windowsHostProcessCheck,
+  hostProbesAndHostLifecycleCheck,
+  restrictedVolumesCheck,
+  allowPrivilegeEscalationCheck,
+  runAsNonRootCheck,
+  runAsUserCheck,
+  seccompProfileRestrictedCheck,
+  capabilitiesRestrictedCheck,
+  procMountRestrictedCheck,
+];
+
+/** The checks that make up a profile, overridden baseline checks removed. */
+export function checksForLevel(level: PodSecurityLevel): readonly PodSecurityCheck[] {
+  if (level === 'baseline') {
+    return ALL_CHECKS.filter((check) => check.level === 'baseline');
+  }
+  const overridden = new Set(ALL_CHECKS.flatMap((check) => (check.level === 'restricted' ? (check.overrides ?? []) : [])));
+  return ALL_CHECKS.filter((check) => check.level === 'restricted' || !overridden.has(check.id));
+}
