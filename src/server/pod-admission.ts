@@ -1,0 +1,138 @@
+// What the mutating endpoint does with one readable AdmissionRequest: decide whether it concerns
+// us (Pod CREATE, ephemeral-container UPDATE), find the namespace and policy, ask the engine, and
+// turn its decision into an answer. Every exit returns an answer plus the fields of the one log
+// line written for it.
+import type { AdmissionDecision, AdmissionInput, AdmissionTarget } from '../engine/model.js';
+import { allowed, denied, patched, type AdmissionResponse } from './admission-responses.js';
+import type { AdmissionRequest } from './admission-review.js';
+import { unableToJudge, type FailurePolicy } from './failure-policy.js';
+import type { LogFields } from './logger.js';
+import { isOptedIn, type NamespaceDirectory, type PolicySource } from './policy-ports.js';
+import type { AdmissionResult } from './webhook-metrics.js';
+
+export interface PodAdmissionDeps {
+  readonly policySource: PolicySource;
+  readonly namespaces: NamespaceDirectory;
+  readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
+  readonly failurePolicy: FailurePolicy;
+}
+
+export interface AdmissionOutcome {
+  readonly response: AdmissionResponse;
+  readonly result: AdmissionResult;
+  /** For the decision's log line: what was added or why it was refused/skipped. Never the object. */
+  readonly log: LogFields;
+  readonly injected: readonly string[];
+}
+
+/** Which part of a Pod this request may change, or null when the webhook has nothing to do with it. */
+export function admissionTargetOf(request: AdmissionRequest): AdmissionTarget | null {
+  if (request.resource.group !== '' || request.resource.resource !== 'pods') return null;
+  if (request.operation === 'CREATE' && request.subResource === '') return 'pod';
+  if (request.operation === 'UPDATE' && request.subResource === 'ephemeralcontainers') return 'ephemeralContainers';
+  return null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Why `object` cannot be treated as a Pod, or null when it can. */
+export function notAPodReason(object: unknown): string | null {
+  if (!isRecord(object)) return 'request.object is missing or not a JSON object; expected a Pod';
+  if (object.kind !== undefined && object.kind !== 'Pod') return `request.object.kind is ${JSON.stringify(object.kind)}; expected "Pod"`;
+  if (object.apiVersion !== undefined && object.apiVersion !== 'v1') return `request.object.apiVersion is ${JSON.stringify(object.apiVersion)}; expected "v1"`;
+  if (object.metadata !== undefined && !isRecord(object.metadata)) return 'request.object.metadata is not an object';
+  if (!isRecord(object.spec)) return 'request.object.spec is missing or not an object; expected a Pod spec';
+  return null;
+}
+
+/** The Pod's name for logs: its name, or its generateName prefix with a "*" when the name is not chosen yet. */
+export function podLogName(request: AdmissionRequest): string {
+  const metadata = isRecord(request.object) && isRecord(request.object.metadata) ? request.object.metadata : {};
+  if (typeof metadata.name === 'string' && metadata.name !== '') return metadata.name;
+  if (request.name !== '') return request.name;
+  if (typeof metadata.generateName === 'string' && metadata.generateName !== '') return `${metadata.generateName}*`;
+  return '';
+}
+
+function podNamespace(request: AdmissionRequest): string {
+  if (request.namespace !== '') return request.namespace;
+  const metadata = isRecord(request.object) && isRecord(request.object.metadata) ? request.object.metadata : {};
+  return typeof metadata.namespace === 'string' ? metadata.namespace : '';
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps): Promise<AdmissionOutcome> {
+  const uid = request.uid;
+  const target = admissionTargetOf(request);
+  const outcome = (response: AdmissionResponse, result: AdmissionResult, log: LogFields, injected: readonly string[] = []): AdmissionOutcome => ({
+    response,
+    result,
+    log,
+    injected,
+  });
+  if (target === null) {
+    const what = `${request.operation} ${request.resource.resource}${request.subResource ? `/${request.subResource}` : ''}`;
+    return outcome(allowed(uid), 'skipped', { reason: `${what} is not handled by this webhook; allowed unchanged` });
+  }
+  const notAPod = notAPodReason(request.object);
+  if (notAPod !== null) {
+    return outcome(unableToJudge(uid, deps.failurePolicy, 400, notAPod), 'invalid', { reason: notAPod });
+  }
+  const namespaceName = podNamespace(request);
+  if (namespaceName === '') {
+    const reason = 'request.namespace is empty; a Pod always belongs to a namespace';
+    return outcome(unableToJudge(uid, deps.failurePolicy, 400, reason), 'invalid', { reason });
+  }
+  const snapshot = deps.policySource.current();
+  if (snapshot === null) {
+    const reason = 'no valid policy has been loaded yet';
+    return outcome(unableToJudge(uid, deps.failurePolicy, 503, reason), 'errored', { reason });
+  }
+  const policyFields = { policy: snapshot.policy.name, policyGeneration: snapshot.generation };
+  let namespace;
+  try {
+    namespace = await deps.namespaces.lookup(namespaceName);
+  } catch (error) {
+    const reason = `could not look up namespace "${namespaceName}": ${errorText(error)}`;
+    return outcome(unableToJudge(uid, deps.failurePolicy, 503, reason), 'errored', { reason, ...policyFields });
+  }
+  if (namespace === null) {
+    return outcome(allowed(uid), 'skipped', { reason: `namespace "${namespaceName}" does not exist; allowed unchanged`, ...policyFields });
+  }
+  if (!isOptedIn(namespace)) {
+    return outcome(allowed(uid), 'skipped', { reason: `namespace "${namespaceName}" has not opted in; allowed unchanged`, ...policyFields });
+  }
+  let decision: AdmissionDecision;
+  try {
+    decision = deps.decideAdmission({ policy: snapshot.policy, namespace, pod: request.object, target });
+  } catch (error) {
+    const reason = `the hardening engine failed: ${errorText(error)}`;
+    return outcome(unableToJudge(uid, deps.failurePolicy, 500, reason), 'errored', { reason, ...policyFields });
+  }
+  if (!decision.allowed) {
+    return outcome(denied(uid, decision.message, { warnings: decision.warnings }), 'denied', {
+      reason: decision.message,
+      violations: decision.violations.map((v) => v.path),
+      ...policyFields,
+    });
+  }
+  if (decision.skipped !== undefined) {
+    return outcome(allowed(uid, { warnings: decision.warnings, auditAnnotations: { skipped: decision.skipped } }), 'skipped', {
+      reason: decision.skipped,
+      ...policyFields,
+    });
+  }
+  const auditAnnotations: Record<string, string> = { policy: `${snapshot.policy.name}@${snapshot.generation}` };
+  if (decision.injected.length > 0) auditAnnotations.injected = decision.injected.join(',');
+  const result: AdmissionResult = decision.patch.length > 0 ? 'patched' : 'allowed';
+  return outcome(patched(uid, decision.patch, { warnings: decision.warnings, auditAnnotations }), result, {
+    injected: decision.injected,
+    warnings: decision.warnings,
+    ...policyFields,
+  }, decision.injected);
+}

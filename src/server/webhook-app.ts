@@ -1,0 +1,153 @@
+// The Express application: admission endpoints, probes and metrics. It knows nothing of TLS or
+// sockets (webhook-server.ts) nor of where the policy comes from (PolicySource).
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Registry } from 'prom-client';
+import type { AdmissionDecision, AdmissionInput, PolicyParseResult } from '../engine/model.js';
+import { reviewResponse } from './admission-responses.js';
+import { readAdmissionReview, type AdmissionRequest } from './admission-review.js';
+import type { Clock } from './clock.js';
+import { unableToJudge, type FailurePolicy } from './failure-policy.js';
+import type { Logger } from './logger.js';
+import { admitPod, podLogName, type AdmissionOutcome } from './pod-admission.js';
+import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-review.js';
+import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
+import type { WebhookMetrics } from './webhook-metrics.js';
+
+/**
+ * Largest request body read. A Pod stored in etcd is at most 1.5 MiB (etcd's default
+ * --max-request-bytes) and the API server refuses request bodies over 3 MiB, so one object in
+ * JSON is under 3 MiB; an UPDATE review (ephemeral containers) carries object and oldObject, plus
+ * the envelope. 2 × 3 MiB + 2 MiB of headroom.
+ */
+export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
+
+/** A readiness condition: null when satisfied, else why the server is not ready. */
+export type ReadinessCheck = () => string | null;
+
+export interface WebhookAppDeps {
+  readonly policySource: PolicySource;
+  readonly namespaces: NamespaceDirectory;
+  readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
+  readonly parsePolicy: (yamlText: string) => PolicyParseResult;
+  /** The policy ConfigMap judged by /validate-policy; null in standalone mode. */
+  readonly policyConfigMap: ConfigMapRef | null;
+  readonly failurePolicy: FailurePolicy;
+  readonly logger: Logger;
+  readonly metrics: WebhookMetrics;
+  readonly registry: Registry;
+  readonly clock: Clock;
+  readonly readinessChecks: readonly ReadinessCheck[];
+  readonly bodyLimitBytes?: number;
+}
+
+type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionOutcome>;
+
+function oneLine(res: Response, status: number, message: string): void {
+  res.status(status).type('text/plain').send(`${message}\n`);
+}
+
+export function createWebhookApp(deps: WebhookAppDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  // Read the body as bytes whatever its declared type, so the content-type check and the JSON
+  // parse below give our own one-line reasons instead of Express's HTML error pages.
+  const rawBody = express.raw({ type: () => true, limit, inflate: true });
+
+  const reviewEndpoint = (endpoint: string, handle: ReviewHandler) => async (req: Request, res: Response): Promise<void> => {
+    const started = deps.clock.monotonic();
+    const seconds = (): number => (deps.clock.monotonic() - started) / 1000;
+    if (!req.is('application/json')) {
+      deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
+      deps.logger.warn('admission request refused', { endpoint, reason: `wrong content type ${req.get('content-type') ?? '(none)'}` });
+      oneLine(res, 400, `Content-Type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}`);
+      return;
+    }
+    const bodyText = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
+    const reading = readAdmissionReview(bodyText);
+    if (reading.kind === 'rejected') {
+      deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
+      deps.logger.warn('admission request refused', { endpoint, reason: reading.reason });
+      oneLine(res, 400, reading.reason);
+      return;
+    }
+    if (reading.kind === 'unusable') {
+      deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
+      deps.logger.warn('admission request could not be judged', { endpoint, uid: reading.uid, reason: reading.reason });
+      res.status(200).json(reviewResponse(unableToJudge(reading.uid, deps.failurePolicy, 400, reading.reason), reading.apiVersion));
+      return;
+    }
+    const request = reading.request;
+    let outcome: AdmissionOutcome;
+    try {
+      outcome = await handle(request);
+    } catch (error) {
+      // The handlers turn every expected failure into an answer; this is the last line, so an
+      // unforeseen bug still yields an AdmissionReview with the reason rather than a bare 500.
+      const reason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
+      outcome = { response: unableToJudge(request.uid, deps.failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };
+    }
+    const elapsed = seconds();
+    deps.metrics.observeAdmission(endpoint, request.operation, outcome.result, elapsed);
+    deps.metrics.countInjected(outcome.injected);
+    const fields = {
+      endpoint,
+      uid: request.uid,
+      namespace: request.namespace,
+      name: endpoint === 'mutate' ? podLogName(request) : request.name,
+      operation: request.operation,
+      resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
+      dryRun: request.dryRun,
+      user: request.username,
+      allowed: outcome.response.allowed,
+      result: outcome.result,
+      durationMs: Math.round(elapsed * 1e6) / 1e3,
+      ...outcome.log,
+    };
+    if (outcome.result === 'errored' || outcome.result === 'invalid') deps.logger.warn('admission decision', fields);
+    else if (outcome.result === 'skipped') deps.logger.debug('admission decision', fields);
+    else deps.logger.info('admission decision', fields);
+    res.status(200).json(reviewResponse(outcome.response));
+  };
+
+  app.post(
+    '/mutate',
+    rawBody,
+    reviewEndpoint('mutate', (request) => admitPod(request, deps)),
+  );
+  app.post(
+    '/validate-policy',
+    rawBody,
+    reviewEndpoint('validate-policy', async (request) =>
+      reviewPolicyConfigMap(request, { configMap: deps.policyConfigMap, parsePolicy: deps.parsePolicy, failurePolicy: deps.failurePolicy }),
+    ),
+  );
+  app.get('/healthz', (_req, res) => oneLine(res, 200, 'ok'));
+  app.get('/readyz', (_req, res) => {
+    const reasons = deps.readinessChecks.map((check) => check()).filter((r): r is string => r !== null);
+    if (reasons.length === 0) oneLine(res, 200, 'ok');
+    else oneLine(res, 503, `not ready: ${reasons.join('; ')}`);
+  });
+  app.get('/metrics', async (_req, res) => {
+    deps.metrics.setPolicyGeneration(deps.policySource.current()?.generation ?? 0);
+    res.status(200).type(deps.registry.contentType).send(await deps.registry.metrics());
+  });
+  app.all(['/mutate', '/validate-policy'], (req, res) => oneLine(res, 405, `${req.method} is not allowed; send POST with an AdmissionReview`));
+  app.use((req, res) => oneLine(res, 404, `no such endpoint: ${req.method} ${req.path}`));
+  // Body-parser failures (too large, aborted, bad encoding) end here with a one-line reason.
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const err = error as { status?: number; type?: string; message?: string; limit?: number; length?: number };
+    const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
+    const message =
+      err.type === 'entity.too.large'
+        ? `request body of ${err.length ?? 'unknown'} bytes is over the ${err.limit ?? limit}-byte limit`
+        : `${err.message ?? 'request failed'}`;
+    const endpoint = req.path === '/mutate' ? 'mutate' : req.path === '/validate-policy' ? 'validate-policy' : 'other';
+    deps.metrics.observeAdmission(endpoint, '', 'invalid', 0);
+    deps.logger.warn('request refused', { path: req.path, status, reason: message });
+    if (res.headersSent) return;
+    oneLine(res, status, message);
+  });
+  return app;
+}

@@ -1,0 +1,149 @@
+// The HTTPS listener around the Express app: TLS settings, timeouts against slow or idle
+// clients, live certificate replacement, and a graceful shutdown that loses no admission.
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { RequestListener } from 'node:http';
+import type { Clock } from './clock.js';
+import type { Logger } from './logger.js';
+import type { TlsPair } from './tls-pair.js';
+
+export interface ServerTimeouts {
+  /** Time to receive a request's headers (slowloris). */
+  readonly headersTimeoutMs: number;
+  /** Time to receive a whole request. The API server waits at most 30 s for a webhook anyway. */
+  readonly requestTimeoutMs: number;
+  /**
+   * How long an idle keep-alive connection stays open. Longer than Go's 90 s idle timeout, which
+   * the API server's webhook client uses, so the server never closes a connection the API server
+   * is about to reuse (that POST would fail rather than be retried).
+   */
+  readonly keepAliveTimeoutMs: number;
+  readonly handshakeTimeoutMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: ServerTimeouts = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 95_000,
+  handshakeTimeoutMs: 10_000,
+};
+
+export interface ShutdownOptions {
+  /**
+   * Keep serving (not ready, connections closed after each answer) this long before closing the
+   * listener, so endpoints and kube-proxy stop routing here before connections are refused.
+   */
+  readonly delayMs: number;
+  /** Longest wait for in-flight requests after the listener closes; then sockets are destroyed. */
+  readonly drainTimeoutMs: number;
+}
+
+export interface WebhookServerOptions {
+  readonly app: RequestListener;
+  readonly tls: TlsPair;
+  readonly host: string;
+  readonly port: number;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly timeouts?: Partial<ServerTimeouts>;
+}
+
+export interface RunningWebhookServer {
+  readonly port: number;
+  readonly host: string;
+  /** False once shutdown has begun (feeds /readyz). */
+  isShuttingDown(): boolean;
+  /** Serve new connections with this pair; existing connections keep theirs. */
+  replaceTls(pair: TlsPair): void;
+  /** Readiness goes false, in-flight requests finish, the listener closes. Idempotent. */
+  shutdown(options: ShutdownOptions): Promise<void>;
+}
+
+const TLS_SETTINGS = { minVersion: 'TLSv1.2' } as const;
+
+export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningWebhookServer> {
+  const timeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const { logger, clock } = options;
+  let shuttingDown = false;
+  let draining = false;
+  const listener: RequestListener = (req, res) => {
+    // While draining, every answer closes its connection, so keep-alive clients reconnect to
+    // another replica instead of sending the next request to one that is going away.
+    if (draining) res.setHeader('Connection', 'close');
+    options.app(req, res);
+  };
+  const server: Server = createServer(
+    {
+      ...TLS_SETTINGS,
+      cert: options.tls.certPem,
+      key: options.tls.keyPem,
+      handshakeTimeout: timeouts.handshakeTimeoutMs,
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+    },
+    listener,
+  );
+  server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+  server.on('tlsClientError', (error: Error, socket: Socket) => {
+    logger.debug('TLS handshake failed', { remoteAddress: socket.remoteAddress, error: error.message });
+  });
+  server.on('clientError', (error: Error & { code?: string }, socket: Socket) => {
+    logger.debug('malformed HTTP request', { remoteAddress: socket.remoteAddress, error: error.message, code: error.code });
+    if (socket.writable) {
+      const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: text/plain\r\n\r\n${error.message}\n`);
+    } else {
+      socket.destroy();
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (error) => logger.error('HTTPS server error', { error: error.message }));
+  const address = server.address() as AddressInfo;
+  logger.info('webhook server listening', { host: address.address, port: address.port });
+
+  let shutdownPromise: Promise<void> | null = null;
+  const shutdown = async ({ delayMs, drainTimeoutMs }: ShutdownOptions): Promise<void> => {
+    shuttingDown = true;
+    draining = true;
+    logger.info('shutting down: readiness is false, finishing in-flight requests', { delayMs, drainTimeoutMs });
+    if (delayMs > 0) await new Promise<void>((resolve) => clock.setTimeout(resolve, delayMs));
+    await new Promise<void>((resolve) => {
+      let finished = false;
+      const deadline = clock.setTimeout(() => {
+        if (finished) return;
+        logger.warn('drain timeout reached; closing the remaining connections', { drainTimeoutMs });
+        server.closeAllConnections();
+      }, drainTimeoutMs);
+      server.close(() => {
+        finished = true;
+        clock.clearTimeout(deadline);
+        resolve();
+      });
+      // Connections idle right now will not carry another request; in-flight ones close after
+      // their answer (Connection: close above).
+      server.closeIdleConnections();
+    });
+    logger.info('webhook server stopped');
+  };
+
+  return {
+    port: address.port,
+    host: address.address,
+    isShuttingDown: () => shuttingDown,
+    replaceTls(pair) {
+      server.setSecureContext({ ...TLS_SETTINGS, cert: pair.certPem, key: pair.keyPem });
+    },
+    shutdown(opts) {
+      shutdownPromise ??= shutdown(opts);
+      return shutdownPromise;
+    },
+  };
+}

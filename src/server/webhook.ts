@@ -1,0 +1,103 @@
+// Puts the pieces together: TLS material (files that are watched, or a generated self-signed
+// pair), the Express app, the HTTPS server, metrics and readiness. serve.ts, the tests and the
+// load benchmark all start the webhook through here.
+import type { Registry } from 'prom-client';
+import type { AdmissionDecision, AdmissionInput, PolicyParseResult } from '../engine/model.js';
+import type { Clock } from './clock.js';
+import type { FailurePolicy } from './failure-policy.js';
+import type { Logger } from './logger.js';
+import type { ConfigMapRef } from './policy-config-map-review.js';
+import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
+import { generateSelfSignedCertificate } from './self-signed-certificate.js';
+import { TlsFileWatcher } from './tls-file-watcher.js';
+import { checkTlsPair, readTlsPair, type TlsPair } from './tls-pair.js';
+import { createWebhookApp, type ReadinessCheck } from './webhook-app.js';
+import type { WebhookMetrics } from './webhook-metrics.js';
+import { startWebhookServer, type ServerTimeouts, type ShutdownOptions } from './webhook-server.js';
+
+export type TlsSource =
+  | { readonly kind: 'files'; readonly certPath: string; readonly keyPath: string; readonly pollIntervalMs?: number; readonly debounceMs?: number }
+  | { readonly kind: 'pair'; readonly pair: TlsPair }
+  | { readonly kind: 'self-signed' };
+
+export interface WebhookConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: TlsSource;
+  readonly policySource: PolicySource;
+  readonly namespaces: NamespaceDirectory;
+  readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
+  readonly parsePolicy: (yamlText: string) => PolicyParseResult;
+  readonly policyConfigMap: ConfigMapRef | null;
+  readonly failurePolicy: FailurePolicy;
+  readonly logger: Logger;
+  readonly metrics: WebhookMetrics;
+  readonly registry: Registry;
+  readonly clock: Clock;
+  /** Conditions besides "a policy is loaded" and "not shutting down", e.g. caches synced. */
+  readonly readinessChecks?: readonly ReadinessCheck[];
+  readonly timeouts?: Partial<ServerTimeouts>;
+  readonly bodyLimitBytes?: number;
+}
+
+export interface RunningWebhook {
+  readonly port: number;
+  readonly host: string;
+  /** The certificate the server started with (the CA to trust when it is self-signed). */
+  readonly initialCertificatePem: string;
+  isShuttingDown(): boolean;
+  shutdown(options: ShutdownOptions): Promise<void>;
+}
+
+async function initialPair(tls: TlsSource, logger: Logger): Promise<TlsPair> {
+  if (tls.kind === 'pair') return tls.pair;
+  if (tls.kind === 'self-signed') {
+    logger.warn('no --tls-cert/--tls-key given: serving a self-signed certificate for localhost/127.0.0.1 generated in memory; the API server will not trust it');
+    return generateSelfSignedCertificate();
+  }
+  const pair = await readTlsPair(tls.certPath, tls.keyPath);
+  const check = checkTlsPair(pair);
+  if (!check.ok) throw new Error(`TLS pair ${tls.certPath} / ${tls.keyPath} is unusable: ${check.error}`);
+  logger.info('TLS certificate loaded', { certPath: tls.certPath, ...check.summary });
+  return pair;
+}
+
+export async function startWebhook(config: WebhookConfig): Promise<RunningWebhook> {
+  const { logger, clock, metrics } = config;
+  const pair = await initialPair(config.tls, logger);
+  let isShuttingDown = (): boolean => false;
+  const readinessChecks: ReadinessCheck[] = [
+    () => (isShuttingDown() ? 'shutting down' : null),
+    () => (config.policySource.current() === null ? 'no valid policy loaded yet' : null),
+    ...(config.readinessChecks ?? []),
+  ];
+  const app = createWebhookApp({ ...config, readinessChecks });
+  const server = await startWebhookServer({ app, tls: pair, host: config.host, port: config.port, logger, clock, timeouts: config.timeouts });
+  isShuttingDown = server.isShuttingDown;
+
+  let watcher: TlsFileWatcher | null = null;
+  if (config.tls.kind === 'files') {
+    watcher = new TlsFileWatcher({
+      certPath: config.tls.certPath,
+      keyPath: config.tls.keyPath,
+      initial: pair,
+      onNewPair: (next) => server.replaceTls(next),
+      onReloadError: () => metrics.countTlsReloadError(),
+      logger,
+      clock,
+      pollIntervalMs: config.tls.pollIntervalMs,
+      debounceMs: config.tls.debounceMs,
+    });
+    watcher.start();
+  }
+  return {
+    port: server.port,
+    host: server.host,
+    initialCertificatePem: pair.certPem,
+    isShuttingDown: server.isShuttingDown,
+    async shutdown(options) {
+      watcher?.stop();
+      await server.shutdown(options);
+    },
+  };
+}

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { decodePatch, podReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
+
+describe('POST /mutate over real TLS', () => {
+  let hook: TestWebhook;
+  beforeAll(async () => {
+    hook = await startTestWebhook();
+  });
+  afterAll(async () => {
+    await hook.stop();
+  });
+
+  it('patches a new Pod in an opted-in namespace and echoes the uid', async () => {
+    const answer = await hook.post('/mutate', podReview({ uid: 'abc-123' }));
+    expect(answer.status).toBe(200);
+    const review = answer.json();
+    expect(review.apiVersion).toBe('admission.k8s.io/v1');
+    expect(review.kind).toBe('AdmissionReview');
+    expect(review.response.uid).toBe('abc-123');
+    expect(review.response.allowed).toBe(true);
+    expect(review.response.patchType).toBe('JSONPatch');
+    expect(decodePatch(review.response)).toEqual([{ op: 'add', path: '/spec/securityContext', value: { runAsNonRoot: true } }]);
+    expect(review.response.warnings).toEqual(['test warning']);
+    expect(review.response.auditAnnotations).toEqual({ policy: 'test-policy@1', injected: 'spec.securityContext.runAsNonRoot' });
+    // The API server prefixes audit annotation keys with "<webhook name>/": a key with its own prefix would be dropped.
+    for (const key of Object.keys(review.response.auditAnnotations)) expect(key).toMatch(/^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/);
+  });
+
+  it('sends no patchType or patch when there is nothing to add', async () => {
+    const object = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { securityContext: { runAsNonRoot: true }, containers: [] } };
+    const review = (await hook.post('/mutate', podReview({ object }))).json();
+    expect(review.response.allowed).toBe(true);
+    expect(review.response).not.toHaveProperty('patchType');
+    expect(review.response).not.toHaveProperty('patch');
+  });
+
+  it('answers a dry-run request exactly like a real one', async () => {
+    const real = (await hook.post('/mutate', podReview({ uid: 'real' }))).json().response;
+    const dry = (await hook.post('/mutate', podReview({ uid: 'dry', dryRun: true }))).json().response;
+    expect({ ...dry, uid: 'real' }).toEqual(real);
+  });
+
+  it('denies with the engine message', async () => {
+    const object = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bad', labels: { deny: 'yes' } }, spec: { containers: [] } };
+    const review = (await hook.post('/mutate', podReview({ uid: 'd1', object }))).json();
+    expect(review.response).toMatchObject({ uid: 'd1', allowed: false, status: { code: 403, message: 'spec.containers[app]: refused by the test engine' } });
+  });
+
+  it.each([
+    ['a namespace that did not opt in', podReview({ namespace: 'legacy' })],
+    ['a namespace that does not exist', podReview({ namespace: 'ghost' })],
+    ['UPDATE of a Pod', podReview({ operation: 'UPDATE' })],
+    ['DELETE of a Pod', podReview({ operation: 'DELETE', object: null })],
+    ['CREATE of pods/binding', podReview({ subResource: 'binding', object: { kind: 'Binding' } })],
+    ['another resource', podReview({ resource: 'services', object: { kind: 'Service' } })],
+    ['UPDATE of pods/status', podReview({ operation: 'UPDATE', subResource: 'status' })],
+  ])('allows %s untouched', async (_label, review) => {
+    const response = (await hook.post('/mutate', review)).json().response;
+    expect(response).toEqual({ uid: review.request.uid, allowed: true });
+  });
+
+  it('passes ephemeral-container updates to the engine with target ephemeralContainers', async () => {
+    const seen: string[] = [];
+    const local = await startTestWebhook({
+      decideAdmission: (input) => {
+        seen.push(input.target);
+        return { allowed: true, patch: [{ op: 'add', path: '/spec/ephemeralContainers/0/securityContext', value: {} }], injected: ['x'], warnings: [] };
+      },
+    });
+    try {
+      const review = podReview({ operation: 'UPDATE', subResource: 'ephemeralcontainers' });
+      const response = (await local.post('/mutate', review)).json().response;
+      expect(seen).toEqual(['ephemeralContainers']);
+      expect(response.patchType).toBe('JSONPatch');
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it('logs one line per decision with uid, namespace, pod name and what was added, never the object', async () => {
+    const before = hook.logger.decisions().length;
+    await hook.post('/mutate', podReview({ uid: 'log-me' }));
+    const lines = hook.logger.decisions().slice(before);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]!.fields).toMatchObject({
+      uid: 'log-me',
+      namespace: 'team-a',
+      name: 'web-*',
+      operation: 'CREATE',
+      result: 'patched',
+      injected: ['spec.securityContext.runAsNonRoot'],
+    });
+    expect(JSON.stringify(lines[0]!.fields)).not.toContain('nginx');
+  });
+
+  it('echoes every uid correctly under concurrency', async () => {
+    const uids = Array.from({ length: 60 }, (_, i) => `concurrent-${i}`);
+    const answers = await Promise.all(uids.map((uid) => hook.post('/mutate', podReview({ uid }))));
+    expect(answers.map((a) => a.json().response.uid)).toEqual(uids);
+  });
+});
