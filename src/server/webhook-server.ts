@@ -2,7 +2,7 @@
 // clients, live certificate replacement, and a graceful shutdown that loses no admission.
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import type { RequestListener } from 'node:http';
+import type { RequestListener, ServerResponse } from 'node:http';
 import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import type { TlsPair } from './tls-pair.js';
@@ -19,6 +19,8 @@ export interface ServerTimeouts {
    */
   readonly keepAliveTimeoutMs: number;
   readonly handshakeTimeoutMs: number;
+  /** How often Node checks connections against the header/request timeouts (its default is 30 s). */
+  readonly connectionsCheckingIntervalMs: number;
 }
 
 export const DEFAULT_TIMEOUTS: ServerTimeouts = {
@@ -26,6 +28,7 @@ export const DEFAULT_TIMEOUTS: ServerTimeouts = {
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 95_000,
   handshakeTimeoutMs: 10_000,
+  connectionsCheckingIntervalMs: 1_000,
 };
 
 export interface ShutdownOptions {
@@ -66,10 +69,18 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const { logger, clock } = options;
   let shuttingDown = false;
   let draining = false;
+  const inFlight = new Set<ServerResponse>();
+  // While draining, every answer closes its connection, so keep-alive clients reconnect to
+  // another replica instead of sending the next request to one that is going away.
+  const closeAfterAnswer = (res: ServerResponse): void => {
+    if (res.headersSent) return;
+    res.shouldKeepAlive = false;
+    res.setHeader('Connection', 'close');
+  };
   const listener: RequestListener = (req, res) => {
-    // While draining, every answer closes its connection, so keep-alive clients reconnect to
-    // another replica instead of sending the next request to one that is going away.
-    if (draining) res.setHeader('Connection', 'close');
+    if (draining) closeAfterAnswer(res);
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
     options.app(req, res);
   };
   const server: Server = createServer(
@@ -81,6 +92,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       headersTimeout: timeouts.headersTimeoutMs,
       requestTimeout: timeouts.requestTimeoutMs,
       keepAliveTimeout: timeouts.keepAliveTimeoutMs,
+      connectionsCheckingInterval: timeouts.connectionsCheckingIntervalMs,
     },
     listener,
   );
@@ -113,6 +125,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const shutdown = async ({ delayMs, drainTimeoutMs }: ShutdownOptions): Promise<void> => {
     shuttingDown = true;
     draining = true;
+    for (const res of inFlight) closeAfterAnswer(res);
     logger.info('shutting down: readiness is false, finishing in-flight requests', { delayMs, drainTimeoutMs });
     if (delayMs > 0) await new Promise<void>((resolve) => clock.setTimeout(resolve, delayMs));
     await new Promise<void>((resolve) => {

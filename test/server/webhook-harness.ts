@@ -108,7 +108,7 @@ export function testTlsPair(): Promise<TlsPair> {
 
 export function httpsCall(
   port: number,
-  options: { method: string; path: string; ca: string; agent?: Agent; body?: string | Buffer; headers?: Record<string, string>; servername?: string },
+  options: { method: string; path: string; ca: string | readonly string[]; agent?: Agent; body?: string | Buffer; headers?: Record<string, string>; servername?: string },
 ): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest(
@@ -117,7 +117,7 @@ export function httpsCall(
         port,
         method: options.method,
         path: options.path,
-        ca: options.ca,
+        ca: typeof options.ca === 'string' ? options.ca : [...options.ca],
         agent: options.agent ?? false,
         headers: options.headers,
         servername: options.servername ?? 'localhost',

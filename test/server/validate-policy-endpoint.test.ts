@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestWebhook, type TestWebhook } from './webhook-harness.js';
+
+function configMapReview(options: { uid: string; namespace?: string; name?: string; operation?: string; data?: Record<string, string> | null; resource?: string }) {
+  const namespace = options.namespace ?? 'secure-defaults';
+  const name = options.name ?? 'policy';
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: options.uid,
+      kind: { group: '', version: 'v1', kind: 'ConfigMap' },
+      resource: { group: '', version: 'v1', resource: options.resource ?? 'configmaps' },
+      namespace,
+      name,
+      operation: options.operation ?? 'UPDATE',
+      object: options.data === null ? null : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data: options.data ?? { 'policy.yaml': 'kind: SecureDefaultsPolicy' } },
+    },
+  };
+}
+
+describe('POST /validate-policy', () => {
+  let hook: TestWebhook;
+  beforeAll(async () => {
+    hook = await startTestWebhook();
+  });
+  afterAll(async () => {
+    await hook.stop();
+  });
+
+  it('refuses an edit of the policy ConfigMap that does not validate, listing each error with its path', async () => {
+    const response = (await hook.post('/validate-policy', configMapReview({ uid: 'v1', data: { 'policy.yaml': 'broken' } }))).json().response;
+    expect(response).toMatchObject({ uid: 'v1', allowed: false, status: { code: 403 } });
+    expect(response.status.message).toBe(
+      'policy ConfigMap secure-defaults/policy refused (data.policy.yaml): spec.fallback.uidRange: "20000-1999": min is greater than max',
+    );
+  });
+
+  it('refuses a policy ConfigMap without the policy.yaml key, naming the key', async () => {
+    const response = (await hook.post('/validate-policy', configMapReview({ uid: 'v2', operation: 'CREATE', data: { other: 'x' } }))).json().response;
+    expect(response.allowed).toBe(false);
+    expect(response.status.message).toMatch(/data.policy.yaml: missing; put the policy document under the key "policy.yaml"/);
+  });
+
+  it('accepts a valid policy', async () => {
+    const response = (await hook.post('/validate-policy', configMapReview({ uid: 'v3' }))).json().response;
+    expect(response).toEqual({ uid: 'v3', allowed: true });
+  });
+
+  it.each([
+    ['another ConfigMap in the same namespace', configMapReview({ uid: 'o1', name: 'other', data: { 'policy.yaml': 'broken' } })],
+    ['a same-named ConfigMap elsewhere', configMapReview({ uid: 'o2', namespace: 'team-a', data: { 'policy.yaml': 'broken' } })],
+    ['another resource', configMapReview({ uid: 'o3', resource: 'secrets', data: { 'policy.yaml': 'broken' } })],
+  ])('does not judge %s', async (_label, review) => {
+    const response = (await hook.post('/validate-policy', review)).json().response;
+    expect(response).toEqual({ uid: review.request.uid, allowed: true });
+  });
+
+  it('allows deleting the policy ConfigMap with a warning that the last good policy stays', async () => {
+    const response = (await hook.post('/validate-policy', configMapReview({ uid: 'del', operation: 'DELETE', data: null }))).json().response;
+    expect(response.allowed).toBe(true);
+    expect(response.warnings[0]).toMatch(/keeps using the last good policy/);
+  });
+});
