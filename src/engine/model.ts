@@ -74,6 +74,17 @@ export interface CompiledPolicy {
    * `spec.fallback`, else null (no UID/GID defaults for that namespace).
    */
   resolveIdDefaults(namespace: NamespaceInfo): IdDefaults | null;
+  /**
+   * Same answer as resolveIdDefaults, plus why a namespace's uid-range/gid-range annotation was
+   * ignored (malformed, includes root, overlaps a rule's range, allocation off). Optional so that
+   * hand-written fakes need not implement it; the engine's compiled policies always do.
+   */
+  resolveIdDefaultsWithWarnings?(namespace: NamespaceInfo): IdResolution;
+}
+
+export interface IdResolution {
+  readonly defaults: IdDefaults | null;
+  readonly warnings: readonly string[];
 }
 
 /** One mistake in a policy document: `${path}: ${message}` reads as a complete sentence with the fix. */
@@ -97,6 +108,12 @@ export interface AdmissionInput {
   /** The Pod exactly as the API server sent it (request.object); never modified by the engine. */
   readonly pod: unknown;
   readonly target: AdmissionTarget;
+  /**
+   * For target 'ephemeralContainers': the Pod before the update (request.oldObject). The API
+   * server refuses any change to an ephemeral container that already existed, so only the ones
+   * not in oldPod are hardened. When absent, every ephemeral container is treated as new.
+   */
+  readonly oldPod?: unknown;
 }
 
 /** A value in the Pod that breaks an enforce-mode policy. */
@@ -128,3 +145,19 @@ export type AdmissionDecision =
       readonly violations: readonly Violation[];
       readonly warnings: readonly string[];
     };
+
+/** hardenManifest's answer for one manifest (a Pod or a workload with a Pod template). */
+export type ManifestResult =
+  | {
+      readonly ok: true;
+      /** A hardened copy; the input is never modified. */
+      readonly object: unknown;
+      /** RFC 6902 operations against the input manifest (paths point into the Pod template). */
+      readonly patch: readonly Operation[];
+      /** Paths of what was added, e.g. "spec.template.spec.securityContext.runAsUser". */
+      readonly injected: readonly string[];
+      readonly warnings: readonly string[];
+      /** Set when the Pod template was deliberately left alone (Windows, opt-out annotation, …). */
+      readonly skipped?: string;
+    }
+  | { readonly ok: false; readonly error: string };

@@ -1,0 +1,183 @@
+// "What happens to a Pod": opt-out, Windows, enforce-mode violations, then the defaults, the
+// audit annotation and the JSON patch. Shared by the webhook (decideAdmission) and the CLI
+// (hardenManifest, through hardenPodLike).
+import { diffCopyOnWrite } from './additions-patch.js';
+import { findViolations, type ContainerToJudge } from './enforce-violations.js';
+import { mergeInjectedAnnotation } from './injected-annotation.js';
+import {
+  INJECTED_ANNOTATION,
+  SKIP_ANNOTATION,
+  type AdmissionDecision,
+  type AdmissionInput,
+  type CompiledPolicy,
+  type IdResolution,
+  type NamespaceInfo,
+  type Violation,
+} from './model.js';
+import {
+  CONTAINER_LISTS,
+  containerLabel,
+  hardenNewEphemeralContainers,
+  hardenPodSpec,
+  isUnset,
+  type ContainerList,
+  type Injection,
+  type SpecHardening,
+} from './pod-hardener.js';
+import { isPlainMap, type PlainMap } from './policy-reader.js';
+import { windowsPodReason } from './windows-pod.js';
+
+export interface PodLikeOutcome {
+  /** The hardened copy (the input object itself when nothing changed). */
+  readonly object: PlainMap;
+  readonly injections: readonly Injection[];
+  readonly warnings: readonly string[];
+  /** Enforce mode only: what the policy denies (the object is still hardened, for the CLI). */
+  readonly violations: readonly Violation[];
+  readonly skipped?: string;
+}
+
+export interface PodLikeContext {
+  readonly policy: CompiledPolicy;
+  readonly namespace: NamespaceInfo;
+  readonly target: AdmissionInput['target'];
+  /** Where the Pod-like object sits, for messages: "" for a Pod, "spec.template" for a Deployment. */
+  readonly basePath: string;
+  /** Names of ephemeral containers that already existed (target 'ephemeralContainers'). */
+  readonly existingEphemeralNames: ReadonlySet<string>;
+}
+
+function resolveIds(policy: CompiledPolicy, namespace: NamespaceInfo): IdResolution {
+  return policy.resolveIdDefaultsWithWarnings?.(namespace) ?? { defaults: policy.resolveIdDefaults(namespace), warnings: [] };
+}
+
+function joinPath(base: string, field: string): string {
+  return base === '' ? field : `${base}.${field}`;
+}
+
+function containersToJudge(spec: PlainMap, lists: readonly ContainerList[], existing: ReadonlySet<string>): ContainerToJudge[] {
+  const judged: ContainerToJudge[] = [];
+  for (const list of lists) {
+    const containers = spec[list];
+    if (!Array.isArray(containers)) continue;
+    containers.forEach((container: unknown, index) => {
+      if (!isPlainMap(container)) return;
+      const name = typeof container['name'] === 'string' ? container['name'] : `#${index}`;
+      if (list === 'ephemeralContainers' && existing.has(name)) return;
+      judged.push({ label: containerLabel(list, container, index), name, container });
+    });
+  }
+  return judged;
+}
+
+/** Adds (or merges into) the injected annotation on a copy of the metadata. */
+function annotate(podLike: PlainMap, injections: readonly Injection[], metadataPath: string, warnings: string[]): PlainMap | null {
+  const metadata = podLike['metadata'];
+  if (!isUnset(metadata) && !isPlainMap(metadata)) {
+    warnings.push(`${metadataPath} is not an object; the ${INJECTED_ANNOTATION} annotation was not added`);
+    return null;
+  }
+  const annotations = isPlainMap(metadata) ? metadata['annotations'] : undefined;
+  if (!isUnset(annotations) && !isPlainMap(annotations)) {
+    warnings.push(`${metadataPath}.annotations is not an object; the ${INJECTED_ANNOTATION} annotation was not added`);
+    return null;
+  }
+  const existing = isPlainMap(annotations) ? annotations[INJECTED_ANNOTATION] : undefined;
+  const merged = mergeInjectedAnnotation(typeof existing === 'string' ? existing : undefined, injections);
+  if (merged.replacedUnreadable || (existing !== undefined && typeof existing !== 'string')) {
+    warnings.push(`${metadataPath}.annotations.${INJECTED_ANNOTATION} was not in the expected format and was replaced`);
+  }
+  return { ...(isPlainMap(metadata) ? metadata : {}), annotations: { ...(isPlainMap(annotations) ? annotations : {}), [INJECTED_ANNOTATION]: merged.value } };
+}
+
+/** Decides on one Pod or Pod template ({metadata, spec}); never modifies it, never throws on garbage. */
+export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLikeOutcome {
+  const { policy, namespace, target, basePath } = context;
+  const metadataPath = joinPath(basePath, 'metadata');
+  const specPath = joinPath(basePath, 'spec');
+  const warnings: string[] = [];
+  const metadata = podLike['metadata'];
+  const annotations: PlainMap = isPlainMap(metadata) && isPlainMap(metadata['annotations']) ? metadata['annotations'] : {};
+  const unchanged = (skipped: string): PodLikeOutcome => ({ object: podLike, injections: [], warnings, violations: [], skipped });
+
+  if (annotations[SKIP_ANNOTATION] === 'true') {
+    if (policy.allowPodOptOut) return unchanged(`opted out with the annotation ${SKIP_ANNOTATION}: "true"`);
+    warnings.push(`annotation ${SKIP_ANNOTATION}: "true" is ignored: policy "${policy.name}" does not allow Pods to opt out (spec.allowPodOptOut is false)`);
+  }
+  const spec = podLike['spec'];
+  if (!isPlainMap(spec)) {
+    warnings.push(`${specPath} is not an object; nothing was hardened`);
+    return unchanged(`${specPath} is missing or not an object`);
+  }
+
+  const resolution = resolveIds(policy, namespace);
+  warnings.push(...resolution.warnings);
+  const ids = resolution.defaults;
+  const lists: readonly ContainerList[] = target === 'pod' ? CONTAINER_LISTS : ['ephemeralContainers'];
+  // Judged before the Windows check: a Linux Pod must not dodge enforce mode by adding windowsOptions.
+  const violations =
+    policy.mode === 'enforce'
+      ? findViolations(target === 'pod' ? spec['securityContext'] : undefined, containersToJudge(spec, lists, context.existingEphemeralNames), {
+          ids,
+          namespace,
+          policyName: policy.name,
+          specPath,
+        })
+      : [];
+  const windows = windowsPodReason(spec);
+  if (windows !== null) return { ...unchanged(`${windows}: Linux security defaults do not apply`), violations };
+
+  const settings = { defaults: policy.defaults, ids, annotations, specPath };
+  const hardening: SpecHardening =
+    target === 'pod' ? hardenPodSpec(spec, settings) : hardenNewEphemeralContainers(spec, settings, context.existingEphemeralNames);
+  warnings.push(...hardening.warnings);
+  if (hardening.spec === spec) return { object: podLike, injections: [], warnings, violations };
+
+  const hardened: PlainMap = { ...podLike, spec: hardening.spec };
+  if (target === 'pod') {
+    const annotated = annotate(podLike, hardening.injections, metadataPath, warnings);
+    if (annotated !== null) hardened['metadata'] = annotated;
+  }
+  return { object: hardened, injections: hardening.injections, warnings, violations };
+}
+
+function ephemeralContainerNames(pod: unknown): Set<string> {
+  const spec = isPlainMap(pod) ? pod['spec'] : undefined;
+  const containers = isPlainMap(spec) ? spec['ephemeralContainers'] : undefined;
+  const names = new Set<string>();
+  if (Array.isArray(containers)) {
+    for (const container of containers) if (isPlainMap(container) && typeof container['name'] === 'string') names.add(container['name']);
+  }
+  return names;
+}
+
+export function decideAdmission(input: AdmissionInput): AdmissionDecision {
+  const { policy, namespace, pod, target } = input;
+  if (!isPlainMap(pod)) {
+    return { allowed: true, patch: [], injected: [], warnings: ['the admitted object is not a JSON object; nothing was changed'], skipped: 'not a Pod object' };
+  }
+  const outcome = hardenPodLike(pod, {
+    policy,
+    namespace,
+    target,
+    basePath: '',
+    existingEphemeralNames: target === 'ephemeralContainers' ? ephemeralContainerNames(input.oldPod) : new Set(),
+  });
+  if (outcome.violations.length > 0) {
+    const podName = isPlainMap(pod['metadata']) ? pod['metadata']['name'] ?? pod['metadata']['generateName'] : undefined;
+    const subject = typeof podName === 'string' ? `Pod "${podName}"` : 'this Pod';
+    return {
+      allowed: false,
+      message: `policy "${policy.name}" (enforce mode) denies ${subject} in namespace "${namespace.name}": ${outcome.violations.map((v) => v.message).join('; ')}`,
+      violations: outcome.violations,
+      warnings: outcome.warnings,
+    };
+  }
+  return {
+    allowed: true,
+    patch: diffCopyOnWrite(pod, outcome.object),
+    injected: outcome.injections.map((injection) => injection.path),
+    warnings: outcome.warnings,
+    ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
+  };
+}

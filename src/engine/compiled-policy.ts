@@ -1,0 +1,83 @@
+// The runtime form of a validated policy: namespace rules as predicates, ID blocks as numbers.
+// Resolving a namespace's IDs is a short loop over predicates and, at most, one regex match.
+import { formatIdRange, idRangesOverlap, parseIdRange } from './id-range.js';
+import {
+  GID_RANGE_ANNOTATION,
+  UID_RANGE_ANNOTATION,
+  type AllocationSettings,
+  type CompiledPolicy,
+  type IdDefaults,
+  type IdResolution,
+  type NamespaceInfo,
+  type PodDefaults,
+} from './model.js';
+import type { NamespacePredicate } from './namespace-matcher.js';
+
+export interface CompiledRule {
+  readonly matches: NamespacePredicate;
+  readonly ids: IdDefaults;
+}
+
+export interface CompiledPolicyParts {
+  readonly name: string;
+  readonly mode: 'fill' | 'enforce';
+  readonly defaults: PodDefaults;
+  readonly allowPodOptOut: boolean;
+  readonly allocation: AllocationSettings | null;
+  readonly rules: readonly CompiledRule[];
+  readonly fallback: IdDefaults | null;
+}
+
+const ANNOTATION_SOURCE = `namespace annotation ${UID_RANGE_ANNOTATION}`;
+
+/** The namespace's own block from its annotations, or why it cannot be used. */
+function readAnnotatedIds(parts: CompiledPolicyParts, namespace: NamespaceInfo): IdDefaults | string {
+  const uidText = namespace.annotations[UID_RANGE_ANNOTATION] ?? '';
+  const gidText = namespace.annotations[GID_RANGE_ANNOTATION];
+  const prefix = `namespace "${namespace.name}": annotation`;
+  const uid = parseIdRange(uidText);
+  if (!uid.ok) return `${prefix} ${UID_RANGE_ANNOTATION} ignored: ${uid.reason}`;
+  const gid = gidText === undefined ? uid : parseIdRange(gidText);
+  if (!gid.ok) return `${prefix} ${GID_RANGE_ANNOTATION} ignored: ${gid.reason}`;
+  // A hand-set block must not hand a namespace the IDs of a tenant the policy isolates by rule.
+  for (const rule of parts.rules) {
+    for (const [label, range] of [['uid', uid.range], ['gid', gid.range]] as const) {
+      const ruleRange = label === 'uid' ? rule.ids.uidRange : rule.ids.gidRange;
+      if (idRangesOverlap(range, ruleRange)) {
+        return `${prefix} ${label === 'uid' ? UID_RANGE_ANNOTATION : GID_RANGE_ANNOTATION} "${formatIdRange(range)}" ignored: it overlaps the ${label} range ${formatIdRange(ruleRange)} of ${rule.ids.source}; give the namespace a block of its own`;
+      }
+    }
+  }
+  return { uidRange: uid.range, gidRange: gid.range, fsGroup: gid.range.min, source: ANNOTATION_SOURCE };
+}
+
+export function createCompiledPolicy(parts: CompiledPolicyParts): CompiledPolicy {
+  const resolveIdDefaultsWithWarnings = (namespace: NamespaceInfo): IdResolution => {
+    for (const rule of parts.rules) {
+      if (rule.matches(namespace)) return { defaults: rule.ids, warnings: [] };
+    }
+    const warnings: string[] = [];
+    if (namespace.annotations[UID_RANGE_ANNOTATION] !== undefined) {
+      if (parts.allocation === null) {
+        warnings.push(
+          `namespace "${namespace.name}": annotation ${UID_RANGE_ANNOTATION} ignored because policy "${parts.name}" has no spec.allocation; add spec.allocation to use per-namespace blocks`,
+        );
+      } else {
+        const annotated = readAnnotatedIds(parts, namespace);
+        if (typeof annotated !== 'string') return { defaults: annotated, warnings };
+        warnings.push(annotated);
+      }
+    }
+    if (warnings.length > 0 && parts.fallback !== null) warnings.push(`using spec.fallback ${formatIdRange(parts.fallback.uidRange)} instead`);
+    return { defaults: parts.fallback, warnings };
+  };
+  return {
+    name: parts.name,
+    mode: parts.mode,
+    defaults: parts.defaults,
+    allowPodOptOut: parts.allowPodOptOut,
+    allocation: parts.allocation,
+    resolveIdDefaults: (namespace) => resolveIdDefaultsWithWarnings(namespace).defaults,
+    resolveIdDefaultsWithWarnings,
+  };
+}

@@ -1,0 +1,7 @@
+// The engine's public entry: everything the webhook, the CLI and the cluster adapters use.
+export * from './model.js';
+export { parsePolicy, POLICY_API_VERSION, POLICY_KIND } from './policy-parser.js';
+export { decideAdmission } from './admission-decision.js';
+export { hardenManifest } from './manifest-hardener.js';
+export { parseIdRange, formatIdRange, MAX_ID } from './id-range.js';
+export { checkRestricted, checkBaseline, checkPodSecurity, type RestrictedFinding, type PodSecurityLevel } from './restricted/index.js';

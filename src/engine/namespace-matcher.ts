@@ -1,0 +1,102 @@
+// Which namespaces a `spec.namespaces` rule applies to: name globs, or a Kubernetes label selector
+// with the same semantics as metav1.LabelSelector. Compiled once when the policy loads.
+import type { NamespaceInfo } from './model.js';
+
+export type NamespacePredicate = (namespace: NamespaceInfo) => boolean;
+
+export type SelectorOperator = 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+export const SELECTOR_OPERATORS: readonly SelectorOperator[] = ['In', 'NotIn', 'Exists', 'DoesNotExist'];
+
+export interface SelectorRequirement {
+  readonly key: string;
+  readonly operator: SelectorOperator;
+  readonly values: readonly string[];
+}
+
+export interface LabelSelector {
+  readonly matchLabels: Readonly<Record<string, string>>;
+  readonly matchExpressions: readonly SelectorRequirement[];
+}
+
+const NAME_PATTERN_CHARS = /^[a-z0-9*?-]+$/;
+
+/** Why a namespace name or glob can never match a namespace, or null when it is fine. */
+export function namePatternProblem(pattern: string): string | null {
+  if (pattern.length === 0) return 'is empty; write a namespace name or a glob such as "team-*"';
+  if (pattern.length > 63) return `${JSON.stringify(pattern)} is longer than 63 characters, the longest namespace name`;
+  if (!NAME_PATTERN_CHARS.test(pattern)) {
+    return `${JSON.stringify(pattern)} is not a valid name or glob; use lowercase letters, digits, "-", and the wildcards "*" (any run) and "?" (one character)`;
+  }
+  return null;
+}
+
+/** Exact names go into a set; globs become anchored regular expressions. */
+export function compileNamePatterns(patterns: readonly string[]): NamespacePredicate {
+  const exact = new Set<string>();
+  const globs: RegExp[] = [];
+  for (const pattern of patterns) {
+    if (/[*?]/.test(pattern)) {
+      globs.push(new RegExp(`^${pattern.replace(/\*/g, '[a-z0-9-]*').replace(/\?/g, '[a-z0-9-]')}$`));
+    } else {
+      exact.add(pattern);
+    }
+  }
+  return (namespace) => exact.has(namespace.name) || globs.some((glob) => glob.test(namespace.name));
+}
+
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** Kubernetes qualified-name rules for label keys: optional DNS prefix, "/", name of at most 63. */
+export function labelKeyProblem(key: string): string | null {
+  const slash = key.indexOf('/');
+  const prefix = slash >= 0 ? key.slice(0, slash) : null;
+  const name = slash >= 0 ? key.slice(slash + 1) : key;
+  const quoted = JSON.stringify(key);
+  if (prefix !== null && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
+    return `${quoted} is not a valid label key: the prefix before "/" must be a lowercase DNS subdomain such as "example.com"`;
+  }
+  if (name.length === 0 || name.length > 63 || !LABEL_NAME.test(name)) {
+    return `${quoted} is not a valid label key: the name must be 1-63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`;
+  }
+  return null;
+}
+
+export function labelValueProblem(value: string): string | null {
+  if (value === '') return null;
+  if (value.length > 63 || !LABEL_NAME.test(value)) {
+    return `${JSON.stringify(value)} is not a valid label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`;
+  }
+  return null;
+}
+
+function hasLabel(labels: Readonly<Record<string, string>>, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(labels, key);
+}
+
+/** Requirements are ANDed; an empty selector matches every namespace, as in Kubernetes. */
+export function compileLabelSelector(selector: LabelSelector): NamespacePredicate {
+  const checks: NamespacePredicate[] = [];
+  for (const [key, value] of Object.entries(selector.matchLabels)) {
+    checks.push((ns) => hasLabel(ns.labels, key) && ns.labels[key] === value);
+  }
+  for (const requirement of selector.matchExpressions) {
+    const { key } = requirement;
+    const values = new Set(requirement.values);
+    switch (requirement.operator) {
+      case 'In':
+        checks.push((ns) => hasLabel(ns.labels, key) && values.has(ns.labels[key] ?? ''));
+        break;
+      case 'NotIn':
+        checks.push((ns) => !hasLabel(ns.labels, key) || !values.has(ns.labels[key] ?? ''));
+        break;
+      case 'Exists':
+        checks.push((ns) => hasLabel(ns.labels, key));
+        break;
+      case 'DoesNotExist':
+        checks.push((ns) => !hasLabel(ns.labels, key));
+        break;
+    }
+  }
+  return (namespace) => checks.every((check) => check(namespace));
+}

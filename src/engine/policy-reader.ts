@@ -1,0 +1,83 @@
+// Typed reads from an untrusted plain value, each recording a PolicyError (path + fix) instead of
+// throwing, so a policy with many mistakes reports all of them at once.
+import { closestName } from './closest-name.js';
+import type { PolicyError } from './model.js';
+
+export type PlainMap = Record<string, unknown>;
+
+export function isPlainMap(value: unknown): value is PlainMap {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+}
+
+/** "a string", "the number 3", "a list": how a wrong value is named in an error. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'an empty value';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${String(value)}`;
+  if (isPlainMap(value)) return 'a map';
+  return `a ${typeof value}`;
+}
+
+export function childPath(parent: string, key: string): string {
+  return parent === '' ? key : `${parent}.${key}`;
+}
+
+export class PolicyErrorList {
+  readonly errors: PolicyError[] = [];
+
+  add(path: string, message: string): void {
+    this.errors.push({ path, message });
+  }
+
+  /** Every key not in `known` is an error, with the closest known name when one is close. */
+  rejectUnknownFields(map: PlainMap, path: string, known: readonly string[]): void {
+    for (const key of Object.keys(map)) {
+      if (known.includes(key)) continue;
+      const suggestion = closestName(key, known);
+      const fix = suggestion !== null ? `did you mean ${JSON.stringify(suggestion)}?` : `known fields here: ${known.join(', ')}`;
+      this.add(childPath(path, key), `unknown field; ${fix}`);
+    }
+  }
+
+  /** A map, or null (recording an error) when the value is something else. */
+  map(value: unknown, path: string, example: string): PlainMap | null {
+    if (isPlainMap(value)) return value;
+    this.add(path, `expected a map (${example}), got ${describeValue(value)}`);
+    return null;
+  }
+
+  /** undefined when absent or null (YAML `key:` with nothing after it means "not set"). */
+  optionalBoolean(map: PlainMap, key: string, path: string): boolean | undefined {
+    const value = map[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'boolean') return value;
+    this.add(childPath(path, key), `expected true or false, got ${describeValue(value)}`);
+    return undefined;
+  }
+
+  optionalString(map: PlainMap, key: string, path: string, hint: string): string | undefined {
+    const value = map[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value === 'string') return value;
+    this.add(childPath(path, key), `expected a string (${hint}), got ${describeValue(value)}`);
+    return undefined;
+  }
+
+  /** A string list; wrong elements are reported one by one and left out. */
+  optionalStringList(map: PlainMap, key: string, path: string, hint: string): string[] | undefined {
+    const value = map[key];
+    if (value === undefined || value === null) return undefined;
+    const fieldPath = childPath(path, key);
+    if (!Array.isArray(value)) {
+      this.add(fieldPath, `expected a list of strings (${hint}), got ${describeValue(value)}`);
+      return undefined;
+    }
+    const strings: string[] = [];
+    value.forEach((item: unknown, index) => {
+      if (typeof item === 'string') strings.push(item);
+      else this.add(`${fieldPath}[${index}]`, `expected a string (${hint}), got ${describeValue(item)}; quote it if it is meant as text`);
+    });
+    return strings;
+  }
+}

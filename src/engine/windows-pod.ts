@@ -1,0 +1,57 @@
+// Windows Pods are left alone: the API server refuses Linux-only securityContext fields
+// (runAsUser, seccompProfile, capabilities, …) on them, and UID ranges mean nothing there.
+import { isPlainMap } from './policy-reader.js';
+
+const OS_LABELS = ['kubernetes.io/os', 'beta.kubernetes.io/os'];
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+
+/** True when a required node-selector term can only be satisfied by a Windows node. */
+function termPinsWindows(term: unknown): boolean {
+  if (!isPlainMap(term) || !Array.isArray(term['matchExpressions'])) return false;
+  return term['matchExpressions'].some(
+    (expression: unknown) =>
+      isPlainMap(expression) &&
+      OS_LABELS.includes(String(expression['key'])) &&
+      expression['operator'] === 'In' &&
+      Array.isArray(expression['values']) &&
+      expression['values'].length > 0 &&
+      expression['values'].every((value: unknown) => value === 'windows'),
+  );
+}
+
+function requiredAffinityPinsWindows(spec: Record<string, unknown>): boolean {
+  const affinity = spec['affinity'];
+  const nodeAffinity = isPlainMap(affinity) ? affinity['nodeAffinity'] : undefined;
+  const required = isPlainMap(nodeAffinity) ? nodeAffinity['requiredDuringSchedulingIgnoredDuringExecution'] : undefined;
+  const terms = isPlainMap(required) ? required['nodeSelectorTerms'] : undefined;
+  // Terms are ORed: the Pod is pinned only if every one of them demands Windows.
+  return Array.isArray(terms) && terms.length > 0 && terms.every(termPinsWindows);
+}
+
+function hasWindowsOptions(securityContext: unknown): boolean {
+  return isPlainMap(securityContext) && securityContext['windowsOptions'] !== undefined && securityContext['windowsOptions'] !== null;
+}
+
+/** Why this Pod spec is a Windows Pod, or null for a Linux (or unspecified) Pod. */
+export function windowsPodReason(spec: Record<string, unknown>): string | null {
+  const os = spec['os'];
+  if (isPlainMap(os) && os['name'] === 'windows') return 'Windows Pod (spec.os.name: windows)';
+  const nodeSelector = spec['nodeSelector'];
+  if (isPlainMap(nodeSelector)) {
+    for (const label of OS_LABELS) {
+      if (nodeSelector[label] === 'windows') return `Windows Pod (nodeSelector ${label}: windows)`;
+    }
+  }
+  if (requiredAffinityPinsWindows(spec)) return 'Windows Pod (required node affinity pins kubernetes.io/os to windows)';
+  if (hasWindowsOptions(spec['securityContext'])) return 'Windows Pod (spec.securityContext.windowsOptions is set)';
+  for (const list of CONTAINER_LISTS) {
+    const containers = spec[list];
+    if (!Array.isArray(containers)) continue;
+    for (const container of containers) {
+      if (isPlainMap(container) && hasWindowsOptions(container['securityContext'])) {
+        return `Windows Pod (${list} "${String(container['name'])}" sets securityContext.windowsOptions)`;
+      }
+    }
+  }
+  return null;
+}
