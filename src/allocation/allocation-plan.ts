@@ -19,6 +19,8 @@ export interface ObservedNamespace {
   readonly wantsBlock: boolean;
   /** The raw `secure-defaults.io/uid-range` annotation, if any. */
   readonly uidRangeAnnotation: string | undefined;
+  /** Why the engine ignores that annotation (includes root, overlaps a rule's range…), if it does. */
+  readonly annotationRejection?: string | null;
 }
 
 export type ProblemReason = 'UidPoolExhausted' | 'UidRangeCollision' | 'UidRangeInvalid';
@@ -139,6 +141,14 @@ export function planAllocations(input: AllocationPlanInput): AllocationPlan {
         namespace: ns.name,
         reason: 'UidRangeInvalid',
         message: `annotation secure-defaults.io/uid-range: ${parsed.message}; or remove the annotation to get a block allocated`,
+      });
+      continue;
+    }
+    if (ns.annotationRejection) {
+      problems.push({
+        namespace: ns.name,
+        reason: 'UidRangeInvalid',
+        message: `${ns.annotationRejection}; fix the annotation or remove it to get a block allocated`,
       });
       continue;
     }

@@ -47,3 +47,21 @@ export function findFirstFreeBlock(pool: BlockPool, occupied: readonly IdRange[]
   }
   return index < count ? blockAt(pool, index) : null;
 }
+
+/** How many whole blocks overlap none of `occupied`. */
+export function countFreeBlocks(pool: BlockPool, occupied: readonly IdRange[]): number {
+  const count = blockCount(pool);
+  const sorted = [...occupied].sort((a, b) => a.min - b.min);
+  let taken = 0;
+  let nextUncounted = 0; // blocks below this index are already counted as taken
+  for (const range of sorted) {
+    if (range.max < pool.pool.min || range.min > pool.pool.max) continue;
+    const first = Math.max(nextUncounted, Math.floor((Math.max(range.min, pool.pool.min) - pool.pool.min) / pool.blockSize));
+    const last = Math.min(count - 1, Math.floor((range.max - pool.pool.min) / pool.blockSize));
+    if (last >= first) {
+      taken += last - first + 1;
+      nextUncounted = last + 1;
+    }
+  }
+  return count - taken;
+}

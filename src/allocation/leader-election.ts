@@ -3,6 +3,7 @@
 // the record change, never by comparing renewTime with our clock, so clock skew between replicas
 // cannot make two of them leader. renewDeadline < leaseDuration makes a leader that cannot renew
 // step down before anyone else may take over.
+import type { AllocationLogger } from './allocation-logger.js';
 
 export interface LeaseRecord {
   /** '' when the lease was released. */
@@ -45,17 +46,12 @@ export const realSleep: Sleep = (ms, signal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
-export interface ElectionLogger {
-  info(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-}
-
 export interface LeaderElectorOptions {
   readonly identity: string;
   readonly store: LeaseStore;
   readonly clock: Clock;
   readonly sleep: Sleep;
-  readonly logger: ElectionLogger;
+  readonly logger: AllocationLogger;
   /** client-go defaults: 15 s, 10 s, 2 s. */
   readonly leaseDurationMs?: number;
   readonly renewDeadlineMs?: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { blockAt, blockCount, findFirstFreeBlock, rangeFit, type BlockPool } from '../../src/allocation/block-pool.js';
+import { blockAt, blockCount, countFreeBlocks, findFirstFreeBlock, rangeFit, type BlockPool } from '../../src/allocation/block-pool.js';
 import { parseIdRangeText, rangeContains, rangesOverlap, subtractRange } from '../../src/allocation/id-range-text.js';
 
 const pool: BlockPool = { pool: { min: 1000, max: 1999 }, blockSize: 100 };
@@ -93,6 +93,19 @@ describe('findFirstFreeBlock properties', () => {
         const index = (block.min - p.pool.min) / blockSize;
         expect(isFree(index)).toBe(true);
         for (let i = 0; i < index; i++) expect(isFree(i)).toBe(false);
+      }),
+    );
+  });
+});
+
+describe('countFreeBlocks', () => {
+  it('agrees with checking every block one by one', () => {
+    fc.assert(
+      fc.property(fc.array(rangeArb, { maxLength: 30 }), fc.integer({ min: 1, max: 300 }), (occupied, blockSize) => {
+        const p: BlockPool = { pool: { min: 1000, max: 1999 }, blockSize };
+        let free = 0;
+        for (let i = 0; i < blockCount(p); i++) if (occupied.every((o) => !rangesOverlap(o, blockAt(p, i)))) free++;
+        expect(countFreeBlocks(p, occupied)).toBe(free);
       }),
     );
   });

@@ -1,0 +1,62 @@
+// What the allocator reads from the compiled policy: the pool, and which namespaces need a block
+// of their own. It asks the engine rather than re-implementing rule matching, so the allocator
+// and the Pod hardening can never disagree about which namespaces a rule covers.
+import {
+  GID_RANGE_ANNOTATION,
+  OPT_IN_LABEL,
+  UID_RANGE_ANNOTATION,
+  type CompiledPolicy,
+  type NamespaceInfo,
+} from '../engine/model.js';
+import type { AllocationPlanSettings } from './allocation-plan.js';
+
+export interface AllocatorPolicy {
+  readonly settings: AllocationPlanSettings;
+  /** Opted in and matched by no `spec.namespaces` rule. */
+  wantsBlock(namespace: NamespaceInfo): boolean;
+  /** Why the engine would ignore this namespace's uid-range annotation (includes root, overlaps a rule's range…), or null. */
+  annotationRejection(namespace: NamespaceInfo): string | null;
+}
+
+export function isOptedIn(namespace: NamespaceInfo): boolean {
+  return namespace.labels[OPT_IN_LABEL] === 'enabled';
+}
+
+const RULE_SOURCE = /^spec\.namespaces\[/;
+
+export function isCoveredByNamespaceRule(policy: CompiledPolicy, namespace: NamespaceInfo): boolean {
+  const { [UID_RANGE_ANNOTATION]: _uid, [GID_RANGE_ANNOTATION]: _gid, ...others } = namespace.annotations;
+  const ids = policy.resolveIdDefaults({ ...namespace, annotations: others });
+  return ids !== null && RULE_SOURCE.test(ids.source);
+}
+
+/** True when Pods of this namespace should wait for the allocator: it needs a block and has none yet. */
+export function awaitsAllocatedBlock(policy: CompiledPolicy, namespace: NamespaceInfo): boolean {
+  return (
+    policy.allocation !== null &&
+    namespace.annotations[UID_RANGE_ANNOTATION] === undefined &&
+    isOptedIn(namespace) &&
+    !isCoveredByNamespaceRule(policy, namespace)
+  );
+}
+
+/** Reads `releaseAfterMs` when the policy parser provides it (spec.allocation.releaseAfter); null keeps deleted namespaces' blocks forever. */
+function releaseAfterMsOf(policy: CompiledPolicy): number | null {
+  const value = (policy.allocation as { readonly releaseAfterMs?: unknown } | null)?.releaseAfterMs;
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null;
+}
+
+/** null when the policy has no spec.allocation. */
+export function allocatorPolicyFrom(policy: CompiledPolicy): AllocatorPolicy | null {
+  const allocation = policy.allocation;
+  if (allocation === null) return null;
+  return {
+    settings: { pool: allocation.pool, blockSize: allocation.blockSize, releaseAfterMs: releaseAfterMsOf(policy) },
+    wantsBlock: (namespace) => isOptedIn(namespace) && !isCoveredByNamespaceRule(policy, namespace),
+    annotationRejection: (namespace) => {
+      if (namespace.annotations[UID_RANGE_ANNOTATION] === undefined || !policy.resolveIdDefaultsWithWarnings) return null;
+      const { warnings } = policy.resolveIdDefaultsWithWarnings(namespace);
+      return warnings.length === 0 ? null : warnings.join('; ');
+    },
+  };
+}
