@@ -1,0 +1,120 @@
+// What one `npm run bench` measures, read from the environment once. Every bad value is reported
+// with the variable's name and an example of a good one, and all of them at once, so a long run
+// never starts half-configured.
+
+export const TARGET_NAMES = ['floor', 'ceiling', 'ours'] as const;
+export type TargetName = (typeof TARGET_NAMES)[number];
+
+export const BODY_NAMES = ['typical', 'fifty-containers', 'hardened'] as const;
+export type BodyName = (typeof BODY_NAMES)[number];
+
+export interface BenchConfig {
+  /** Seconds of load per (round, body, connections, target). */
+  readonly durationSeconds: number;
+  /** Seconds of unmeasured load per (target, body) before round 1, so JIT and caches are warm. */
+  readonly warmupSeconds: number;
+  readonly connections: readonly number[];
+  readonly bodies: readonly BodyName[];
+  readonly targets: readonly TargetName[];
+  readonly rounds: number;
+  /** Start our server under `node --cpu-prof` and summarize the profile at the end. */
+  readonly profile: boolean;
+  /** Where --cpu-prof writes; null lets the harness pick a fresh temporary folder. */
+  readonly profileDir: string | null;
+  /** Policy file given to our server; null means the repository's policies/default.yaml. */
+  readonly policyPath: string | null;
+  /** URL path our webhook answers AdmissionReviews on. */
+  readonly oursPath: string;
+  /** Passed to our server as --log-level when set; otherwise the server's own default applies. */
+  readonly oursLogLevel: string | null;
+}
+
+export type BenchConfigResult =
+  | { readonly ok: true; readonly config: BenchConfig }
+  | { readonly ok: false; readonly errors: readonly string[] };
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function positiveNumber(env: Env, name: string, fallback: number, errors: string[], allowZero = false): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  const ok = Number.isFinite(value) && (allowZero ? value >= 0 : value > 0);
+  if (!ok) {
+    errors.push(`${name}: "${raw}" is not a ${allowZero ? 'non-negative' : 'positive'} number of seconds; set e.g. ${name}=${fallback}`);
+  }
+  return ok ? value : fallback;
+}
+
+function positiveInteger(env: Env, name: string, fallback: number, errors: string[]): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    errors.push(`${name}: "${raw}" is not a positive whole number; set e.g. ${name}=${fallback}`);
+    return fallback;
+  }
+  return value;
+}
+
+function integerList(env: Env, name: string, fallback: readonly number[], errors: string[]): readonly number[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const parts = raw.split(',').map((p) => p.trim());
+  const values = parts.map(Number);
+  const bad = parts.filter((p, i) => !Number.isInteger(values[i]) || (values[i] ?? 0) < 1);
+  if (bad.length > 0 || parts.length === 0) {
+    errors.push(`${name}: "${raw}" must be a comma-separated list of positive whole numbers (bad: ${bad.map((b) => `"${b}"`).join(', ')}); set e.g. ${name}=${fallback.join(',')}`);
+    return fallback;
+  }
+  return [...new Set(values)];
+}
+
+function nameList<T extends string>(env: Env, name: string, allowed: readonly T[], errors: string[]): readonly T[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return allowed;
+  const parts = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const unknown = parts.filter((p) => !(allowed as readonly string[]).includes(p));
+  if (unknown.length > 0 || parts.length === 0) {
+    errors.push(`${name}: unknown ${unknown.map((u) => `"${u}"`).join(', ') || 'empty list'}; choose from ${allowed.join(', ')} (e.g. ${name}=${allowed.slice(0, 2).join(',')})`);
+    return allowed;
+  }
+  // Keep the canonical order so tables always read floor, ceiling, ours.
+  return allowed.filter((a) => parts.includes(a));
+}
+
+function flag(env: Env, name: string, errors: string[]): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
+  if (raw === '1' || raw === 'true') return true;
+  errors.push(`${name}: "${env[name]}" is not a switch; set ${name}=1 to turn it on or leave it unset`);
+  return false;
+}
+
+function optionalText(env: Env, name: string): string | null {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === '' ? null : raw;
+}
+
+export function readBenchConfig(env: Env): BenchConfigResult {
+  const errors: string[] = [];
+  const oursPath = optionalText(env, 'BENCH_OURS_PATH') ?? '/mutate';
+  if (!oursPath.startsWith('/')) errors.push(`BENCH_OURS_PATH: "${oursPath}" must start with "/"; set e.g. BENCH_OURS_PATH=/mutate`);
+  const config: BenchConfig = {
+    durationSeconds: positiveNumber(env, 'BENCH_DURATION', 10, errors),
+    warmupSeconds: positiveNumber(env, 'BENCH_WARMUP', 2, errors, true),
+    connections: integerList(env, 'BENCH_CONNECTIONS', [16, 64], errors),
+    bodies: nameList(env, 'BENCH_BODIES', BODY_NAMES, errors),
+    targets: nameList(env, 'BENCH_TARGETS', TARGET_NAMES, errors),
+    rounds: positiveInteger(env, 'BENCH_ROUNDS', 2, errors),
+    profile: flag(env, 'BENCH_PROFILE', errors),
+    profileDir: optionalText(env, 'BENCH_PROFILE_DIR'),
+    policyPath: optionalText(env, 'BENCH_POLICY'),
+    oursPath,
+    oursLogLevel: optionalText(env, 'BENCH_LOG_LEVEL'),
+  };
+  if (config.profile && !config.targets.includes('ours')) {
+    errors.push('BENCH_PROFILE: profiling applies to our server, but BENCH_TARGETS leaves "ours" out; add it or unset BENCH_PROFILE');
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, config };
+}

@@ -1,0 +1,25 @@
+// The command line shared by the floor and ceiling servers: `--port N --tls-cert F --tls-key F`,
+// the same flags our webhook takes, so the harness starts all three the same way.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+export interface BenchServerArguments {
+  readonly port: number;
+  readonly cert: Buffer;
+  readonly key: Buffer;
+}
+
+export function readServerArguments(argv: readonly string[]): BenchServerArguments {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { port: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' } },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`--port: "${values.port ?? ''}" is not a TCP port; pass e.g. --port 8443`);
+  }
+  if (values['tls-cert'] === undefined || values['tls-key'] === undefined) {
+    throw new Error('--tls-cert and --tls-key: both PEM files are required');
+  }
+  return { port, cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']) };
+}
