@@ -1,0 +1,134 @@
+// `secure-defaults check`: what the Pod Security "restricted" profile would refuse in each Pod
+// template, before and after hardening. Exit status 1 when something remains after hardening.
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import type { RestrictedFinding } from '../../engine/restricted/index.js';
+import type { CommandDeps, ExitCodeSink } from '../command-deps.js';
+import { hardenStream } from '../harden-stream.js';
+import { addHardeningOptions } from '../hardening-options.js';
+import type { HardeningOptions } from '../hardening-options.js';
+import type { ManifestItem } from '../manifest-stream.js';
+import { EXIT_FINDINGS, EXIT_OK, UserError } from '../user-error.js';
+import { podTemplateOf } from '../workload-kinds.js';
+
+export const CHECK_OUTPUTS = ['text', 'json'] as const;
+export type CheckOutput = (typeof CHECK_OUTPUTS)[number];
+
+export interface CheckOptions extends HardeningOptions {
+  readonly output: CheckOutput;
+}
+
+export interface WorkloadReport {
+  readonly item: ManifestItem;
+  readonly namespace: string;
+  /** Findings with paths from the object's root, e.g. "spec.template.spec.hostNetwork". */
+  readonly before: readonly RestrictedFinding[];
+  readonly after: readonly RestrictedFinding[];
+  readonly injected: readonly string[];
+  readonly warnings: readonly string[];
+}
+
+function findingsAt(deps: CommandDeps, item: ManifestItem, object: unknown): RestrictedFinding[] {
+  const template = podTemplateOf(item.apiVersion, item.kind, object);
+  if (template === undefined) {
+    return [];
+  }
+  return deps.engine.checkRestricted(template.podLike).map((finding) => ({
+    ...finding,
+    path: template.pathPrefix + finding.path,
+    paths: finding.paths.map((path) => template.pathPrefix + path),
+  }));
+}
+
+function renderText(reports: readonly WorkloadReport[], skipped: readonly ManifestItem[]): string {
+  const lines: string[] = [];
+  for (const report of reports) {
+    lines.push(`${report.item.label}  (namespace ${report.namespace})`);
+    const width = Math.max(0, ...[...report.before, ...report.after].map((f) => f.check.length));
+    for (const finding of report.before) {
+      lines.push(`  before  ${finding.check.padEnd(width)}  ${finding.message}`);
+    }
+    if (report.before.length === 0) {
+      lines.push('  before  passes restricted');
+    }
+    for (const finding of report.after) {
+      lines.push(`  after   ${finding.check.padEnd(width)}  ${finding.message}  [${finding.path}]`);
+    }
+    if (report.after.length === 0) {
+      lines.push('  after   passes restricted');
+    }
+    for (const warning of report.warnings) {
+      lines.push(`  warning ${warning}`);
+    }
+    lines.push('');
+  }
+  const failing = reports.filter((report) => report.after.length > 0).length;
+  const skippedNote = skipped.length > 0 ? ` (${skipped.length} other ${skipped.length === 1 ? 'object' : 'objects'} skipped: not workloads)` : '';
+  lines.push(
+    failing === 0
+      ? `${reports.length} of ${reports.length} Pod templates pass the restricted profile after hardening${skippedNote}.`
+      : `${failing} of ${reports.length} Pod templates still fail the restricted profile after hardening: fix the fields marked "after"${skippedNote}.`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+function renderJson(reports: readonly WorkloadReport[], skipped: readonly ManifestItem[]): string {
+  const toJson = (report: WorkloadReport) => ({
+    apiVersion: report.item.apiVersion,
+    kind: report.item.kind,
+    name: report.item.name,
+    namespace: report.namespace,
+    location: report.item.location,
+    passesAfterHardening: report.after.length === 0,
+    before: report.before,
+    after: report.after,
+    injected: report.injected,
+    warnings: report.warnings,
+  });
+  const skippedJson = skipped.map((item) => ({ apiVersion: item.apiVersion, kind: item.kind, name: item.name, location: item.location }));
+  const document = { passed: reports.every((report) => report.after.length === 0), workloads: reports.map(toJson), skipped: skippedJson };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+export async function runCheck(deps: CommandDeps, options: CheckOptions): Promise<number> {
+  const stream = await hardenStream(deps.io, deps.engine, options, deps.defaultPolicyPath);
+  const reports: WorkloadReport[] = [];
+  const skipped: ManifestItem[] = [];
+  for (const outcome of stream.outcomes) {
+    if (outcome.kind === 'passthrough') {
+      skipped.push(outcome.item);
+      continue;
+    }
+    reports.push({
+      item: outcome.item,
+      namespace: outcome.namespace,
+      before: findingsAt(deps, outcome.item, outcome.item.object),
+      after: findingsAt(deps, outcome.item, outcome.object),
+      injected: outcome.injected,
+      warnings: outcome.warnings,
+    });
+  }
+  if (reports.length === 0) {
+    const source = options.filename === '-' ? 'stdin' : options.filename;
+    throw new UserError(`${source}: no Pods or workloads to check (found only ${[...new Set(skipped.map((item) => item.kind))].join(', ')})`);
+  }
+  for (const warning of stream.policyWarnings) {
+    deps.io.writeStderr(`warning: policy: ${warning}\n`);
+  }
+  deps.io.writeStdout(options.output === 'json' ? renderJson(reports, skipped) : renderText(reports, skipped));
+  return reports.some((report) => report.after.length > 0) ? EXIT_FINDINGS : EXIT_OK;
+}
+
+export function registerCheckCommand(program: Command, deps: CommandDeps, exitWith: ExitCodeSink): void {
+  const command = program
+    .command('check')
+    .description(
+      'Report, per Pod template, what the Pod Security Standards "restricted" profile would refuse before ' +
+        'and after hardening. Exit status 1 when something is still refused after hardening, 0 otherwise.',
+    );
+  addHardeningOptions(command)
+    .addOption(new Option('-o, --output <format>', 'text for people, json for machines').choices(CHECK_OUTPUTS).default('text'))
+    .action(async (options: CheckOptions) => {
+      exitWith(await runCheck(deps, options));
+    });
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from '@jest/globals';
+import { fixture, runCli } from './in-process-cli.js';
+
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const POLICY = ['--policy', fixture('policy.yaml')];
+
+describe('check', () => {
+  it('exits 0 when hardening fixes everything, listing what the restricted profile refused before', async () => {
+    const run = await runCli(['check', '-f', fixture('pod.yaml'), ...POLICY]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      [
+        'Pod/single  (namespace payments)',
+        '  before  allowPrivilegeEscalation  container "app" must set securityContext.allowPrivilegeEscalation=false',
+        '  before  runAsNonRoot              pod or container "app" must set securityContext.runAsNonRoot=true',
+        '  before  seccompProfile            pod or container "app" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"',
+        '  before  capabilities              container "app" must set securityContext.capabilities.drop=["ALL"]',
+        '  after   passes restricted',
+        '',
+        '1 of 1 Pod templates pass the restricted profile after hardening.',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('exits 1 when something remains after hardening, naming the fields to fix', async () => {
+    const run = await runCli(['check', '-f', fixture('unfixable.yaml'), ...POLICY]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('  after   hostNamespaces            pod must not set hostNetwork=true  [spec.hostNetwork]');
+    expect(run.stdout).toContain(
+      '  after   privileged                container "app" must not set securityContext.privileged=true  [spec.containers[0].securityContext.privileged]',
+    );
+    expect(run.stdout).toContain('CronJob/nightly  (namespace default)');
+    expect(run.stdout).toMatch(/1 of 2 Pod templates still fail the restricted profile after hardening/);
+  });
+
+  it('-o json gives each workload its findings with paths from the object root', async () => {
+    const run = await runCli(['check', '-f', fixture('unfixable.yaml'), ...POLICY, '-o', 'json']);
+    expect(run.code).toBe(1);
+    const report = JSON.parse(run.stdout) as Json;
+    expect(report['passed']).toBe(false);
+    const [pod, cronJob] = report['workloads'] as Json[];
+    expect(pod).toMatchObject({ kind: 'Pod', name: 'host-net', passesAfterHardening: false });
+    // A privileged container can't be given allowPrivilegeEscalation=false (the API refuses the pair).
+    expect(pod?.['after'].map((f: Json) => f['check'])).toEqual(['hostNamespaces', 'privileged', 'allowPrivilegeEscalation']);
+    expect(cronJob).toMatchObject({ kind: 'CronJob', name: 'nightly', passesAfterHardening: true, after: [] });
+    expect(cronJob?.['before'].map((f: Json) => f['path'])).toContain(
+      'spec.jobTemplate.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation',
+    );
+    expect(cronJob?.['injected'].length).toBeGreaterThan(0);
+  });
+
+  it('skips the kinds without a Pod template and says so', async () => {
+    const run = await runCli(['check', '-f', fixture('helm-stream.yaml'), ...POLICY]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Deployment/web  (namespace default)');
+    expect(run.stdout).toContain('(2 other objects skipped: not workloads)');
+  });
+
+  it('exits 2 when there is no workload at all', async () => {
+    const run = await runCli(['check', '-f', '-', ...POLICY], { stdin: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n' });
+    expect(run).toEqual({ code: 2, stdout: '', stderr: 'error: stdin: no Pods or workloads to check (found only ConfigMap)\n' });
+  });
+
+  it('exits 2 on bad YAML', async () => {
+    const run = await runCli(['check', '-f', fixture('bad-yaml.yaml'), ...POLICY]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.split('\n')).toHaveLength(2);
+  });
+});
