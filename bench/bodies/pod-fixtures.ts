@@ -15,10 +15,10 @@ const CREATED_AT = '2025-03-14T09:26:53Z';
 const TOKEN_VOLUME = 'kube-api-access-8xk2p';
 
 /**
- * The IDs the already-hardened Pod sets for itself. They sit inside the UID block the default
- * policy gives namespaces in standalone mode, so the webhook has nothing to add.
+ * The IDs the already-hardened Pod sets for itself: the first of policies/default.yaml's fallback
+ * range (100000-165535), which is what a standalone-mode namespace gets.
  */
-export const HARDENED_IDS = { runAsUser: 1000680000, runAsGroup: 1000680000, fsGroup: 1000680000 } as const;
+export const HARDENED_IDS = { runAsUser: 100000, runAsGroup: 100000, fsGroup: 100000 } as const;
 
 function terminationDefaults(): Json {
   return { terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File', imagePullPolicy: 'IfNotPresent' };
