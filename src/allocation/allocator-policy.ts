@@ -40,18 +40,12 @@ export function awaitsAllocatedBlock(policy: CompiledPolicy, namespace: Namespac
   );
 }
 
-/** Reads `releaseAfterMs` when the policy parser provides it (spec.allocation.releaseAfter); null keeps deleted namespaces' blocks forever. */
-function releaseAfterMsOf(policy: CompiledPolicy): number | null {
-  const value = (policy.allocation as { readonly releaseAfterMs?: unknown } | null)?.releaseAfterMs;
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null;
-}
-
 /** null when the policy has no spec.allocation. */
 export function allocatorPolicyFrom(policy: CompiledPolicy): AllocatorPolicy | null {
   const allocation = policy.allocation;
   if (allocation === null) return null;
   return {
-    settings: { pool: allocation.pool, blockSize: allocation.blockSize, releaseAfterMs: releaseAfterMsOf(policy) },
+    settings: { pool: allocation.pool, blockSize: allocation.blockSize, releaseAfterMs: allocation.releaseAfterMs ?? null },
     wantsBlock: (namespace) => isOptedIn(namespace) && !isCoveredByNamespaceRule(policy, namespace),
     annotationRejection: (namespace) => {
       if (namespace.annotations[UID_RANGE_ANNOTATION] === undefined || !policy.resolveIdDefaultsWithWarnings) return null;

@@ -52,6 +52,11 @@ export interface PodDefaults {
 export interface AllocationSettings {
   readonly pool: IdRange;
   readonly blockSize: number;
+  /**
+   * spec.allocation.releaseAfter in ms: how long a deleted namespace's block stays reserved
+   * before it may be handed out again. Absent/null: never (files on volumes may keep its IDs).
+   */
+  readonly releaseAfterMs?: number | null;
 }
 
 /** What the engine needs to know of a namespace. */

@@ -332,9 +332,18 @@ function readAllocation(errors: PolicyErrorList, spec: PlainMap): AllocationSett
   const value = spec['allocation'];
   const path = 'spec.allocation';
   if (value === undefined || value === null) return null;
-  const map = errors.map(value, path, 'range, blockSize');
+  const map = errors.map(value, path, 'range, blockSize, releaseAfter');
   if (map === null) return null;
-  errors.rejectUnknownFields(map, path, ['range', 'blockSize']);
+  errors.rejectUnknownFields(map, path, ['range', 'blockSize', 'releaseAfter']);
+  const releaseAfter = map['releaseAfter'];
+  let releaseAfterMs: number | null = null;
+  if (releaseAfter !== undefined && releaseAfter !== null) {
+    releaseAfterMs = typeof releaseAfter === 'string' ? parseGoDurationMs(releaseAfter) : null;
+    if (releaseAfterMs === null) {
+      errors.add(`${path}.releaseAfter`, `expected a duration such as "720h" (30 days) or "2160h30m" (units h, m, s), got ${describeValue(releaseAfter)}`);
+      return null;
+    }
+  }
   const pool = readIdRange(errors, map, 'range', path);
   const blockSize = map['blockSize'];
   let size = DEFAULT_BLOCK_SIZE;
@@ -351,7 +360,16 @@ function readAllocation(errors: PolicyErrorList, spec: PlainMap): AllocationSett
     errors.add(`${path}.blockSize`, `${size} is larger than the whole pool ${formatIdRange(range)}; use a smaller blockSize or a larger range`);
     return null;
   }
-  return { pool: range, blockSize: size };
+  return { pool: range, blockSize: size, releaseAfterMs };
+}
+
+/** "720h", "1h30m", "90s" (Go's duration syntax, whole numbers, units h/m/s) to ms; null when malformed. */
+function parseGoDurationMs(text: string): number | null {
+  if (!/^(\d+[hms])+$/.test(text)) return null;
+  const unitMs: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1_000 };
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+)([hms])/g)) total += Number(amount) * (unitMs[unit ?? ''] ?? 0);
+  return total;
 }
 
 interface NamedRange {
