@@ -68,7 +68,13 @@ export function parseManifestStream(text: string, source: string): ManifestDocum
       const firstLine = error.message.split('\n')[0] ?? error.message;
       throw new UserError(`${location}: invalid YAML: ${firstLine}`);
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (conversionError) {
+      // e.g. a "billion laughs" alias bomb, or an alias to an anchor that does not exist
+      throw new UserError(`${location}: invalid YAML: ${(conversionError as Error).message}`);
+    }
     if (value === null || value === undefined) {
       continue; // an empty document, as between two `---` lines in helm output
     }

@@ -1,0 +1,82 @@
+// The real bin, compiled and spawned as a user would run it: a package laid out as installed
+// (package.json, dist/src/cli/main.js, policies/), run from an unrelated working directory.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile, spawn } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { parse } from 'yaml';
+import { checkRestricted } from '../../src/engine/index.js';
+import { fixture } from './in-process-cli.js';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+let packageDir = '';
+let workDir = '';
+
+function runBin(args: readonly string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(packageDir, 'dist/src/cli/main.js'), ...args], { cwd: workDir });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+beforeAll(async () => {
+  packageDir = mkdtempSync(join(tmpdir(), 'secure-defaults-bin-'));
+  workDir = mkdtempSync(join(tmpdir(), 'secure-defaults-cwd-'));
+  const tsconfig = {
+    extends: join(REPO, 'tsconfig.json'),
+    compilerOptions: { rootDir: REPO, outDir: join(packageDir, 'dist'), types: ['node'], sourceMap: false },
+    files: [join(REPO, 'src/cli/main.ts')],
+    include: [],
+  };
+  writeFileSync(join(packageDir, 'tsconfig.json'), JSON.stringify(tsconfig));
+  symlinkSync(join(REPO, 'node_modules'), join(packageDir, 'node_modules'));
+  await promisify(execFile)(process.execPath, [join(REPO, 'node_modules/typescript/bin/tsc'), '-p', join(packageDir, 'tsconfig.json')]);
+  cpSync(join(REPO, 'package.json'), join(packageDir, 'package.json'));
+  if (existsSync(join(REPO, 'policies'))) {
+    cpSync(join(REPO, 'policies'), join(packageDir, 'policies'), { recursive: true });
+  } else {
+    mkdirSync(join(packageDir, 'policies'));
+  }
+}, 180_000);
+
+afterAll(() => {
+  for (const dir of [packageDir, workDir]) {
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe('the built secure-defaults bin', () => {
+  it('mutates stdin with the policy shipped in the package, from any working directory', async () => {
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: busybox}]}\n';
+    const run = await runBin(['mutate', '-f', '-'], pod);
+    expect(run.stderr).not.toMatch(/cannot read policy/);
+    expect(run.code).toBe(0);
+    expect(checkRestricted(parse(run.stdout))).toEqual([]);
+  });
+
+  it('exits 1 from check when hardening leaves something refused', async () => {
+    const run = await runBin(['check', '-f', fixture('unfixable.yaml'), '--policy', fixture('policy.yaml')]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('after   hostNamespaces');
+  });
+
+  it('prints one error line and exits 2 for a missing file, without a stack trace', async () => {
+    const run = await runBin(['mutate', '-f', 'missing.yaml', '--policy', fixture('policy.yaml')]);
+    expect(run).toEqual({ code: 2, stdout: '', stderr: 'error: cannot read manifests "missing.yaml": no such file\n' });
+  });
+
+  it('validates a policy', async () => {
+    const run = await runBin(['policy', 'validate', fixture('invalid-policy.yaml')]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain('spec.mode:');
+  });
+});
