@@ -11,7 +11,8 @@ export function policyWith(specLines = '', options: { rules?: boolean } = {}): C
     options.rules === false
       ? ''
       : '  namespaces:\n    - names: ["payments"]\n      uidRange: "10000-19999"\n  fallback:\n    uidRange: "100000-165535"\n';
-  const result = parsePolicy(`${POLICY_HEADER}spec:\n${rules}${specLines}`);
+  const body = `${rules}${specLines}`;
+  const result = parsePolicy(`${POLICY_HEADER}spec:${body === '' ? ' {}' : ''}\n${body}`);
   if (!result.ok) throw new Error(result.errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
   return result.policy;
 }
