@@ -30,6 +30,13 @@ export interface HardenedStream {
   readonly policyWarnings: readonly string[];
 }
 
+function namespaceMismatch(options: HardeningOptions, item: ManifestItem): string[] {
+  if (options.namespace === undefined || item.namespace === undefined || item.namespace === options.namespace) {
+    return [];
+  }
+  return [`metadata.namespace is ${JSON.stringify(item.namespace)} but --namespace is ${JSON.stringify(options.namespace)}; hardened for ${JSON.stringify(options.namespace)}`];
+}
+
 /**
  * Reads the input and the policy and hardens every workload. All or nothing: when any object
  * can't be hardened it throws a UserError naming each, so no caller ever prints half a stream.
@@ -61,7 +68,7 @@ export async function hardenStream(io: CliIo, engine: CliEngine, options: Harden
       object: result.object,
       patch: result.patch,
       injected: result.injected,
-      warnings: result.warnings,
+      warnings: [...namespaceMismatch(options, item), ...result.warnings],
       skipped: result.skipped,
     });
   }

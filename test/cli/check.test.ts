@@ -58,6 +58,12 @@ describe('check', () => {
     expect(run.stdout).toContain('(2 other objects skipped: not workloads)');
   });
 
+  it('says when the engine left a Pod alone (a Windows Pod)', async () => {
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: win}\nspec: {os: {name: windows}, containers: [{name: c, image: x}]}\n';
+    const run = await runCli(['check', '-f', '-', ...POLICY], { stdin: pod });
+    expect(run.stdout).toMatch(/  note    left unchanged: .+/);
+  });
+
   it('exits 2 when there is no workload at all', async () => {
     const run = await runCli(['check', '-f', '-', ...POLICY], { stdin: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n' });
     expect(run).toEqual({ code: 2, stdout: '', stderr: 'error: stdin: no Pods or workloads to check (found only ConfigMap)\n' });

@@ -36,6 +36,12 @@ describe('mutate', () => {
     expect((JSON.parse(run.stdout) as Json)['spec']['securityContext']['runAsUser']).toBe(uid);
   });
 
+  it('warns when --namespace differs from the object namespace', async () => {
+    const run = await runCli(['mutate', '-f', fixture('pod.yaml'), '-n', 'elsewhere', ...POLICY]);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toBe('warning: Pod/single: metadata.namespace is "payments" but --namespace is "elsewhere"; hardened for "elsewhere"\n');
+  });
+
   it('reads stdin for -f -', async () => {
     const run = await runCli(['mutate', '-f', '-', ...POLICY], { stdin: 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n' });
     expect(run.code).toBe(0);

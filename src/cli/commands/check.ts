@@ -26,6 +26,8 @@ export interface WorkloadReport {
   readonly after: readonly RestrictedFinding[];
   readonly injected: readonly string[];
   readonly warnings: readonly string[];
+  /** Why the engine left the Pod template alone, when it did. */
+  readonly skipped: string | undefined;
 }
 
 function findingsAt(deps: CommandDeps, item: ManifestItem, object: unknown): RestrictedFinding[] {
@@ -57,6 +59,9 @@ function renderText(reports: readonly WorkloadReport[], skipped: readonly Manife
     if (report.after.length === 0) {
       lines.push('  after   passes restricted');
     }
+    if (report.skipped !== undefined) {
+      lines.push(`  note    left unchanged: ${report.skipped}`);
+    }
     for (const warning of report.warnings) {
       lines.push(`  warning ${warning}`);
     }
@@ -84,6 +89,7 @@ function renderJson(reports: readonly WorkloadReport[], skipped: readonly Manife
     after: report.after,
     injected: report.injected,
     warnings: report.warnings,
+    ...(report.skipped !== undefined ? { skipped: report.skipped } : {}),
   });
   const skippedJson = skipped.map((item) => ({ apiVersion: item.apiVersion, kind: item.kind, name: item.name, location: item.location }));
   const document = { passed: reports.every((report) => report.after.length === 0), workloads: reports.map(toJson), skipped: skippedJson };
@@ -106,6 +112,7 @@ export async function runCheck(deps: CommandDeps, options: CheckOptions): Promis
       after: findingsAt(deps, outcome.item, outcome.object),
       injected: outcome.injected,
       warnings: outcome.warnings,
+      skipped: outcome.skipped,
     });
   }
   if (reports.length === 0) {
