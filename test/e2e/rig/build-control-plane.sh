@@ -7,9 +7,12 @@ K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${SECURE_DEFAULTS_CACHE:-$HOME/.cache/secure-defaults}/k8s-${K8S_VERSION}"
 binaries=(kube-apiserver etcd kubectl)
+# Bump when the way the binaries are built changes, so caches from an older recipe are rebuilt.
+recipe="2 (version ldflags)"
 
 all_built() {
   local b
+  [[ "$(cat "$cache/bin/.recipe" 2>/dev/null)" == "$recipe" ]] || return 1
   for b in "${binaries[@]}"; do [[ -x "$cache/bin/$b" ]] || return 1; done
 }
 if all_built; then echo "$cache/bin"; exit 0; fi
@@ -45,13 +48,25 @@ staging="v0.${K8S_VERSION#v1.}"
 cd "$work"
 # tidy resolves etcd's server module (imported by etcd/main.go) at the version kubernetes pins.
 go mod tidy >&2
+# A plain `go build` reports version v0.0.0-master to clients, and version checks (helm's
+# kubeVersion, kubectl's skew warning) then fail; stamp the release the way Kubernetes' own build does.
+minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
+ldflags=""
+for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+  ldflags+=" -X $pkg.gitVersion=${K8S_VERSION} -X $pkg.gitMajor=1 -X $pkg.gitMinor=${minor}"
+  ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+done
+if [[ "$(cat "$cache/bin/.recipe" 2>/dev/null)" != "$recipe" ]]; then
+  rm -f "$cache/bin/kube-apiserver" "$cache/bin/etcd" "$cache/bin/kubectl"
+fi
 build() { # name, package: build beside the target, then rename, so a killed build leaves no half binary
   [[ -x "$cache/bin/$1" ]] && return 0
   echo "building $1 (first time only; minutes)" >&2
-  go build -trimpath -o "$cache/bin/.$1.partial" "$2"
+  go build -trimpath -ldflags "$ldflags" -o "$cache/bin/.$1.partial" "$2"
   mv -f "$cache/bin/.$1.partial" "$cache/bin/$1"
 }
 build kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver
 build etcd ./etcd
 build kubectl k8s.io/kubernetes/cmd/kubectl
+echo "$recipe" > "$cache/bin/.recipe"
 echo "$cache/bin"
