@@ -37,7 +37,12 @@ function paths(value: unknown, prefix: (string | number)[] = []): (string | numb
 function replaced(root: unknown, path: readonly (string | number)[], value: unknown): unknown {
   if (path.length === 0) return value;
   const [head, ...rest] = path as [string | number, ...(string | number)[]];
-  const copy: Record<string | number, unknown> = Array.isArray(root) ? [...root] : { ...(root as object) };
+  if (Array.isArray(root)) {
+    const copy: unknown[] = [...root];
+    copy[head as number] = replaced(copy[head as number], rest, value);
+    return copy;
+  }
+  const copy = { ...(root as Record<string, unknown>) };
   copy[head] = replaced(copy[head], rest, value);
   return copy;
 }
