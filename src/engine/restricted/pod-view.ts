@@ -91,9 +91,9 @@ export function readPodView(podLike: unknown): PodView | undefined {
   };
 }
 
-/** `"a", "b"` — how PSA quotes lists of names and values. */
+/** `"a", "b"` — how PSA quotes lists of names and values (no escaping, exactly as PSA does). */
 export function joinQuote(items: readonly string[]): string {
-  return items.map((item) => JSON.stringify(item)).join(', ');
+  return items.map((item) => `"${item}"`).join(', ');
 }
 
 export function pluralize(singular: string, plural: string, count: number): string {

@@ -57,24 +57,17 @@ export const appArmorProfileCheck: PodSecurityCheck = {
     for (const [key] of badAnnotations) {
       paths.push(`metadata.annotations[${key}]`);
     }
-    const details: string[] = [];
-    if (setters.length > 0) {
-      details.push(
-        `${setters.join(' and ')} must not set securityContext.appArmorProfile.type to ${joinQuote(sortedUnique(badValues))} (use "RuntimeDefault" or "Localhost")`,
-      );
+    const forbiddenAnnotations = badAnnotations.map(([key, value]) => `${key}=${JSON.stringify(value)}`);
+    if (forbiddenAnnotations.length > 0) {
+      setters.push(pluralize('annotation', 'annotations', forbiddenAnnotations.length));
     }
-    if (badAnnotations.length > 0) {
-      details.push(
-        `${pluralize('annotation', 'annotations', badAnnotations.length)} ${badAnnotations.map(([key, value]) => `${key}=${JSON.stringify(value)}`).join(', ')} must be "runtime/default" or "localhost/<profile>"`,
-      );
-    }
-    if (details.length === 0) {
+    if (setters.length === 0) {
       return null;
     }
-    const profileCount = sortedUnique(badValues).length + badAnnotations.length;
+    const values = [...sortedUnique(badValues), ...forbiddenAnnotations];
     return {
-      reason: pluralize('forbidden AppArmor profile', 'forbidden AppArmor profiles', profileCount),
-      message: details.join('; '),
+      reason: pluralize('forbidden AppArmor profile', 'forbidden AppArmor profiles', values.length),
+      message: `${setters.join(' and ')} must not set AppArmor profile type to ${joinQuote(values)}`,
       paths,
     };
   },

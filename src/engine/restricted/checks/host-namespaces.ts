@@ -2,7 +2,8 @@
 // Restricted fields: spec.hostNetwork, spec.hostPID, spec.hostIPC. Allowed: false, undefined.
 import type { PodSecurityCheck } from '../check.js';
 
-const HOST_NAMESPACE_FIELDS = ['hostIPC', 'hostNetwork', 'hostPID'] as const;
+// PSA's order, not alphabetical.
+const HOST_NAMESPACE_FIELDS = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
 
 export const hostNamespacesCheck: PodSecurityCheck = {
   id: 'hostNamespaces',
