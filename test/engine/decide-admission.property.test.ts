@@ -1,0 +1,159 @@
+// Invariants of decideAdmission over generated Pods.
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { decideAdmission, INJECTED_ANNOTATION, type AdmissionDecision, type CompiledPolicy, type Operation } from '../../src/engine/index.js';
+import { refusedCombinations } from './api-server-rules.js';
+import { applyPatch, compare, deepClone, namespace, policyWith } from './engine-fixtures.js';
+import { podArbitrary } from './pod-generators.js';
+
+type Json = Record<string, unknown>;
+
+const RANGE = { min: 10000, max: 19999 };
+const POLICIES: [string, CompiledPolicy][] = [
+  ['fill', policyWith()],
+  ['fill, readOnlyRootFilesystem, opt-out allowed', policyWith('  allowPodOptOut: true\n  defaults:\n    readOnlyRootFilesystem: true\n')],
+  ['enforce', policyWith('  mode: enforce\n')],
+];
+
+function decide(policy: CompiledPolicy, pod: unknown, target: 'pod' | 'ephemeralContainers' = 'pod'): AdmissionDecision {
+  return decideAdmission({ policy, namespace: namespace('payments'), pod, target });
+}
+
+function patchOf(decision: AdmissionDecision): readonly Operation[] {
+  return decision.allowed ? decision.patch : [];
+}
+
+/** [JSON pointer, value] of every non-null leaf (empty arrays and objects count as leaves). */
+function leaves(value: unknown, pointer = ''): [string, unknown][] {
+  if (value === null) return [];
+  if (typeof value !== 'object') return [[pointer, value]];
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value as Json);
+  if (entries.length === 0) return [[pointer, value]];
+  return entries.flatMap(([key, child]) => leaves(child, `${pointer}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`));
+}
+
+function at(value: unknown, pointer: string): unknown {
+  let current = value;
+  for (const token of pointer.split('/').slice(1)) {
+    const key = token.replace(/~1/g, '/').replace(/~0/g, '~');
+    current = typeof current === 'object' && current !== null ? (current as Json)[key] : undefined;
+  }
+  return current;
+}
+
+function idsOf(spec: Json): [string, unknown][] {
+  const psc = (spec['securityContext'] as Json | undefined) ?? {};
+  const found: [string, unknown][] = [['pod.runAsUser', psc['runAsUser']], ['pod.runAsGroup', psc['runAsGroup']], ['pod.fsGroup', psc['fsGroup']]];
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
+    for (const c of (spec[list] as Json[] | undefined) ?? []) {
+      const sc = (c['securityContext'] as Json | null | undefined) ?? {};
+      found.push([`${String(c['name'])}.runAsUser`, sc['runAsUser']], [`${String(c['name'])}.runAsGroup`, sc['runAsGroup']]);
+    }
+  }
+  return found;
+}
+
+describe.each(POLICIES)('decideAdmission invariants (%s)', (_label, policy) => {
+  const pods = podArbitrary({ windows: true });
+
+  it('never modifies its input, and its patch applies cleanly and matches compare()', () => {
+    fc.assert(
+      fc.property(pods, (pod) => {
+        const before = deepClone(pod);
+        const decision = decide(policy, pod);
+        expect(pod).toEqual(before);
+        const out = applyPatch(pod, patchOf(decision));
+        expect(applyPatch(pod, compare(pod, out))).toEqual(out);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('is idempotent', () => {
+    fc.assert(
+      fc.property(pods, (pod) => {
+        const decision = decide(policy, pod);
+        if (!decision.allowed) return;
+        const again = decide(policy, applyPatch(pod, decision.patch));
+        expect(again.allowed).toBe(true);
+        expect(patchOf(again)).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never changes a value the Pod set (only the injected annotation may grow)', () => {
+    fc.assert(
+      fc.property(pods, (pod) => {
+        const out = applyPatch(pod, patchOf(decide(policy, pod)));
+        for (const [pointer, value] of leaves(pod)) {
+          if (pointer === `/metadata/annotations/${INJECTED_ANNOTATION.replace('/', '~1')}`) continue;
+          // An empty list or map may gain members; a set value never changes.
+          if (typeof value === 'object') expect(typeof at(out, pointer)).toBe('object');
+          else expect([pointer, at(out, pointer)]).toEqual([pointer, value]);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never adds a combination the API server or kubelet would refuse', () => {
+    fc.assert(
+      fc.property(pods, (pod) => {
+        const out = applyPatch(pod, patchOf(decide(policy, pod)));
+        const before = refusedCombinations(pod['spec'], (pod['metadata'] as Json)['annotations']);
+        const after = refusedCombinations(out['spec'], (out['metadata'] as Json)['annotations']);
+        expect(after.filter((problem) => !before.includes(problem))).toEqual([]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('leaves Windows Pods completely unchanged', () => {
+    fc.assert(
+      fc.property(pods, (pod) => {
+        const spec = pod['spec'] as Json;
+        const isWindows = (spec['os'] as Json | undefined)?.['name'] === 'windows' || (spec['nodeSelector'] as Json | undefined)?.['kubernetes.io/os'] === 'windows';
+        fc.pre(isWindows);
+        expect(patchOf(decide(policy, pod))).toEqual([]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('injects only UIDs and GIDs inside the namespace range', () => {
+    fc.assert(
+      fc.property(pods, (pod) => {
+        const out = applyPatch(pod, patchOf(decide(policy, pod)));
+        const before = new Map(idsOf(pod['spec'] as Json));
+        for (const [where, id] of idsOf(out['spec'] as Json)) {
+          if (id === undefined || before.get(where) === id) continue;
+          expect([where, id >= RANGE.min && id <= RANGE.max]).toEqual([where, true]);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('decideAdmission invariants, target ephemeralContainers', () => {
+  it('only touches ephemeral containers not present before, and is idempotent', () => {
+    fc.assert(
+      fc.property(podArbitrary(), fc.nat(3), (pod, keep) => {
+        const spec = pod['spec'] as Json;
+        const ephemeral = (spec['ephemeralContainers'] as Json[] | undefined) ?? [];
+        const oldPod = { ...pod, spec: { ...spec, ephemeralContainers: ephemeral.slice(0, Math.min(keep, ephemeral.length)) } };
+        const decision = decideAdmission({ policy: policyWith(), namespace: namespace(), pod, target: 'ephemeralContainers', oldPod });
+        const patch = patchOf(decision);
+        const kept = Math.min(keep, ephemeral.length);
+        for (const op of patch) {
+          const match = /^\/spec\/ephemeralContainers\/(\d+)\//.exec(op.path);
+          expect(match !== null && Number(match[1]) >= kept).toBe(true);
+        }
+        const out = applyPatch(pod, patch);
+        expect(patchOf(decideAdmission({ policy: policyWith(), namespace: namespace(), pod: out, target: 'ephemeralContainers', oldPod }))).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,92 @@
+// fast-check generators for Pods that exercise every rule of the hardener: optional and partial
+// securityContexts, root UIDs, privileged containers, capability lists, Windows markers, legacy
+// annotations, and the three container lists.
+import fc from 'fast-check';
+
+type Json = Record<string, unknown>;
+
+const capabilityNames = fc.subarray(['SYS_ADMIN', 'CAP_SYS_ADMIN', 'NET_ADMIN', 'NET_BIND_SERVICE', 'ALL', 'NET_RAW']);
+
+const capabilities = fc.record(
+  { add: capabilityNames, drop: capabilityNames, extraField: fc.constant('kept') },
+  { requiredKeys: [] },
+);
+
+const containerSecurityContext = fc.record(
+  {
+    runAsUser: fc.constantFrom(0, 1000, 15000, 200000),
+    runAsGroup: fc.constantFrom(0, 15000),
+    runAsNonRoot: fc.boolean(),
+    privileged: fc.boolean(),
+    allowPrivilegeEscalation: fc.boolean(),
+    readOnlyRootFilesystem: fc.boolean(),
+    capabilities: fc.oneof(capabilities, fc.constant(null)),
+    seccompProfile: fc.constantFrom({ type: 'RuntimeDefault' }, { type: 'Unconfined' }),
+  },
+  { requiredKeys: [] },
+);
+
+const container = fc.record(
+  { image: fc.constant('registry.example/app:1'), securityContext: fc.oneof({ weight: 4, arbitrary: containerSecurityContext }, { weight: 1, arbitrary: fc.constant(null) }) },
+  { requiredKeys: ['image'] },
+);
+
+function named(prefix: string) {
+  return (containers: Json[]) => containers.map((c, i) => ({ name: `${prefix}-${i}`, ...c }));
+}
+
+const podSecurityContext = fc.record(
+  {
+    runAsUser: fc.constantFrom(0, 5, 15000),
+    runAsGroup: fc.constantFrom(0, 15000),
+    runAsNonRoot: fc.boolean(),
+    fsGroup: fc.constantFrom(1, 15000),
+    supplementalGroups: fc.constant([15001]),
+    seccompProfile: fc.constantFrom({ type: 'RuntimeDefault' }, { type: 'Unconfined' }),
+  },
+  { requiredKeys: [] },
+);
+
+const annotations = fc.record(
+  {
+    'secure-defaults.io/skip': fc.constantFrom('true', 'false'),
+    'seccomp.security.alpha.kubernetes.io/pod': fc.constantFrom('runtime/default', 'unconfined'),
+    team: fc.constant('a/b~c'),
+  },
+  { requiredKeys: [] },
+);
+
+export interface PodOptions {
+  /** Include markers that make a Pod a Windows Pod (os, nodeSelector, windowsOptions). */
+  readonly windows?: boolean;
+}
+
+export function podArbitrary(options: PodOptions = {}): fc.Arbitrary<Json> {
+  const windowsMarkers = options.windows
+    ? fc.record(
+        { os: fc.constantFrom({ name: 'windows' }, { name: 'linux' }), nodeSelector: fc.constantFrom({ 'kubernetes.io/os': 'windows' }, { 'kubernetes.io/os': 'linux' }) },
+        { requiredKeys: [] },
+      )
+    : fc.constant({});
+  return fc
+    .record({
+      metadata: fc.record({ name: fc.constant('generated'), annotations }, { requiredKeys: ['name'] }),
+      securityContext: fc.option(podSecurityContext, { nil: undefined }),
+      containers: fc.array(container, { minLength: 1, maxLength: 4 }).map(named('c')),
+      initContainers: fc.option(fc.array(container, { maxLength: 2 }).map(named('init')), { nil: undefined }),
+      ephemeralContainers: fc.option(fc.array(container, { maxLength: 2 }).map(named('debug')), { nil: undefined }),
+      windows: windowsMarkers,
+      windowsOptionsOn: options.windows ? fc.constantFrom(-1, -1, -1, 0) : fc.constant(-1),
+    })
+    .map(({ metadata, securityContext, containers, initContainers, ephemeralContainers, windows, windowsOptionsOn }) => {
+      const spec: Json = { containers, unknownFutureField: { kept: true }, ...windows };
+      if (securityContext !== undefined) spec['securityContext'] = securityContext;
+      if (initContainers !== undefined) spec['initContainers'] = initContainers;
+      if (ephemeralContainers !== undefined) spec['ephemeralContainers'] = ephemeralContainers;
+      if (windowsOptionsOn >= 0) {
+        const first = containers[windowsOptionsOn]!;
+        first['securityContext'] = { ...((first['securityContext'] as Json | null) ?? {}), windowsOptions: { runAsUserName: 'ContainerUser' } };
+      }
+      return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
+    });
+}
