@@ -32,7 +32,7 @@ const container = fc.record(
 );
 
 function named(prefix: string) {
-  return (containers: Json[]) => containers.map((c, i) => ({ name: `${prefix}-${i}`, ...c }));
+  return (containers: Json[]): Json[] => containers.map((c, i) => ({ name: `${prefix}-${i}`, ...c }));
 }
 
 const podSecurityContext = fc.record(
