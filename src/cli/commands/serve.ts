@@ -1,0 +1,203 @@
+// `secure-defaults serve`: the admission webhook. Builds the logger, metrics registry and policy
+// and namespace sources from the flags, starts the HTTPS server, and on SIGTERM/SIGINT drains it
+// and resolves, so the process exits 0 without losing an admission.
+import { hostname } from 'node:os';
+import { readFile } from 'node:fs/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Option, type Command } from 'commander';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import winston from 'winston';
+import { clusterApiFrom, createClusterSources, type ClusterSources } from '../../cluster/cluster-sources.js';
+import { decideAdmission, parsePolicy } from '../../engine/index.js';
+import { systemClock, type Clock } from '../../server/clock.js';
+import type { Logger } from '../../server/logger.js';
+import type { ConfigMapRef } from '../../server/policy-config-map-review.js';
+import { everyNamespaceOptedIn, staticPolicySource } from '../../server/policy-ports.js';
+import { startWebhook, type RunningWebhook, type TlsSource } from '../../server/webhook.js';
+import { createWebhookMetrics } from '../../server/webhook-metrics.js';
+import { UserError } from '../user-error.js';
+
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface ServeOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly policy?: string;
+  readonly policyConfigmap?: string;
+  readonly kubeconfig?: string;
+  readonly failClosed: boolean;
+  /** Seconds of serving while not ready after SIGTERM, before the listener closes. */
+  readonly shutdownDelay: number;
+  /** Seconds to wait for in-flight requests once the listener is closed. */
+  readonly drainTimeout: number;
+}
+
+export interface RunningServe {
+  readonly webhook: RunningWebhook;
+  readonly registry: Registry;
+  /** Readiness false, drain, stop watches. */
+  stop(): Promise<void>;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+export function parseConfigMapRef(value: string): ConfigMapRef {
+  const parts = value.split('/');
+  const [namespace, name] = parts;
+  if (parts.length !== 2 || !namespace || !name) {
+    throw new UserError(`--policy-configmap ${JSON.stringify(value)}: expected NAMESPACE/NAME, e.g. secure-defaults/policy`);
+  }
+  if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
+    throw new UserError(`--policy-configmap: namespace ${JSON.stringify(namespace)} is not a valid namespace name (lowercase letters, digits and "-", at most 63)`);
+  }
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
+    throw new UserError(`--policy-configmap: name ${JSON.stringify(name)} is not a valid ConfigMap name (lowercase letters, digits, "-" and ".")`);
+  }
+  return { namespace, name };
+}
+
+function tlsSourceFrom(options: ServeOptions): TlsSource {
+  if (options.tlsCert && options.tlsKey) return { kind: 'files', certPath: options.tlsCert, keyPath: options.tlsKey };
+  if (options.tlsCert || options.tlsKey) throw new UserError('--tls-cert and --tls-key go together: give both, or neither for a self-signed certificate');
+  return { kind: 'self-signed' };
+}
+
+async function readPolicyFile(path: string) {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UserError(`--policy ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  const parsed = parsePolicy(text);
+  if (!parsed.ok) throw new UserError(`--policy ${path} is not a valid policy: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  return parsed;
+}
+
+/** Starts the webhook as configured; the caller decides when to stop it. */
+export async function startServe(options: ServeOptions, logger: Logger, clock: Clock = systemClock): Promise<RunningServe> {
+  if ((options.policy === undefined) === (options.policyConfigmap === undefined)) {
+    throw new UserError('give exactly one of --policy FILE (standalone) or --policy-configmap NAMESPACE/NAME (in a cluster)');
+  }
+  const tls = tlsSourceFrom(options);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = createWebhookMetrics(registry);
+
+  let cluster: ClusterSources | null = null;
+  let policyConfigMap: ConfigMapRef | null = null;
+  let sources;
+  if (options.policy !== undefined) {
+    const parsed = await readPolicyFile(options.policy);
+    for (const warning of parsed.warnings) logger.warn(`policy warning: ${warning}`, { policyFile: options.policy });
+    logger.info('policy loaded from file; every namespace counts as opted in', { policyFile: options.policy, policy: parsed.policy.name, mode: parsed.policy.mode });
+    sources = { policySource: staticPolicySource(parsed.policy), namespaces: everyNamespaceOptedIn(), readinessChecks: [] };
+  } else {
+    policyConfigMap = parseConfigMapRef(options.policyConfigmap!);
+    const kubeConfig = new KubeConfig();
+    try {
+      if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
+      else kubeConfig.loadFromDefault();
+    } catch (error) {
+      throw new UserError(`cannot load Kubernetes credentials (${(error as Error).message}); set KUBECONFIG, --kubeconfig, or run in a Pod`);
+    }
+    if (!kubeConfig.getCurrentCluster()) throw new UserError('no current cluster in the kubeconfig; set KUBECONFIG or --kubeconfig, or run in a Pod');
+    cluster = createClusterSources(clusterApiFrom(kubeConfig, policyConfigMap, clock, hostname()), {
+      configMap: policyConfigMap,
+      parsePolicy,
+      logger,
+      metrics,
+      clock,
+    });
+    logger.info('reading the policy from a ConfigMap and namespaces from the API server', {
+      configMap: `${policyConfigMap.namespace}/${policyConfigMap.name}`,
+      server: kubeConfig.getCurrentCluster()?.server,
+    });
+    cluster.start();
+    sources = cluster;
+  }
+  let webhook: RunningWebhook;
+  try {
+    webhook = await startWebhook({
+      host: options.host,
+      port: options.port,
+      tls,
+      policySource: sources.policySource,
+      namespaces: sources.namespaces,
+      readinessChecks: sources.readinessChecks,
+      decideAdmission,
+      parsePolicy,
+      policyConfigMap,
+      failurePolicy: options.failClosed ? 'closed' : 'open',
+      logger,
+      metrics,
+      registry,
+      clock,
+    });
+  } catch (error) {
+    cluster?.stop();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'ENOENT' || /TLS pair/.test((error as Error).message)) {
+      throw new UserError((error as Error).message);
+    }
+    throw error;
+  }
+  return {
+    webhook,
+    registry,
+    async stop() {
+      await webhook.shutdown({ delayMs: options.shutdownDelay * 1000, drainTimeoutMs: options.drainTimeout * 1000 });
+      cluster?.stop();
+    },
+  };
+}
+
+export function createJsonLogger(level: LogLevel): winston.Logger {
+  return winston.createLogger({
+    level,
+    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
+    transports: [new winston.transports.Console()],
+  });
+}
+
+function numberOption(flag: string, min: number, max: number) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!Number.isInteger(number) || number < min || number > max) throw new UserError(`${flag} ${JSON.stringify(value)}: expected a whole number from ${min} to ${max}`);
+    return number;
+  };
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Run the mutating admission webhook (HTTPS: POST /mutate, POST /validate-policy, GET /healthz /readyz /metrics).')
+    .option('--port <port>', 'port to listen on', numberOption('--port', 0, 65535), 8443)
+    .option('--host <address>', 'address to bind', '0.0.0.0')
+    .option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes')
+    .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
+    .option('--policy <file>', 'policy file, for standalone use: every namespace counts as opted in')
+    .option('--policy-configmap <namespace/name>', 'ConfigMap holding the policy under "policy.yaml", watched for changes')
+    .option('--kubeconfig <file>', 'kubeconfig for --policy-configmap (default: KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--fail-closed', 'refuse requests the webhook cannot judge (default: admit them unchanged with a warning)', false)
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
+    .option('--shutdown-delay <seconds>', 'after SIGTERM, keep serving (not ready) this long so traffic moves away', numberOption('--shutdown-delay', 0, 300), 5)
+    .option('--drain-timeout <seconds>', 'then wait at most this long for in-flight requests', numberOption('--drain-timeout', 0, 300), 20)
+    .action(async (flags: ServeOptions & { logLevel: LogLevel }) => {
+      const logger = createJsonLogger(flags.logLevel);
+      const running = await startServe(flags, logger);
+      const signal = await new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGTERM', () => resolve('SIGTERM'));
+        process.once('SIGINT', () => resolve('SIGINT'));
+      });
+      logger.info('signal received; shutting down', { signal });
+      await running.stop();
+      logger.info('exiting');
+      // Keep-alive sockets of the Kubernetes client may hold the event loop open; the work is done.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+    });
+}

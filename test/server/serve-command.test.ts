@@ -1,0 +1,78 @@
+import { describe, expect, it } from '@jest/globals';
+import { Command } from 'commander';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfigMapRef, registerServeCommand, startServe, type ServeOptions } from '../../src/cli/commands/serve.js';
+import { decodePatch, httpsCall, podReview, RecordingLogger } from './webhook-harness.js';
+
+const base: ServeOptions = { port: 0, host: '127.0.0.1', failClosed: false, shutdownDelay: 0, drainTimeout: 2 };
+
+describe('secure-defaults serve', () => {
+  it('serves the default policy file standalone: every namespace opted in, self-signed TLS', async () => {
+    const logger = new RecordingLogger();
+    const running = await startServe({ ...base, policy: 'policies/default.yaml' }, logger);
+    try {
+      const ca = running.webhook.initialCertificatePem;
+      const answer = await httpsCall(running.webhook.port, {
+        method: 'POST',
+        path: '/mutate',
+        ca,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(podReview({ uid: 'serve-1', namespace: 'anything' })),
+      });
+      const response = answer.json().response;
+      expect(response).toMatchObject({ uid: 'serve-1', allowed: true, patchType: 'JSONPatch' });
+      const patch = decodePatch(response) as Array<{ path: string; value: { runAsUser?: number } }>;
+      expect(patch.find((op) => op.path === '/spec/securityContext')?.value.runAsUser).toBe(100000);
+      expect((await httpsCall(running.webhook.port, { method: 'GET', path: '/readyz', ca })).status).toBe(200);
+      const metrics = (await httpsCall(running.webhook.port, { method: 'GET', path: '/metrics', ca })).text;
+      expect(metrics).toContain('process_resident_memory_bytes');
+      expect(metrics).toContain('secure_defaults_policy_generation 1');
+    } finally {
+      await running.stop();
+    }
+    expect(logger.entries.some((e) => e.message === 'webhook server stopped')).toBe(true);
+  });
+
+  it.each([
+    [{}, /give exactly one of --policy FILE \(standalone\) or --policy-configmap/],
+    [{ policy: 'policies/default.yaml', policyConfigmap: 'a/b' }, /give exactly one of/],
+    [{ policy: 'policies/default.yaml', tlsCert: '/tmp/x.crt' }, /--tls-cert and --tls-key go together/],
+    [{ policy: '/nonexistent/policy.yaml' }, /--policy \/nonexistent\/policy.yaml: cannot read it \(ENOENT\)/],
+    [{ policyConfigmap: 'just-a-name' }, /expected NAMESPACE\/NAME/],
+  ])('refuses %j with a clear message', async (flags, message) => {
+    await expect(startServe({ ...base, ...flags }, new RecordingLogger())).rejects.toThrow(message);
+  });
+
+  it('refuses an invalid policy file, listing its errors with paths', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sd-serve-'));
+    try {
+      const file = join(dir, 'policy.yaml');
+      await writeFile(file, 'apiVersion: secure-defaults.io/v1alpha1\nkind: SecureDefaultsPolicy\nmetadata: {name: x}\nspec:\n  mode: sometimes\n');
+      await expect(startServe({ ...base, policy: file }, new RecordingLogger())).rejects.toThrow(/is not a valid policy: spec.mode: /);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it.each([
+    ['secure-defaults/policy', { namespace: 'secure-defaults', name: 'policy' }],
+    ['ns/policy.v2', { namespace: 'ns', name: 'policy.v2' }],
+  ])('reads --policy-configmap %s', (value, expected) => {
+    expect(parseConfigMapRef(value)).toEqual(expected);
+  });
+
+  it.each(['Upper/policy', 'ns/', '/name', 'a/b/c', 'ns/bad_name'])('refuses --policy-configmap %s', (value) => {
+    expect(() => parseConfigMapRef(value)).toThrow(/--policy-configmap/);
+  });
+
+  it('registers the flags with their defaults', () => {
+    const program = new Command().exitOverride();
+    registerServeCommand(program);
+    const serve = program.commands.find((c) => c.name() === 'serve')!;
+    const defaults = Object.fromEntries(serve.options.map((o) => [o.long, o.defaultValue]));
+    expect(defaults).toMatchObject({ '--port': 8443, '--host': '0.0.0.0', '--log-level': 'info', '--fail-closed': false, '--shutdown-delay': 5, '--drain-timeout': 20 });
+    expect(() => program.parse(['serve', '--port', 'http'], { from: 'user' })).toThrow(/--port "http": expected a whole number from 0 to 65535/);
+  });
+});
