@@ -1,0 +1,92 @@
+// Regression corpus: ~100 Pod templates from real public manifests (../shared/corpus relative to
+// the project root, see /work/shared/README.md), hardened with policies/default.yaml.
+import { describe, expect, it } from '@jest/globals';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+import { checkRestricted, hardenManifest, INJECTED_ANNOTATION, parsePolicy, type CompiledPolicy } from '../../src/engine/index.js';
+import { refusedCombinations } from './api-server-rules.js';
+import { applyPatch, namespace } from './engine-fixtures.js';
+import { changedLeaves, valueAt } from './json-leaves.js';
+
+type Json = Record<string, unknown>;
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CORPUS = fileURLToPath(new URL('../shared/corpus/', `file://${PROJECT_ROOT}`));
+const TEMPLATE_POINTERS: Record<string, string> = { Pod: '', CronJob: '/spec/jobTemplate/spec/template' };
+const CHECKS_THE_ENGINE_FILLS = ['runAsNonRoot', 'seccompProfile', 'allowPrivilegeEscalation', 'capabilities', 'runAsUser'];
+
+interface CorpusManifest {
+  readonly file: string;
+  readonly index: number;
+  readonly object: Json;
+}
+
+function loadCorpus(): CorpusManifest[] {
+  return readdirSync(CORPUS)
+    .filter((file) => /\.ya?ml$/.test(file))
+    .sort()
+    .flatMap((file) =>
+      parseAllDocuments(readFileSync(`${CORPUS}${file}`, 'utf8'))
+        .map((document, index) => ({ file, index, object: document.toJS() as unknown }))
+        .filter((entry): entry is CorpusManifest => typeof entry.object === 'object' && entry.object !== null && !Array.isArray(entry.object)),
+    );
+}
+
+function templatePointer(kind: unknown): string {
+  return TEMPLATE_POINTERS[String(kind)] ?? '/spec/template';
+}
+
+function mentionsSecurityContext(template: unknown): boolean {
+  return JSON.stringify(template).includes('"securityContext"');
+}
+
+const corpusPresent = existsSync(CORPUS);
+if (!corpusPresent) console.warn(`engine corpus test skipped: ${CORPUS} not found (see /work/shared/README.md)`);
+const describeCorpus = corpusPresent ? describe : describe.skip;
+
+describeCorpus('regression corpus hardened with policies/default.yaml', () => {
+  const parsed = parsePolicy(readFileSync(`${PROJECT_ROOT}policies/default.yaml`, 'utf8'));
+  if (!parsed.ok) throw new Error('policies/default.yaml does not parse');
+  const policy: CompiledPolicy = parsed.policy;
+  const ns = namespace('corpus');
+  const manifests = corpusPresent ? loadCorpus() : [];
+  const hardened = manifests
+    .map((manifest) => ({ ...manifest, result: hardenManifest(policy, ns, manifest.object) }))
+    .filter((entry) => !(entry.result.ok === false && entry.result.error.startsWith('unsupported kind')));
+  const cases = hardened.map((entry) => [`${entry.file}#${entry.index} ${String(entry.object['kind'])}`, entry] as const);
+
+  it('holds about 100 Pod templates', () => {
+    expect(hardened.length).toBeGreaterThanOrEqual(90);
+  });
+
+  it.each(cases)('%s', (_name, { object, result }) => {
+    if (!result.ok) throw new Error(result.error);
+    const out = result.object as Json;
+    // The patch, applied to the manifest as written, gives exactly the hardened copy.
+    expect(applyPatch(object, result.patch)).toEqual(out);
+    // Idempotent.
+    const again = hardenManifest(policy, ns, out);
+    expect(again.ok && again.patch).toEqual([]);
+    // Explicit values untouched.
+    const pointer = templatePointer(object['kind']);
+    expect(changedLeaves(object, out, (p) => p === `${pointer}/metadata/annotations/${INJECTED_ANNOTATION.replace('/', '~1')}`)).toEqual([]);
+    // Nothing the API server would refuse that was not there already.
+    const before = valueAt(object, pointer) as Json;
+    const after = valueAt(out, pointer) as Json;
+    const annotations = (t: Json) => (t['metadata'] as Json | undefined)?.['annotations'];
+    const introduced = refusedCombinations(after['spec'], annotations(after)).filter((p) => !refusedCombinations(before['spec'], annotations(before)).includes(p));
+    expect(introduced).toEqual([]);
+    // A template that set no securityContext at all now passes every check the engine fills in.
+    if (!mentionsSecurityContext(before) && result.skipped === undefined) {
+      const findings = checkRestricted(after).filter((finding) => CHECKS_THE_ENGINE_FILLS.includes(finding.check));
+      expect(findings).toEqual([]);
+    }
+  });
+
+  it('skips the Windows HostProcess DaemonSets', () => {
+    const windows = hardened.filter((entry) => entry.file.includes('sig-windows-tools__hostprocess'));
+    expect(windows.length).toBeGreaterThan(0);
+    for (const entry of windows) expect(entry.result.ok && entry.result.skipped).toMatch(/^Windows Pod/);
+  });
+});
