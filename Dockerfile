@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# secure-defaults webhook image: built with the full Node 20 toolchain, run on distroless Node 20
+# as a numeric non-root user with nothing but node, the compiled JavaScript and production
+# dependencies. Nothing is written at run time (the chart mounts an emptyDir at /tmp), so the
+# root filesystem can be read-only.
+# test/image/dockerfile.test.ts and test/e2e/image-contents.test.ts replay these steps; keep
+# instructions in the simple forms they understand (exec-form ENTRYPOINT/CMD, one COPY per line).
+
+FROM node:20-bookworm AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+# A separate install so that no dev dependency (TypeScript, jest…) reaches the runtime image.
+FROM node:20-bookworm AS production-dependencies
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM gcr.io/distroless/nodejs20-debian12:nonroot
+ARG VERSION=0.1.0
+LABEL org.opencontainers.image.title="secure-defaults" \
+      org.opencontainers.image.description="Kubernetes mutating admission webhook that fills in Pod Security Standards restricted defaults and per-namespace UID ranges" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/secure-defaults/secure-defaults" \
+      org.opencontainers.image.base.name="gcr.io/distroless/nodejs20-debian12:nonroot"
+WORKDIR /app
+ENV NODE_ENV=production
+ENV NODE_OPTIONS=--enable-source-maps
+# Owned by root and only readable by the app user: the process cannot alter its own code.
+COPY --from=production-dependencies /app/node_modules ./node_modules
+COPY --from=build /app/dist/src ./dist/src
+COPY package.json ./
+COPY policies ./policies
+USER 65532:65532
+EXPOSE 8443
+# Distroless has no shell and does not put node on PATH: name it by its absolute path.
+ENTRYPOINT ["/nodejs/bin/node", "dist/src/cli/main.js"]
+CMD ["serve"]
