@@ -9,6 +9,7 @@ export const DEFAULT_LEDGER_NAME = 'secure-defaults-uid-ledger';
 export const DEFAULT_LEASE_NAME = 'secure-defaults-allocator';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'secure-defaults' };
 const EVENT_SOURCE = 'secure-defaults-allocator';
+export const CLUSTER_SCOPED_EVENT_NAMESPACE = 'default';
 
 export function httpStatusOf(error: unknown): number | null {
   if (error instanceof ApiException) return error.code;
@@ -110,17 +111,19 @@ export class KubeAllocationCluster implements AllocationCluster {
 
   async recordNamespaceEvent(namespace: Pick<ClusterNamespace, 'name' | 'uid'>, event: NamespaceEvent): Promise<void> {
     const now = new Date();
+    // A Namespace is cluster-scoped: the API server accepts its Events only in "default" (with an
+    // empty involvedObject.namespace), which is also where `kubectl describe namespace` finds them.
     await this.core.createNamespacedEvent({
-      namespace: namespace.name,
+      namespace: CLUSTER_SCOPED_EVENT_NAMESPACE,
       body: {
-        metadata: { generateName: 'secure-defaults-allocation.', namespace: namespace.name },
+        metadata: { generateName: `${namespace.name}.`, namespace: CLUSTER_SCOPED_EVENT_NAMESPACE },
         involvedObject: { apiVersion: 'v1', kind: 'Namespace', name: namespace.name, uid: namespace.uid },
         type: event.type,
         reason: event.reason,
         message: event.message,
-        source: { component: EVENT_SOURCE },
-        reportingComponent: EVENT_SOURCE,
-        reportingInstance: this.options.instance,
+        // core/v1 Events that set reportingComponent must also carry action and eventTime
+        // (events.k8s.io style); source.host names the replica the way kubelet's events do.
+        source: { component: EVENT_SOURCE, host: this.options.instance },
         firstTimestamp: now,
         lastTimestamp: now,
         count: 1,

@@ -61,6 +61,6 @@ export async function waitForNamespaceBlock(options: WaitForNamespaceBlockOption
   return {
     status: 'timeout',
     namespace: source.get(name) ?? initial,
-    message: `namespace "${name}" has no UID block yet (annotation ${UID_RANGE_ANNOTATION}); the allocator did not assign one within ${options.timeoutMs} ms. Retry in a moment; if this persists, see \`kubectl describe namespace ${name}\` for its Events (for example a full pool) and the webhook's allocator logs`,
+    message: `namespace "${name}" has no UID block yet (annotation ${UID_RANGE_ANNOTATION}); the allocator did not assign one within ${options.timeoutMs} ms. Retry in a moment; if this persists, see its Events (for example a full pool): \`kubectl get events -n default --field-selector involvedObject.kind=Namespace,involvedObject.name=${name}\``,
   };
 }

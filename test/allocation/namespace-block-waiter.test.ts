@@ -90,7 +90,7 @@ describe('waitForNamespaceBlock', () => {
     expect(await waiting).toEqual({
       status: 'timeout',
       namespace: { name: 'team', labels: OPTED_IN, annotations: {} },
-      message: expect.stringMatching(/namespace "team" has no UID block yet .* within 2000 ms\. Retry .*kubectl describe namespace team/),
+      message: expect.stringMatching(/namespace "team" has no UID block yet .* within 2000 ms\. Retry .*kubectl get events -n default --field-selector involvedObject.kind=Namespace,involvedObject.name=team/),
     });
     expect(cache.subscribers()).toBe(0);
   });
