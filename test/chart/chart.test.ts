@@ -213,12 +213,12 @@ describe('helm chart charts/secure-defaults', () => {
   describe('RBAC', () => {
     const ALLOWED: Record<string, readonly string[]> = {
       configmaps: ['get', 'list', 'watch'],
-      namespaces: ['list', 'watch'],
+      namespaces: ['get', 'list', 'watch'],
       events: ['create', 'patch'],
     };
     const ALLOWED_WITH_ALLOCATION: Record<string, readonly string[]> = {
       configmaps: ['get', 'list', 'watch', 'update', 'create'],
-      namespaces: ['list', 'watch', 'patch'],
+      namespaces: ['get', 'list', 'watch', 'patch'],
       events: ['create', 'patch'],
       leases: ['get', 'update', 'create'],
     };

@@ -123,6 +123,7 @@ describe('helm install into a real API server', () => {
     const can = async (...args: string[]): Promise<string> => (await plane.kubectl(['auth', 'can-i', ...args, ...as])).stdout.trim();
     expect(await can('get', `configmap/${FULLNAME}-policy`, '-n', NAMESPACE)).toBe('yes');
     expect(await can('watch', 'namespaces')).toBe('yes');
+    expect(await can('get', 'namespaces/team-a')).toBe('yes');
     expect(await can('create', 'events', '-n', 'team-a')).toBe('yes');
     expect(await can('get', 'configmap/other', '-n', NAMESPACE)).toBe('no');
     expect(await can('get', 'secrets', '-n', NAMESPACE)).toBe('no');
