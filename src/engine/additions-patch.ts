@@ -6,29 +6,38 @@ import { isPlainMap } from './policy-reader.js';
 
 /** RFC 6901: "~" and "/" inside a key (as in "secure-defaults.io/injected") must be escaped. */
 export function escapePointerToken(key: string): string {
+  if (!key.includes('~') && !key.includes('/')) return key;
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-function hasOwn(object: object, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(object, key);
 }
 
 function diffInto(before: unknown, after: unknown, pointer: string, operations: Operation[]): void {
   if (before === after) return;
   if (isPlainMap(before) && isPlainMap(after)) {
-    for (const key of Object.keys(after)) {
-      const path = `${pointer}/${escapePointerToken(key)}`;
-      if (!hasOwn(before, key)) operations.push({ op: 'add', path, value: after[key] });
-      else diffInto(before[key], after[key], path, operations);
+    // for-in over JSON objects (no prototype members) avoids allocating key arrays on this hot path.
+    let shared = 0;
+    for (const key in after) {
+      const next = after[key];
+      if (!Object.hasOwn(before, key)) {
+        operations.push({ op: 'add', path: `${pointer}/${escapePointerToken(key)}`, value: next });
+        continue;
+      }
+      shared++;
+      // Compared here so that a pointer is only built for what changed: most members are shared.
+      if (before[key] !== next) diffInto(before[key], next, `${pointer}/${escapePointerToken(key)}`, operations);
     }
-    for (const key of Object.keys(before)) {
-      if (!hasOwn(after, key)) operations.push({ op: 'remove', path: `${pointer}/${escapePointerToken(key)}` });
+    let beforeCount = 0;
+    for (const key in before) if (Object.hasOwn(before, key)) beforeCount++;
+    if (shared === beforeCount) return;
+    for (const key in before) {
+      if (Object.hasOwn(before, key) && !Object.hasOwn(after, key)) operations.push({ op: 'remove', path: `${pointer}/${escapePointerToken(key)}` });
     }
     return;
   }
   if (Array.isArray(before) && Array.isArray(after)) {
     const shared = Math.min(before.length, after.length);
-    for (let index = 0; index < shared; index++) diffInto(before[index], after[index], `${pointer}/${index}`, operations);
+    for (let index = 0; index < shared; index++) {
+      if (before[index] !== after[index]) diffInto(before[index], after[index], `${pointer}/${index}`, operations);
+    }
     for (let index = shared; index < after.length; index++) operations.push({ op: 'add', path: `${pointer}/${index}`, value: after[index] });
     for (let index = before.length - 1; index >= after.length; index--) operations.push({ op: 'remove', path: `${pointer}/${index}` });
     return;

@@ -273,9 +273,20 @@ describe('decideAdmission on garbage never throws', () => {
     ['drop a string', pod({ containers: [{ name: 'app', securityContext: { capabilities: { drop: 'ALL' } } }] }), /capabilities.drop is not a list/],
     ['pod securityContext a number', pod({ securityContext: 3, containers: [{ name: 'app' }] }), /spec.securityContext is not an object/],
     ['annotations a list', pod({ containers: [{ name: 'app' }] }, { annotations: ['x'] }), /annotations is not an object/],
+    ['a container that is null', pod({ containers: [null, { name: 'ok' }] }), /spec.containers\[0\] is not an object/],
   ])('%s: hardens what it can and warns', (_label, input, warning) => {
     const { decision } = harden(input as Json);
     expect(decision.warnings.join('\n')).toMatch(warning);
+  });
+});
+
+describe('decideAdmission with hostile keys', () => {
+  it('copies "__proto__" members as plain data and pollutes no prototype', () => {
+    const input = JSON.parse('{"kind":"Pod","metadata":{"__proto__":{"polluted":1}},"spec":{"__proto__":{"polluted":2},"containers":[{"name":"app","securityContext":{"__proto__":{"polluted":3}}}]}}') as Json;
+    const { out } = harden(input);
+    expect(({} as Json)['polluted']).toBeUndefined();
+    expect(Object.getPrototypeOf(containerSc(out, 'app'))).toBe(Object.prototype);
+    expect(containerSc(out, 'app')).toMatchObject(RESTRICTED_CONTAINER);
   });
 });
 
