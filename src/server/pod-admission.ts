@@ -23,6 +23,8 @@ export interface AdmissionOutcome {
   /** For the decision's log line: what was added or why it was refused/skipped. Never the object. */
   readonly log: LogFields;
   readonly injected: readonly string[];
+  /** Requests the webhook does not handle at all are logged at debug; every decision at info or above. */
+  readonly quiet?: boolean;
 }
 
 /** Which part of a Pod this request may change, or null when the webhook has nothing to do with it. */
@@ -62,6 +64,10 @@ function podNamespace(request: AdmissionRequest): string {
   return typeof metadata.namespace === 'string' ? metadata.namespace : '';
 }
 
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -77,7 +83,7 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   });
   if (target === null) {
     const what = `${request.operation} ${request.resource.resource}${request.subResource ? `/${request.subResource}` : ''}`;
-    return outcome(allowed(uid), 'skipped', { reason: `${what} is not handled by this webhook; allowed unchanged` });
+    return { ...outcome(allowed(uid), 'skipped', { reason: `${what} is not handled by this webhook; allowed unchanged` }), quiet: true };
   }
   const notAPod = notAPodReason(request.object);
   if (notAPod !== null) {
@@ -128,7 +134,8 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
     });
   }
   const auditAnnotations: Record<string, string> = { policy: `${snapshot.policy.name}@${snapshot.generation}` };
-  if (decision.injected.length > 0) auditAnnotations.injected = decision.injected.join(',');
+  // Audit events are kept small: the full list is in the Pod's own injected annotation.
+  if (decision.injected.length > 0) auditAnnotations.injected = truncate(decision.injected.join(','), 2048);
   const result: AdmissionResult = decision.patch.length > 0 ? 'patched' : 'allowed';
   return outcome(patched(uid, decision.patch, { warnings: decision.warnings, auditAnnotations }), result, {
     injected: decision.injected,

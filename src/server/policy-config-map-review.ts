@@ -39,7 +39,7 @@ function objectName(request: AdmissionRequest): string {
 
 export function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyReviewDeps): AdmissionOutcome {
   const uid = request.uid;
-  const skip = (reason: string): AdmissionOutcome => ({ response: allowed(uid), result: 'skipped', log: { reason }, injected: [] });
+  const skip = (reason: string): AdmissionOutcome => ({ response: allowed(uid), result: 'skipped', log: { reason }, injected: [], quiet: true });
   const ref = deps.configMap;
   if (request.resource.group !== '' || request.resource.resource !== 'configmaps' || request.subResource !== '') {
     return skip(`${request.resource.resource} is not a ConfigMap; allowed unchanged`);

@@ -106,7 +106,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
       ...outcome.log,
     };
     if (outcome.result === 'errored' || outcome.result === 'invalid') deps.logger.warn('admission decision', fields);
-    else if (outcome.result === 'skipped') deps.logger.debug('admission decision', fields);
+    else if (outcome.quiet) deps.logger.debug('admission decision', fields);
     else deps.logger.info('admission decision', fields);
     res.status(200).json(reviewResponse(outcome.response));
   };

@@ -93,6 +93,15 @@ describe('POST /mutate over real TLS', () => {
     expect(JSON.stringify(lines[0]!.fields)).not.toContain('nginx');
   });
 
+  it('logs a skipped Pod at info with the reason, and requests it does not handle only at debug', async () => {
+    const before = hook.logger.decisions().length;
+    await hook.post('/mutate', podReview({ uid: 'legacy-pod', namespace: 'legacy' }));
+    await hook.post('/mutate', podReview({ uid: 'svc', resource: 'services', object: { kind: 'Service' } }));
+    const [skipped, unhandled] = hook.logger.decisions().slice(before);
+    expect(skipped).toMatchObject({ level: 'info', fields: { uid: 'legacy-pod', result: 'skipped', reason: 'namespace "legacy" has not opted in; allowed unchanged' } });
+    expect(unhandled).toMatchObject({ level: 'debug', fields: { uid: 'svc', reason: 'CREATE services is not handled by this webhook; allowed unchanged' } });
+  });
+
   it('echoes every uid correctly under concurrency', async () => {
     const uids = Array.from({ length: 60 }, (_, i) => `concurrent-${i}`);
     const answers = await Promise.all(uids.map((uid) => hook.post('/mutate', podReview({ uid }))));
