@@ -154,7 +154,19 @@ describe('helm chart charts/secure-defaults', () => {
       expect(args).toEqual([
         'serve', '--port', '8443', '--tls-cert', '/tls/tls.crt', '--tls-key', '/tls/tls.key',
         '--policy-configmap', `${NAMESPACE}/${name}`, '--log-level', 'info',
+        '--fail-closed', '--shutdown-delay', '0', '--drain-timeout', '20',
       ]);
+    });
+
+    test('failurePolicy Ignore also drops --fail-closed, so the webhook admits what it cannot judge', async () => {
+      const rendered = await renderChart({ namespace: NAMESPACE, set: ['webhook.failurePolicy=Ignore'] });
+      expect(webhookContainer(rendered)['args']).not.toContain('--fail-closed');
+    });
+
+    test('refuses a grace period too short for preStop sleep + shutdown delay + drain', async () => {
+      const result = await renderChartRaw({ namespace: NAMESPACE, set: ['terminationGracePeriodSeconds=25'] });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('terminationGracePeriodSeconds (25) must exceed preStopSleepSeconds + shutdownDelaySeconds + drainTimeoutSeconds (25)');
     });
   });
 
@@ -186,7 +198,9 @@ describe('helm chart charts/secure-defaults', () => {
       expect(container['readinessProbe']['httpGet']).toEqual({ path: '/readyz', port: 'https', scheme: 'HTTPS' });
       const sleep = container['lifecycle']['preStop']['sleep']['seconds'] as number;
       expect(sleep).toBeGreaterThan(0);
-      expect(podTemplate(defaults)['spec']['terminationGracePeriodSeconds']).toBeGreaterThan(sleep);
+      const args = container['args'] as string[];
+      const afterSigterm = Number(args[args.indexOf('--shutdown-delay') + 1]) + Number(args[args.indexOf('--drain-timeout') + 1]);
+      expect(podTemplate(defaults)['spec']['terminationGracePeriodSeconds']).toBeGreaterThan(sleep + afterSigterm);
       expect(container['ports']).toEqual([{ name: 'https', containerPort: 8443, protocol: 'TCP' }]);
     });
 
