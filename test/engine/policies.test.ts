@@ -24,6 +24,16 @@ describe('policies/', () => {
     expect(load(file).name).toBe(file === 'default.yaml' ? 'cluster-defaults' : file.replace('.yaml', ''));
   });
 
+  it('the reference in policies/README.md parses and states the real defaults', () => {
+    const readme = readFileSync(`${POLICIES}README.md`, 'utf8');
+    const reference = /```yaml\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const result = parsePolicy(reference);
+    if (!result.ok) throw new Error(result.errors.map((e) => `${e.path}: ${e.message}`).join('\n'));
+    const bare = parsePolicy('apiVersion: secure-defaults.io/v1alpha1\nkind: SecureDefaultsPolicy\nspec: {}\n');
+    expect(bare.ok && bare.policy.defaults).toEqual(result.policy.defaults);
+    expect(bare.ok && [bare.policy.mode, bare.policy.allowPodOptOut, bare.policy.allocation]).toEqual([result.policy.mode, result.policy.allowPodOptOut, null]);
+  });
+
   it('multi-tenant.yaml gives each tenant its own range', () => {
     const policy = load('multi-tenant.yaml');
     const uidOf = (name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}) =>
