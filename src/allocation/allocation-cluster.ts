@@ -9,6 +9,8 @@ export interface ClusterNamespace {
   readonly annotations: Readonly<Record<string, string>>;
   /** metadata.deletionTimestamp is set: the namespace is going away. */
   readonly terminating: boolean;
+  /** metadata.creationTimestamp in ms, when known: repair lets the older of two clashing namespaces keep its range. */
+  readonly createdAt?: number | null;
 }
 
 export interface StoredLedger {

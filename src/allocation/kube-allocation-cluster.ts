@@ -35,6 +35,7 @@ export function toClusterNamespace(ns: V1Namespace): ClusterNamespace {
     labels: ns.metadata?.labels ?? {},
     annotations: ns.metadata?.annotations ?? {},
     terminating: ns.metadata?.deletionTimestamp !== undefined && ns.metadata.deletionTimestamp !== null,
+    createdAt: ns.metadata?.creationTimestamp ? new Date(ns.metadata.creationTimestamp).getTime() : null,
   };
 }
 

@@ -55,7 +55,8 @@ export function planLedgerRepair(input: RepairInput): RepairResult {
   const existing = new Map(input.namespaces.map((ns) => [ns.uid, ns]));
 
   // Annotated namespaces first: the annotation is what the engine hardens Pods from. A namespace
-  // whose annotation the old ledger confirms wins an overlap; otherwise the first by name does.
+  // whose annotation the old ledger confirms wins an overlap; otherwise the older namespace (it
+  // most likely had the range first), then the first by name.
   const confirmed = (ns: ClusterNamespace, range: IdRange): boolean =>
     old.some((e) => e.namespaceUid === ns.uid && e.deletedAt === null && sameRange(e.range, range));
   const annotated: Array<{ ns: ClusterNamespace; range: IdRange }> = [];
@@ -69,7 +70,13 @@ export function planLedgerRepair(input: RepairInput): RepairResult {
     }
     annotated.push({ ns, range: parsed.range });
   }
-  annotated.sort((a, b) => Number(confirmed(b.ns, b.range)) - Number(confirmed(a.ns, a.range)) || (a.ns.name < b.ns.name ? -1 : a.ns.name > b.ns.name ? 1 : 0));
+  const age = (ns: ClusterNamespace): number => ns.createdAt ?? Number.MAX_SAFE_INTEGER;
+  annotated.sort(
+    (a, b) =>
+      Number(confirmed(b.ns, b.range)) - Number(confirmed(a.ns, a.range)) ||
+      age(a.ns) - age(b.ns) ||
+      (a.ns.name < b.ns.name ? -1 : a.ns.name > b.ns.name ? 1 : 0),
+  );
 
   const entries: LedgerEntry[] = [];
   for (const { ns, range } of annotated) {

@@ -88,3 +88,13 @@ describe('planLedgerRepair', () => {
     );
   });
 });
+
+describe('planLedgerRepair tie-break', () => {
+  it('lets the older namespace keep a clashing range when no ledger confirms either', () => {
+    const older = { ...ns('zeta', '1000-1099'), createdAt: 1 };
+    const newer = { ...ns('alpha', '1050-1060'), createdAt: 2 };
+    const result = planLedgerRepair({ namespaces: [newer, older], previous: null, pool, now: NOW });
+    expect(result.ledger.entries.map((e) => e.namespace)).toEqual(['zeta']);
+    expect(result.findings.filter((f) => f.conflict).map((f) => f.namespace)).toEqual(['alpha']);
+  });
+});

@@ -22,7 +22,7 @@ export class MemoryCluster implements AllocationCluster {
   }
 
   addNamespace(name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): ClusterNamespace {
-    const ns: ClusterNamespace = { name, uid: `uid-${name}-${this.version}`, resourceVersion: this.nextVersion(), labels, annotations, terminating: false };
+    const ns: ClusterNamespace = { name, uid: `uid-${name}-${this.version}`, resourceVersion: this.nextVersion(), labels, annotations, terminating: false, createdAt: this.version };
     this.namespaces.set(name, ns);
     return ns;
   }
