@@ -2,7 +2,7 @@
 // audit annotation and the JSON patch. Shared by the webhook (decideAdmission) and the CLI
 // (hardenManifest, through hardenPodLike).
 import { diffCopyOnWrite } from './additions-patch.js';
-import { findViolations, type ContainerToJudge } from './enforce-violations.js';
+import { findViolations } from './enforce-violations.js';
 import { mergeInjectedAnnotation } from './injected-annotation.js';
 import {
   INJECTED_ANNOTATION,
@@ -14,16 +14,8 @@ import {
   type NamespaceInfo,
   type Violation,
 } from './model.js';
-import {
-  CONTAINER_LISTS,
-  containerLabel,
-  hardenNewEphemeralContainers,
-  hardenPodSpec,
-  isUnset,
-  type ContainerList,
-  type Injection,
-  type SpecHardening,
-} from './pod-hardener.js';
+import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
+import { hardenNewEphemeralContainers, hardenPodSpec, isUnset, type Injection, type SpecHardening } from './pod-hardener.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
 import { windowsPodReason } from './windows-pod.js';
 
@@ -55,19 +47,8 @@ function joinPath(base: string, field: string): string {
   return base === '' ? field : `${base}.${field}`;
 }
 
-function containersToJudge(spec: PlainMap, lists: readonly ContainerList[], existing: ReadonlySet<string>): ContainerToJudge[] {
-  const judged: ContainerToJudge[] = [];
-  for (const list of lists) {
-    const containers = spec[list];
-    if (!Array.isArray(containers)) continue;
-    containers.forEach((container: unknown, index) => {
-      if (!isPlainMap(container)) return;
-      const name = typeof container['name'] === 'string' ? container['name'] : `#${index}`;
-      if (list === 'ephemeralContainers' && existing.has(name)) return;
-      judged.push({ label: containerLabel(list, container, index), name, container });
-    });
-  }
-  return judged;
+function containersToJudge(spec: PlainMap, lists: readonly ContainerList[], existing: ReadonlySet<string>): ContainerRef[] {
+  return containersOf(spec, lists).filter((ref) => ref.list !== 'ephemeralContainers' || !existing.has(ref.name));
 }
 
 /** Adds (or merges into) the injected annotation on a copy of the metadata. */

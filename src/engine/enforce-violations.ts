@@ -2,6 +2,7 @@
 // judged; whatever the hardener would add is compliant by construction.
 import { formatIdRange, idRangeContains } from './id-range.js';
 import type { IdDefaults, IdRange, NamespaceInfo, Violation } from './model.js';
+import type { ContainerRef } from './pod-containers.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
 
 export interface EnforceContext {
@@ -9,12 +10,6 @@ export interface EnforceContext {
   readonly namespace: NamespaceInfo;
   readonly policyName: string;
   readonly specPath: string;
-}
-
-export interface ContainerToJudge {
-  readonly label: string;
-  readonly name: string;
-  readonly container: PlainMap;
 }
 
 function allowedRange(context: EnforceContext, range: IdRange): string {
@@ -66,7 +61,7 @@ function judgeFlags(sc: PlainMap, who: string, path: string, context: EnforceCon
 }
 
 /** Every violation in the pod-level securityContext (when judged) and the given containers. */
-export function findViolations(podSecurityContext: unknown, containers: readonly ContainerToJudge[], context: EnforceContext): Violation[] {
+export function findViolations(podSecurityContext: unknown, containers: readonly ContainerRef[], context: EnforceContext): Violation[] {
   const violations: Violation[] = [];
   if (isPlainMap(podSecurityContext)) {
     judgeIds(podSecurityContext, 'Pod', context.specPath, context, undefined, violations);

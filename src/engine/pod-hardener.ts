@@ -2,10 +2,8 @@
 // object on the way to a change is shallow-copied while untouched subtrees are shared. That keeps
 // hardening cheap and lets the patch be derived by comparing references (see additions-patch.ts).
 import type { IdDefaults, PodDefaults, SeccompDefault } from './model.js';
+import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
-
-export const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
-export type ContainerList = (typeof CONTAINER_LISTS)[number];
 
 const POD_SECCOMP_ANNOTATION = 'seccomp.security.alpha.kubernetes.io/pod';
 const CONTAINER_SECCOMP_ANNOTATION_PREFIX = 'container.seccomp.security.alpha.kubernetes.io/';
@@ -41,11 +39,6 @@ export function isUnset(value: unknown): value is null | undefined {
   return value === undefined || value === null;
 }
 
-export function containerLabel(list: string, container: unknown, index: number): string {
-  const name = isPlainMap(container) ? container['name'] : undefined;
-  return typeof name === 'string' && name !== '' ? `${list}[${name}]` : `${list}[${index}]`;
-}
-
 export function listNames(names: readonly string[]): string {
   const shown = names.slice(0, MAX_NAMES_IN_WARNING).join(', ');
   return names.length > MAX_NAMES_IN_WARNING ? `${shown} and ${names.length - MAX_NAMES_IN_WARNING} more` : shown;
@@ -60,38 +53,19 @@ function capabilityList(capabilities: unknown, key: 'add' | 'drop'): unknown[] {
   return Array.isArray(list) ? list : [];
 }
 
-interface ContainerEntry {
-  readonly list: ContainerList;
-  readonly index: number;
-  readonly label: string;
-  readonly container: PlainMap;
+interface ContainerEntry extends ContainerRef {
   /** The container's securityContext when it is an object or unset ({}); null when it is garbage. */
   readonly securityContext: PlainMap | null;
 }
 
 /** Every container object of the listed kinds; garbage is reported once and skipped. */
 function collectContainers(spec: PlainMap, lists: readonly ContainerList[], specPath: string, warnings: string[]): ContainerEntry[] {
-  const entries: ContainerEntry[] = [];
-  for (const list of lists) {
-    const containers = spec[list];
-    if (isUnset(containers)) continue;
-    if (!Array.isArray(containers)) {
-      warnings.push(`${specPath}.${list} is not a list; its containers were not hardened`);
-      continue;
-    }
-    containers.forEach((container: unknown, index) => {
-      const label = containerLabel(list, container, index);
-      if (!isPlainMap(container)) {
-        warnings.push(`${specPath}.${label} is not an object; it was not hardened`);
-        return;
-      }
-      const raw = container['securityContext'];
-      const securityContext = isUnset(raw) ? {} : isPlainMap(raw) ? raw : null;
-      if (securityContext === null) warnings.push(`${specPath}.${label}.securityContext is not an object; that container was not hardened`);
-      entries.push({ list, index, label, container, securityContext });
-    });
-  }
-  return entries;
+  return containersOf(spec, lists, (problem) => warnings.push(`${specPath}.${problem}`)).map((ref) => {
+    const raw = ref.container['securityContext'];
+    const securityContext = isUnset(raw) ? {} : isPlainMap(raw) ? raw : null;
+    if (securityContext === null) warnings.push(`${specPath}.${ref.label}.securityContext is not an object; that container was not hardened`);
+    return { ...ref, securityContext };
+  });
 }
 
 interface ContainerPlan {
@@ -156,9 +130,9 @@ function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, pla
   if (wantsNonRoot && isUnset(sc['runAsNonRoot']) && effectiveUser !== 0) add('runAsNonRoot', true);
 
   if (plan.containerLevelIdentity && defaults.seccompProfile !== null && isUnset(psc['seccompProfile']) && isUnset(sc['seccompProfile'])) {
-    const name = entry.container['name'];
-    if (settings.annotations[`${CONTAINER_SECCOMP_ANNOTATION_PREFIX}${String(name)}`] !== undefined) {
-      warnings.push(`${where}: seccompProfile not added because the legacy annotation ${CONTAINER_SECCOMP_ANNOTATION_PREFIX}${String(name)} is set (the API server refuses a mismatch)`);
+    const annotation = `${CONTAINER_SECCOMP_ANNOTATION_PREFIX}${entry.name}`;
+    if (settings.annotations[annotation] !== undefined) {
+      warnings.push(`${where}: seccompProfile not added because the legacy annotation ${annotation} is set (the API server refuses a mismatch)`);
     } else {
       add('seccompProfile', seccompValue(defaults.seccompProfile));
     }
@@ -274,9 +248,7 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
 export function hardenNewEphemeralContainers(spec: PlainMap, settings: HardeningSettings, existingNames: ReadonlySet<string>): SpecHardening {
   const injections: Injection[] = [];
   const warnings: string[] = [];
-  const entries = collectContainers(spec, ['ephemeralContainers'], settings.specPath, warnings).filter(
-    (entry) => !existingNames.has(String(entry.container['name'])),
-  );
+  const entries = collectContainers(spec, ['ephemeralContainers'], settings.specPath, warnings).filter((entry) => !existingNames.has(entry.name));
   const rawPsc = spec['securityContext'];
   const psc: PlainMap = isPlainMap(rawPsc) ? rawPsc : {};
   const plan: ContainerPlan = {

@@ -124,7 +124,7 @@ function readSeccompProfile(errors: PolicyErrorList, defaults: PlainMap, path: s
   if (value === undefined || value === null || value === 'RuntimeDefault') return { type: 'RuntimeDefault' };
   if (value === 'None') return null;
   if (typeof value === 'string') {
-    if (value === 'Unconfined') errors.add(fieldPath, `"Unconfined" turns seccomp off and ${RESTRICTED_HINT.replace('Pods hardened with this policy', 'such Pods')}; ${allowed}`);
+    if (value === 'Unconfined') errors.add(fieldPath, `"Unconfined" turns seccomp off, which the "restricted" profile forbids; ${allowed}`);
     else if (value === 'Localhost') errors.add(fieldPath, `"Localhost" needs a profile file; write {type: Localhost, localhostProfile: profiles/name.json}`);
     else {
       const suggestion = closestName(value, ['RuntimeDefault', 'None']);

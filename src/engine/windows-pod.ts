@@ -1,9 +1,9 @@
 // Windows Pods are left alone: the API server refuses Linux-only securityContext fields
 // (runAsUser, seccompProfile, capabilities, …) on them, and UID ranges mean nothing there.
+import { CONTAINER_LISTS, containersOf } from './pod-containers.js';
 import { isPlainMap } from './policy-reader.js';
 
 const OS_LABELS = ['kubernetes.io/os', 'beta.kubernetes.io/os'];
-const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 
 /** True when a required node-selector term can only be satisfied by a Windows node. */
 function termPinsWindows(term: unknown): boolean {
@@ -44,14 +44,7 @@ export function windowsPodReason(spec: Record<string, unknown>): string | null {
   }
   if (requiredAffinityPinsWindows(spec)) return 'Windows Pod (required node affinity pins kubernetes.io/os to windows)';
   if (hasWindowsOptions(spec['securityContext'])) return 'Windows Pod (spec.securityContext.windowsOptions is set)';
-  for (const list of CONTAINER_LISTS) {
-    const containers = spec[list];
-    if (!Array.isArray(containers)) continue;
-    for (const container of containers) {
-      if (isPlainMap(container) && hasWindowsOptions(container['securityContext'])) {
-        return `Windows Pod (${list} "${String(container['name'])}" sets securityContext.windowsOptions)`;
-      }
-    }
-  }
+  const windowsContainer = containersOf(spec, CONTAINER_LISTS).find((ref) => hasWindowsOptions(ref.container['securityContext']));
+  if (windowsContainer !== undefined) return `Windows Pod (${windowsContainer.list} "${windowsContainer.name}" sets securityContext.windowsOptions)`;
   return null;
 }
