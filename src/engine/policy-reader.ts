@@ -5,6 +5,8 @@ import type { PolicyError } from './model.js';
 
 export type PlainMap = Record<string, unknown>;
 
+const MAX_SUGGESTIONS_PER_MAP = 50;
+
 export function isPlainMap(value: unknown): value is PlainMap {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
@@ -32,9 +34,11 @@ export class PolicyErrorList {
 
   /** Every key not in `known` is an error, with the closest known name when one is close. */
   rejectUnknownFields(map: PlainMap, path: string, known: readonly string[]): void {
+    let suggested = 0;
     for (const key of Object.keys(map)) {
       if (known.includes(key)) continue;
-      const suggestion = closestName(key, known);
+      // Suggestions cost an edit distance per known name; a map of thousands of junk keys gets plain errors.
+      const suggestion = suggested++ < MAX_SUGGESTIONS_PER_MAP ? closestName(key, known) : null;
       const fix = suggestion !== null ? `did you mean ${JSON.stringify(suggestion)}?` : `known fields here: ${known.join(', ')}`;
       this.add(childPath(path, key), `unknown field; ${fix}`);
     }
