@@ -1,7 +1,7 @@
 // Wires the commands into one commander program that reports an exit status instead of exiting,
 // so the same program runs from the bin script and in-process from tests.
 import { Command, CommanderError } from 'commander';
-import type { CommandDeps } from './command-deps.js';
+import type { CommandDeps, ExitCodeSink } from './command-deps.js';
 import { registerCheckCommand } from './commands/check.js';
 import { registerMutateCommand } from './commands/mutate.js';
 import { registerPolicyCommand } from './commands/policy-validate.js';
@@ -9,6 +9,8 @@ import { EXIT_OK, EXIT_USAGE, UserError } from './user-error.js';
 
 export interface CliProgram {
   readonly program: Command;
+  /** For commands registered from outside (allocations): how they report their exit status. */
+  readonly exitWith: ExitCodeSink;
   /** Parses `args` (without "node" and the script) and runs the command; resolves to the exit status. */
   run(args: readonly string[]): Promise<number>;
 }
@@ -33,6 +35,7 @@ export function createCliProgram(deps: CommandDeps, version: string): CliProgram
 
   return {
     program,
+    exitWith,
     async run(args) {
       exitCode = EXIT_OK;
       try {

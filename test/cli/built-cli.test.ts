@@ -74,10 +74,11 @@ describe('the built secure-defaults bin', () => {
     expect(run).toEqual({ code: 2, stdout: '', stderr: 'error: cannot read manifests "missing.yaml": no such file\n' });
   });
 
-  it('lists serve beside the offline commands', async () => {
+  it('lists serve and allocations beside the offline commands', async () => {
     const run = await runBin(['--help']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^\s+serve\b/m);
+    expect(run.stdout).toMatch(/^\s+allocations\b/m);
     expect(run.stdout).toMatch(/^\s+mutate\b/m);
   });
 
