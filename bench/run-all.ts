@@ -63,6 +63,11 @@ function launchArguments(target: TargetName, config: BenchConfig, files: { cert:
         '--policy',
         files.policy,
         ...tls,
+        '--host',
+        '127.0.0.1',
+        // No lingering after SIGTERM: nothing routes traffic here, and the profile is written at exit.
+        '--shutdown-delay',
+        '0',
         ...(config.oursLogLevel !== null ? ['--log-level', config.oursLogLevel] : []),
       ];
   }
