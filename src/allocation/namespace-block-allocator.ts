@@ -58,6 +58,8 @@ export function observeNamespace(policy: AllocatorPolicy, ns: ClusterNamespace):
 export class NamespaceBlockAllocator {
   /** Last problem reported per namespace, so that a standing problem makes one Event, not one per pass. */
   private readonly reported = new Map<string, string>();
+  /** The damaged-ledger error last logged: it is logged once, not at every pass, while it lasts. */
+  private lastLedgerError: string | null = null;
 
   constructor(private readonly options: NamespaceBlockAllocatorOptions) {}
 
@@ -84,12 +86,14 @@ export class NamespaceBlockAllocator {
         if (!decoded.ok) {
           const message = `ledger ConfigMap is damaged, allocation stopped until it is repaired: ${describeLedgerErrors(decoded.errors)}; run \`secure-defaults allocations repair\``;
           metrics.ledgerCorrupt.set(1);
-          logger.error(message, { component: 'allocator' });
+          if (message !== this.lastLedgerError) logger.error(message, { component: 'allocator' });
+          this.lastLedgerError = message;
           return { status: 'ledger-corrupt', message };
         }
         ledger = decoded.ledger;
       }
       metrics.ledgerCorrupt.set(0);
+      this.lastLedgerError = null;
       const observed = namespaces.map((ns) => observeNamespace(policy, ns));
       const plan = planAllocations({ settings: policy.settings, ledger, namespaces: observed, now: clock.now() });
       if (plan.ledgerChanged) {

@@ -137,6 +137,7 @@ describe('NamespaceBlockAllocator.runPass', () => {
     expect(annotation(cluster, 'team-a')).toBeUndefined();
     expect(cluster.ledgerData()).toEqual({ format: LEDGER_FORMAT, blocks: 'not a ledger line\n' });
     expect(await metric('secure_defaults_allocation_ledger_corrupt')).toBe(1);
+    await allocator.runPass();
     expect(lines.filter((l) => l.level === 'error').map((l) => l.message)).toEqual([expect.stringContaining('ledger ConfigMap is damaged')]);
   });
 

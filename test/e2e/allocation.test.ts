@@ -2,7 +2,7 @@
 // leader is a real kill: 200 opted-in namespaces created as fast as the API server takes them,
 // the leader SIGKILLed half-way, and then both processes and the API server restarted.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
-import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1Namespace } from '@kubernetes/client-node';
+import { CoordinationV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions, type V1Namespace } from '@kubernetes/client-node';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { parseIdRangeText, rangesOverlap } from '../../src/allocation/id-range-text.js';
 import { decodeLedger } from '../../src/allocation/ledger.js';
+import { Command } from 'commander';
+import { registerAllocationsCommand } from '../../src/cli/commands/allocations.js';
+import { UserError } from '../../src/cli/user-error.js';
+import { checkRestricted, hardenManifest, parsePolicy } from '../../src/engine/index.js';
 import type { IdRange } from '../../src/engine/model.js';
 import { startControlPlane, type ControlPlane } from './rig/control-plane.js';
 
@@ -155,6 +159,30 @@ describe('UID block allocator against a real API server', () => {
     return decoded.ledger.entries;
   }
 
+  /** The real `allocations` command with the real kubeconfig connector, output captured. */
+  async function cli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    let code = 0;
+    const program = new Command('secure-defaults').exitOverride();
+    registerAllocationsCommand(
+      program,
+      {
+        io: { readFile: async () => '', readStdin: async () => '', writeStdout: (t) => void (stdout += t), writeStderr: (t) => void (stderr += t) },
+        engine: { parsePolicy, hardenManifest, checkRestricted },
+        defaultPolicyPath: '/none',
+      },
+      (c) => void (code = c),
+    );
+    try {
+      await program.parseAsync(['allocations', ...args, '--kubeconfig', plane.kubeconfigPath, '--namespace', SYSTEM_NS], { from: 'user' });
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      return { code: 2, stdout, stderr: `${stderr}error: ${error.message}\n` };
+    }
+    return { code, stdout, stderr };
+  }
+
   beforeAll(async () => {
     const [started] = await Promise.all([startControlPlane(), compileAllocatorProcess()]);
     plane = started;
@@ -252,5 +280,33 @@ describe('UID block allocator against a real API server', () => {
     expectDisjointAlignedBlocks(new Map([...blocksBeforeRestart, ...lateBlocks]));
     const entries = await ledgerEntries();
     expect(entries.filter((e) => e.deletedAt === null)).toHaveLength(200 + 3 + 1);
+  });
+
+  test('`allocations` lists the blocks; a damaged ledger stops allocation until `allocations repair` rebuilds it', async () => {
+    const listed = await cli([]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^tenant-007\\s+${blocksBeforeRestart.get('tenant-007')}\\s+${blocksBeforeRestart.get('tenant-007')}\\s+ok$`, 'm'));
+    expect(listed.stdout).toMatch(/^copycat\s+\S+\s+-\s+not in ledger/m);
+
+    await core.patchNamespacedConfigMap(
+      { name: 'secure-defaults-uid-ledger', namespace: SYSTEM_NS, body: { data: { blocks: 'this is not a ledger\n' } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    const damaged = await cli([]);
+    expect(damaged.code).toBe(1);
+    expect(damaged.stderr).toContain('allocations repair');
+    await createNamespaces(['during-damage'], OPTED_IN);
+    await waitUntil('the allocator to report the damaged ledger', 30_000, async () =>
+      children.some((c) => c.lines.some((l) => String(l['message']).includes('ledger ConfigMap is damaged'))),
+    );
+    expect((await blocksOf('during-damage')).get('during-damage')).toBeUndefined();
+
+    const repaired = await cli(['repair']);
+    expect(repaired.stdout).toMatch(/^conflict: namespace copycat: .*overlaps .* of namespace tenant-007/m);
+    expect(repaired.stdout).toMatch(/^ledger rebuilt: 204 live and 0 reserved blocks$/m);
+    expect(repaired.code).toBe(1); // copycat still needs a range of its own
+    const resumed = await waitUntil('allocation to resume after the repair', 30_000, async () => (await blocksOf('during-damage')).get('during-damage'));
+    expectDisjointAlignedBlocks(new Map([...blocksBeforeRestart, ['during-damage', resumed]]));
+    expect(await blocksOf('tenant-')).toEqual(blocksBeforeRestart);
   });
 });
