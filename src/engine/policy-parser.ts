@@ -341,9 +341,9 @@ function readAllocation(errors: PolicyErrorList, spec: PlainMap): AllocationSett
     releaseAfterMs = typeof releaseAfter === 'string' ? parseGoDurationMs(releaseAfter) : null;
     if (releaseAfterMs === null) {
       errors.add(`${path}.releaseAfter`, `expected a duration such as "720h" (30 days) or "2160h30m" (units h, m, s), got ${describeValue(releaseAfter)}`);
-      return null;
     }
   }
+  const releaseAfterValid = releaseAfter === undefined || releaseAfter === null || releaseAfterMs !== null;
   const pool = readIdRange(errors, map, 'range', path);
   const blockSize = map['blockSize'];
   let size = DEFAULT_BLOCK_SIZE;
@@ -360,6 +360,8 @@ function readAllocation(errors: PolicyErrorList, spec: PlainMap): AllocationSett
     errors.add(`${path}.blockSize`, `${size} is larger than the whole pool ${formatIdRange(range)}; use a smaller blockSize or a larger range`);
     return null;
   }
+  // Checked last so that a bad releaseAfter does not hide mistakes in range or blockSize.
+  if (!releaseAfterValid) return null;
   return { pool: range, blockSize: size, releaseAfterMs };
 }
 

@@ -118,6 +118,7 @@ describe('parsePolicy: mistakes are refused with path and fix', () => {
     ['an explicit gidRange overlapping another rule', 'spec:\n  namespaces:\n    - names: [a]\n      uidRange: "10000-19999"\n    - names: [b]\n      uidRange: "20000-29999"\n      gidRange: "19000-19500"\n', 'spec.namespaces[1].gidRange: "19000-19500" overlaps spec.namespaces[0].gidRange ("10000-19999")'],
     ['a blockSize larger than the pool', 'spec:\n  allocation: {range: "1000-1999", blockSize: 5000}\n', 'spec.allocation.blockSize: 5000 is larger than the whole pool 1000-1999'],
     ['a zero blockSize', 'spec:\n  allocation: {blockSize: 0}\n', 'spec.allocation.blockSize: expected a positive whole number'],
+    ['a bad releaseAfter beside a bad blockSize', 'spec:\n  allocation: {blockSize: 0, releaseAfter: 30d}\n', 'spec.allocation.blockSize: expected a positive whole number'],
     ['Unconfined seccomp', 'spec:\n  defaults: {seccompProfile: Unconfined}\n', 'spec.defaults.seccompProfile: "Unconfined" turns seccomp off'],
     ['Localhost without a profile', 'spec:\n  defaults: {seccompProfile: {type: Localhost}}\n', 'spec.defaults.seccompProfile.localhostProfile: required with type: Localhost'],
     ['an absolute Localhost profile', 'spec:\n  defaults: {seccompProfile: {type: Localhost, localhostProfile: /etc/x.json}}\n', 'spec.defaults.seccompProfile.localhostProfile: "/etc/x.json" must be a relative path'],
