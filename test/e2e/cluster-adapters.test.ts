@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { startServe, type RunningServe } from '../../src/cli/commands/serve.js';
-import { issueCertificate } from '../e2e/rig/certificates.js';
-import { startControlPlane, type ControlPlane } from '../e2e/rig/control-plane.js';
+import { issueCertificate } from './rig/certificates.js';
+import { startControlPlane, type ControlPlane } from './rig/control-plane.js';
 import { RecordingLogger } from '../server/webhook-harness.js';
-import { BROKEN_POLICY, policyYaml } from './policy-fixtures.js';
+import { BROKEN_POLICY, policyYaml } from '../cluster/policy-fixtures.js';
 
 jest.setTimeout(15 * 60 * 1000); // the first run on a machine builds kube-apiserver from source
 
