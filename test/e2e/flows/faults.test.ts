@@ -1,0 +1,139 @@
+// Flow 6 against a real kube-apiserver: what happens to the running webhook process when its
+// serving certificate is replaced mid-stream, when the API server it watches restarts under it,
+// and when it is told to stop while Pods are being created.
+import { afterAll, beforeAll, describe, expect, jest } from '@jest/globals';
+import { describeRecords, startCreationStream } from './support/creation-stream.js';
+import {
+  container,
+  flowTestWithLog,
+  INJECTED_ANNOTATION,
+  OPT_IN,
+  startFlowEnvironment,
+  waitFor,
+  type FlowEnvironment,
+  type StoredPod,
+} from './support/flow-environment.js';
+import { logEntries, sleep } from './support/webhook-process.js';
+import { MUTATING_WEBHOOK } from './support/webhook-registration.js';
+
+jest.setTimeout(5 * 60 * 1000);
+
+function policyWithFallback(range: string): string {
+  return `apiVersion: secure-defaults.io/v1alpha1
+kind: SecureDefaultsPolicy
+metadata: { name: e2e-faults }
+spec:
+  fallback:
+    uidRange: "${range}"
+`;
+}
+
+const STREAM = 'stream'; // opted in, no PodSecurity label: an unhardened Pod would be stored, and seen
+let env: FlowEnvironment;
+const flowTest = flowTestWithLog(() => env.logFile);
+
+function sameSerial(a: string, b: string): boolean {
+  const normal = (s: string): string => s.toUpperCase().replace(/^0+/, '');
+  return normal(a) === normal(b);
+}
+
+async function dryRunPod(namespace: string): Promise<StoredPod> {
+  const created = await env.createPod(namespace, 'dry-run', { containers: [container('app')] }, { dryRun: true });
+  if (!created.ok) throw new Error(`dry-run Pod in ${namespace} refused: ${created.message}`);
+  return created.pod;
+}
+
+beforeAll(async () => {
+  env = await startFlowEnvironment(policyWithFallback('100000-165535'));
+  await env.createNamespace(STREAM, OPT_IN);
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+describe('faults under the running webhook', () => {
+  flowTest('the serving certificate replaced during a stream of creations: no creation fails, new connections get the new certificate', async () => {
+    const before = await env.webhook().servedSerialNumber();
+    const stream = startCreationStream(env, STREAM, 'tls', 4);
+    await stream.whenFinished(10);
+    const rotatedAt = Date.now();
+    const rotated = await env.rotateCertificate();
+    expect(sameSerial(rotated.serialNumber, before)).toBe(false);
+    const { elapsedMs } = await waitFor('the new certificate to be served', 30_000, async () => sameSerial(await env.webhook().servedSerialNumber(), rotated.serialNumber), 100);
+    const countAtReload = stream.records.length;
+    await stream.whenFinished(countAtReload + 10);
+    const records = await stream.stop();
+    console.log(`certificate swap served after ${elapsedMs} ms; ${records.length} creations, ${records.filter((r) => r.startedAt >= rotatedAt).length} after the swap`);
+
+    const broken = records.filter((r) => !r.ok || !r.hardened);
+    expect(describeRecords(broken, rotatedAt)).toBe('');
+    expect(records.filter((r) => r.startedAt >= rotatedAt + elapsedMs).length).toBeGreaterThan(0);
+    expect(logEntries(env.logFile).filter((e) => e['message'] === 'TLS certificate reloaded')).toHaveLength(1);
+  });
+
+  flowTest('kube-apiserver restarted under the running webhook: its watches come back, and a later policy edit and opt-in label apply', async () => {
+    const pid = env.webhook().pid;
+    await env.createNamespace('late-label');
+    const restartedAt = Date.now();
+    await env.plane.restartApiServer();
+    console.log(`kube-apiserver restarted in ${Date.now() - restartedAt} ms`);
+
+    const editedAt = Date.now();
+    expect(await env.applyPolicy(policyWithFallback('300000-309999'))).toMatchObject({ code: 0 });
+    const policy = await waitFor('the edited policy to be in force', 90_000, async () => (await dryRunPod(STREAM)).spec?.securityContext?.runAsUser === 300000);
+    console.log(`policy edit after the API server restart in force ${((Date.now() - editedAt) / 1000).toFixed(2)} s after kubectl apply (${policy.elapsedMs} ms of polling)`);
+
+    expect(await env.plane.kubectl(['label', 'namespace', 'late-label', 'secure-defaults.io/inject=enabled'])).toMatchObject({ code: 0 });
+    // The webhook knew late-label (unlabelled) before the restart: only a working namespace watch
+    // tells it about the label.
+    const label = await waitFor('the opt-in label to be seen', 90_000, async () => (await dryRunPod('late-label')).metadata?.annotations?.[INJECTED_ANNOTATION] !== undefined);
+    console.log(`opt-in label after the API server restart seen in ${label.elapsedMs} ms`);
+
+    expect(await env.kubectlCreatePod('late-label', 'after-restart', { containers: [container('app')] })).toMatchObject({ code: 0 });
+    expect((await env.storedPod('late-label', 'after-restart')).spec.securityContext).toMatchObject({ runAsUser: 300000, runAsNonRoot: true });
+    expect(env.webhook().pid).toBe(pid);
+    expect(env.webhook().hasExited()).toBe(false);
+    // The watches really were cut and re-established (not merely never noticed).
+    const policyCacheNews = logEntries(env.logFile).filter((e) => typeof e['cache'] === 'string' && (e['cache'] as string).startsWith('configmap') && Date.parse(String(e['timestamp'])) >= restartedAt);
+    expect(policyCacheNews.length).toBeGreaterThan(0);
+  });
+
+  flowTest('SIGTERM during a stream of creations: every creation in flight is answered and hardened, the process exits 0, later ones follow failurePolicy', async () => {
+    // A 2 s shutdown delay stands in for the chart's preStop sleep: in a cluster that is the time
+    // endpoints take to stop routing to a terminating replica; here it covers every request
+    // already sent to the API server when the signal lands.
+    await env.webhook().stop('SIGTERM');
+    await env.startWebhook(['--fail-closed', '--shutdown-delay', '2', '--drain-timeout', '20']);
+    await env.register('Fail');
+
+    const stream = startCreationStream(env, STREAM, 'term', 6);
+    await stream.whenFinished(15);
+    const sigtermAt = Date.now();
+    const exit = await env.webhook().stop('SIGTERM');
+    const exitedAt = Date.now();
+    await sleep(500);
+    const records = await stream.stop();
+
+    const inFlight = records.filter((r) => r.startedAt <= sigtermAt && r.endedAt >= sigtermAt);
+    const startedBefore = records.filter((r) => r.startedAt <= sigtermAt);
+    const afterExit = records.filter((r) => r.startedAt > exitedAt);
+    console.log(
+      `SIGTERM with ${inFlight.length} creations in flight; exit ${JSON.stringify(exit)} after ${exitedAt - sigtermAt} ms; ` +
+        `${records.length} creations: ${records.filter((r) => r.ok).length} admitted, ${afterExit.length} after the exit`,
+    );
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(inFlight.length).toBeGreaterThan(0);
+    expect(describeRecords(startedBefore.filter((r) => !r.ok || !r.hardened), sigtermAt)).toBe('');
+    // Never admitted unhardened, before, during or after the shutdown.
+    expect(describeRecords(records.filter((r) => r.ok && !r.hardened), sigtermAt)).toBe('');
+    expect(afterExit.length).toBeGreaterThan(0);
+    expect(describeRecords(afterExit.filter((r) => r.ok || !r.message.includes(`failed calling webhook "${MUTATING_WEBHOOK}"`)), sigtermAt)).toBe('');
+
+    // What was stored agrees with what the clients were told.
+    const stored = (await env.kubectlJson(['get', 'pods', '-n', STREAM])).items as StoredPod[];
+    const storedTerm = stored.filter((pod) => pod.metadata.name.startsWith('term-'));
+    expect(storedTerm.map((pod) => pod.metadata.name).sort()).toEqual(records.filter((r) => r.ok).map((r) => r.name).sort());
+    expect(storedTerm.filter((pod) => pod.metadata.annotations?.[INJECTED_ANNOTATION] === undefined)).toEqual([]);
+  });
+});
