@@ -135,5 +135,17 @@ describe('faults under the running webhook', () => {
     const storedTerm = stored.filter((pod) => pod.metadata.name.startsWith('term-'));
     expect(storedTerm.map((pod) => pod.metadata.name).sort()).toEqual(records.filter((r) => r.ok).map((r) => r.name).sort());
     expect(storedTerm.filter((pod) => pod.metadata.annotations?.[INJECTED_ANNOTATION] === undefined)).toEqual([]);
+
+    // From the webhook's side: it answered requests after the signal, and every Pod it decided
+    // to admit was stored, so no answer was lost on the way out.
+    const entries = logEntries(env.logFile);
+    const signalIndex = entries.findIndex((e) => e['message'] === 'signal received; shutting down' && Date.parse(String(e['timestamp'])) >= sigtermAt - 1_000);
+    expect(signalIndex).toBeGreaterThan(-1);
+    const decided = entries.filter((e) => e['message'] === 'admission decision' && String(e['name']).startsWith('term-') && e['allowed'] === true);
+    const decidedAfterSignal = entries.slice(signalIndex).filter((e) => decided.includes(e));
+    console.log(`the webhook answered ${decidedAfterSignal.length} admissions after SIGTERM`);
+    expect(decidedAfterSignal.length).toBeGreaterThan(0);
+    const storedNames = new Set(storedTerm.map((pod) => pod.metadata.name as string));
+    expect(decided.map((e) => String(e['name'])).filter((name) => !storedNames.has(name))).toEqual([]);
   });
 });
