@@ -147,4 +147,25 @@ describe('policy ConfigMap edits', () => {
     );
     expect(loaded.value.type).toBe('Normal');
   });
+
+  flowTest('switching the policy to enforce mode: a Pod running outside its range is refused with every violation named', async () => {
+    const enforce = policyWithTeamRange('400000-409999').replace('mode: fill', 'mode: enforce');
+    expect(await env.applyPolicy(enforce)).toMatchObject({ code: 0 });
+    const offending = {
+      containers: [container('app', { runAsUser: 1000 }), container('root', { runAsUser: 0, allowPrivilegeEscalation: true })],
+    };
+    await waitFor('enforce mode to be in force', 20_000, async () => !(await env.createPod(TEAM, 'enforce-probe', offending, { dryRun: true })).ok, 100);
+
+    const refused = await env.kubectlCreatePod(TEAM, 'offending', offending);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('admission webhook "pods.secure-defaults.io" denied the request');
+    expect(refused.stderr).toContain('container "app": securityContext.runAsUser 1000 is outside the range 400000-409999');
+    expect(refused.stderr).toContain('container "root": securityContext.runAsUser 0 is outside the range 400000-409999');
+    expect(refused.stderr).toContain('container "root": securityContext.allowPrivilegeEscalation true');
+    expect((await env.plane.kubectl(['get', 'pod', 'offending', '-n', TEAM])).stderr).toContain('NotFound');
+
+    // Enforce still fills in: a Pod that sets nothing is admitted with the range's IDs.
+    expect(await env.kubectlCreatePod(TEAM, 'compliant', { containers: [container('app')] })).toMatchObject({ code: 0 });
+    expect((await env.storedPod(TEAM, 'compliant')).spec.securityContext).toMatchObject({ runAsUser: 400000, runAsNonRoot: true });
+  });
 });
