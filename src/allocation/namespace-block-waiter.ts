@@ -25,6 +25,11 @@ export interface WaitForNamespaceBlockOptions {
   readonly source: NamespaceSource;
   readonly policy: CompiledPolicy;
   readonly name: string;
+  /**
+   * The namespace as the caller last read it, used while the source has not seen it yet (the
+   * webhook reads a namespace created a moment ago straight from the API server).
+   */
+  readonly known?: NamespaceInfo;
   readonly timeoutMs: number;
   readonly clock: Clock;
   readonly sleep: Sleep;
@@ -34,7 +39,7 @@ export interface WaitForNamespaceBlockOptions {
 
 export async function waitForNamespaceBlock(options: WaitForNamespaceBlockOptions): Promise<NamespaceBlockWait> {
   const { source, policy, name, clock } = options;
-  const initial = source.get(name);
+  const initial = source.get(name) ?? options.known;
   if (initial === undefined || !awaitsAllocatedBlock(policy, initial)) return { status: 'not-needed', namespace: initial };
   const started = clock.now();
   options.requestAllocation?.();

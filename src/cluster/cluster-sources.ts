@@ -1,10 +1,11 @@
 // Wires the cluster-backed policy source and namespace directory to a KubeConfig: two
-// reflectors, their readiness conditions, and one stop().
+// reflectors, their readiness conditions, policy-change notifications, and one stop().
 import type { KubeConfig, V1ConfigMap, V1Namespace } from '@kubernetes/client-node';
 import type { PolicyParseResult } from '../engine/model.js';
 import type { Clock } from '../server/clock.js';
 import type { Logger } from '../server/logger.js';
 import type { ConfigMapRef } from '../server/policy-config-map-review.js';
+import type { PolicySnapshot } from '../server/policy-ports.js';
 import type { ReadinessCheck } from '../server/webhook-app.js';
 import type { WebhookMetrics } from '../server/webhook-metrics.js';
 import type { BackoffSettings } from './backoff.js';
@@ -12,7 +13,7 @@ import { ConfigMapPolicySource } from './config-map-policy-source.js';
 import { configMapListWatch, namespaceListWatch } from './kube-list-watch.js';
 import { NamespaceCache, readNamespaceFromApi } from './namespace-cache.js';
 import { coreEventRecorder, type PolicyEventRecorder } from './policy-event-recorder.js';
-import { Reflector, type ListWatch } from './reflector.js';
+import { Reflector, type ListWatch, type ReflectorHandlers } from './reflector.js';
 
 export interface ClusterSourcesOptions {
   readonly configMap: ConfigMapRef;
@@ -29,6 +30,8 @@ export interface ClusterSources {
   readonly policySource: ConfigMapPolicySource;
   readonly namespaces: NamespaceCache;
   readonly readinessChecks: readonly ReadinessCheck[];
+  /** Calls `listener` each time a new policy is accepted (not for refused edits); returns the unsubscribe function. */
+  onPolicyChange(listener: (snapshot: PolicySnapshot) => void): () => void;
   start(): void;
   stop(): void;
 }
@@ -59,13 +62,31 @@ export function createClusterSources(api: ClusterApi, options: ClusterSourcesOpt
     metrics: options.metrics,
     events: api.events,
   });
+  const policyListeners = new Set<(snapshot: PolicySnapshot) => void>();
+  let announcedGeneration = 0;
+  const announcePolicy = (): void => {
+    const snapshot = policySource.current();
+    if (snapshot === null || snapshot.generation === announcedGeneration) return;
+    announcedGeneration = snapshot.generation;
+    for (const listener of policyListeners) listener(snapshot);
+  };
+  const policyHandlers: ReflectorHandlers<V1ConfigMap> = {
+    replace(items) {
+      policySource.replace(items);
+      announcePolicy();
+    },
+    apply(type, object) {
+      policySource.apply(type, object);
+      announcePolicy();
+    },
+  };
   const namespaces = new NamespaceCache(api.readNamespace);
   const common = { logger, clock, random: options.random, backoff: options.backoff, minWatchTimeoutSeconds: options.minWatchTimeoutSeconds };
   const policyReflector = new Reflector<V1ConfigMap>({
     ...common,
     name: `configmap ${options.configMap.namespace}/${options.configMap.name}`,
     listWatch: api.configMap,
-    handlers: policySource,
+    handlers: policyHandlers,
   });
   const namespaceReflector = new Reflector<V1Namespace>({ ...common, name: 'namespaces', listWatch: api.namespaces, handlers: namespaces });
   return {
@@ -75,6 +96,13 @@ export function createClusterSources(api: ClusterApi, options: ClusterSourcesOpt
       () => (namespaceReflector.hasSynced() ? null : 'namespace cache not synced'),
       () => (policyReflector.hasSynced() ? null : 'policy ConfigMap not read yet'),
     ],
+    onPolicyChange(listener) {
+      const entry = (snapshot: PolicySnapshot): void => listener(snapshot);
+      policyListeners.add(entry);
+      return () => {
+        policyListeners.delete(entry);
+      };
+    },
     start() {
       policyReflector.start();
       namespaceReflector.start();

@@ -1,7 +1,9 @@
 // The NamespaceDirectory a cluster deployment uses: a watch-backed map of every namespace's
 // labels and annotations, with a direct GET for a namespace the watch has not delivered yet (a
-// Pod can arrive milliseconds after its namespace was created).
+// Pod can arrive milliseconds after its namespace was created). Subscribers hear of every add and
+// update, so a Pod waiting for its namespace's UID block, and the allocator, share this one watch.
 import { CoreV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
+import type { NamespaceSource } from '../allocation/namespace-block-waiter.js';
 import type { NamespaceInfo } from '../engine/model.js';
 import type { NamespaceDirectory } from '../server/policy-ports.js';
 import type { ReflectorHandlers, WatchEventType } from './reflector.js';
@@ -31,9 +33,12 @@ export function readNamespaceFromApi(kubeConfig: KubeConfig): ReadNamespace {
   };
 }
 
-export class NamespaceCache implements NamespaceDirectory, ReflectorHandlers<V1Namespace> {
+export type NamespaceListener = (namespace: NamespaceInfo) => void;
+
+export class NamespaceCache implements NamespaceDirectory, NamespaceSource, ReflectorHandlers<V1Namespace> {
   private byName = new Map<string, NamespaceInfo>();
   private readonly readNamespace: ReadNamespace;
+  private readonly listeners = new Set<NamespaceListener>();
 
   constructor(readNamespace: ReadNamespace) {
     this.readNamespace = readNamespace;
@@ -50,16 +55,49 @@ export class NamespaceCache implements NamespaceDirectory, ReflectorHandlers<V1N
       if (info) next.set(info.name, info);
     }
     this.byName = next;
+    // A relist may carry updates whose watch events were lost: tell subscribers of every one.
+    for (const info of next.values()) this.notify(info);
   }
 
   apply(type: WatchEventType, object: V1Namespace): void {
     const info = toNamespaceInfo(object);
     if (!info) return;
-    if (type === 'DELETED') this.byName.delete(info.name);
-    else this.byName.set(info.name, info);
+    if (type === 'DELETED') {
+      this.byName.delete(info.name);
+      return;
+    }
+    this.byName.set(info.name, info);
+    this.notify(info);
   }
 
   async lookup(name: string): Promise<NamespaceInfo | null> {
     return this.byName.get(name) ?? this.readNamespace(name);
+  }
+
+  /** What the watch has delivered so far; unlike lookup, never asks the API server. */
+  get(name: string): NamespaceInfo | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Calls `listener` after each add or update (and for every namespace of a relist); returns the unsubscribe function. */
+  subscribe(listener: NamespaceListener): () => void {
+    // A wrapper per subscription, so the same function subscribed twice is unsubscribed once each.
+    const entry: NamespaceListener = (namespace) => listener(namespace);
+    this.listeners.add(entry);
+    return () => {
+      this.listeners.delete(entry);
+    };
+  }
+
+  private notify(info: NamespaceInfo): void {
+    for (const listener of this.listeners) {
+      // This runs inside the watch callback: a throwing subscriber must not cut the others off
+      // from the update, nor break the reflector's loop.
+      try {
+        listener(info);
+      } catch {
+        continue;
+      }
+    }
   }
 }

@@ -2,7 +2,9 @@
 // us (Pod CREATE, ephemeral-container UPDATE), find the namespace and policy, ask the engine, and
 // turn its decision into an answer. Every exit returns an answer plus the fields of the one log
 // line written for it.
-import type { AdmissionDecision, AdmissionInput, AdmissionTarget } from '../engine/model.js';
+import { awaitsAllocatedBlock } from '../allocation/allocator-policy.js';
+import type { NamespaceBlockWait } from '../allocation/namespace-block-waiter.js';
+import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, NamespaceInfo } from '../engine/model.js';
 import { allowed, denied, patched, type AdmissionResponse } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
@@ -10,9 +12,18 @@ import type { LogFields } from './logger.js';
 import { isOptedIn, type NamespaceDirectory, type PolicySource } from './policy-ports.js';
 import type { AdmissionResult } from './webhook-metrics.js';
 
+/**
+ * What a namespace directory offers when the UID block allocator can run (cluster mode): waiting
+ * until a namespace that needs an allocated block has it. Absent in standalone mode.
+ */
+export interface AllocatedBlockWaiting {
+  awaitAllocatedBlock(policy: CompiledPolicy, namespace: NamespaceInfo, request: { readonly dryRun: boolean }): Promise<NamespaceBlockWait>;
+}
+
 export interface PodAdmissionDeps {
   readonly policySource: PolicySource;
-  readonly namespaces: NamespaceDirectory;
+  // The waiting rides on the directory, which the HTTP layer passes through untouched.
+  readonly namespaces: NamespaceDirectory & Partial<AllocatedBlockWaiting>;
   readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
   readonly failurePolicy: FailurePolicy;
 }
@@ -99,7 +110,7 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
     const reason = 'no valid policy has been loaded yet';
     return outcome(unableToJudge(uid, deps.failurePolicy, 503, reason), 'errored', { reason });
   }
-  const policyFields = { policy: snapshot.policy.name, policyGeneration: snapshot.generation };
+  let policyFields: LogFields = { policy: snapshot.policy.name, policyGeneration: snapshot.generation };
   let namespace;
   try {
     namespace = await deps.namespaces.lookup(namespaceName);
@@ -109,6 +120,16 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   }
   if (namespace === null) {
     return outcome(allowed(uid), 'skipped', { reason: `namespace "${namespaceName}" does not exist; allowed unchanged`, ...policyFields });
+  }
+  // Like OpenShift's SCC admission for a namespace without its UID range annotation, a Pod is not
+  // admitted without its namespace's block: waiting briefly covers "create namespace, then Pod".
+  if (deps.namespaces.awaitAllocatedBlock !== undefined && awaitsAllocatedBlock(snapshot.policy, namespace)) {
+    const wait = await deps.namespaces.awaitAllocatedBlock(snapshot.policy, namespace, { dryRun: request.dryRun });
+    if (wait.status === 'timeout') {
+      return outcome(denied(uid, wait.message), 'denied', { reason: wait.message, ...policyFields });
+    }
+    namespace = wait.namespace ?? namespace;
+    if (wait.status === 'ready') policyFields = { ...policyFields, waitedForBlockMs: wait.waitedMs };
   }
   if (!isOptedIn(namespace)) {
     return outcome(allowed(uid), 'skipped', { reason: `namespace "${namespaceName}" has not opted in; allowed unchanged`, ...policyFields });
