@@ -9,7 +9,9 @@ import {
   flowTestWithLog,
   INJECTED_ANNOTATION,
   OPT_IN,
+  POLICY_CONFIGMAP,
   startFlowEnvironment,
+  SYSTEM_NAMESPACE,
   waitFor,
   type FlowEnvironment,
 } from './support/flow-environment.js';
@@ -91,5 +93,41 @@ describe('failure policy with the webhook stopped', () => {
     expect(await env.kubectlCreatePod(OPTED_RESTRICTED, 'recovered', bare)).toMatchObject({ code: 0 });
     const pod = await env.storedPod(OPTED_RESTRICTED, 'recovered');
     expect(pod.spec.securityContext).toMatchObject({ runAsUser: 100000, runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  });
+});
+
+describe('a webhook that starts without a valid policy', () => {
+  const BROKEN = POLICY.replace('uidRange', 'uidRnage');
+
+  flowTest('while it is down, policy validation fails open (as the chart chooses), so a broken policy can be stored', async () => {
+    expect(await env.webhook().stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(await env.applyPolicy(BROKEN)).toMatchObject({ code: 0 });
+  });
+
+  flowTest('it reports not ready, refuses Pods in opted-in namespaces with the reason (--fail-closed), and says why on the ConfigMap', async () => {
+    const webhook = await env.startWebhook(undefined, { waitReady: false });
+    const { value: readiness } = await waitFor('the webhook to answer /readyz', 60_000, async () => webhook.readyz().catch(() => null));
+    expect(readiness.status).toBe(503);
+    expect(readiness.body).toContain('no valid policy loaded yet');
+
+    const created = await env.kubectlCreatePod(OPTED_RESTRICTED, 'no-policy', bare);
+    expect(created.code).not.toBe(0);
+    expect(created.stderr).toContain(`admission webhook "${MUTATING_WEBHOOK}" denied the request`);
+    expect(created.stderr).toContain('no valid policy has been loaded yet');
+    expect(await env.kubectlCreatePod(BYSTANDER, 'no-policy', bare)).toMatchObject({ code: 0 });
+
+    const { value: event } = await waitFor('a PolicyRejected Event', 20_000, async () => {
+      const events = await env.kubectlJson(['get', 'events', '-n', SYSTEM_NAMESPACE, '--field-selector', `involvedObject.name=${POLICY_CONFIGMAP},reason=PolicyRejected`]);
+      return events.items[0] as { message: string } | undefined;
+    });
+    expect(event.message).toContain('spec.fallback.uidRnage: unknown field; did you mean "uidRange"?');
+    expect(event.message).toContain('no policy is loaded');
+  });
+
+  flowTest('fixing the policy with kubectl apply makes it ready and Pods are hardened', async () => {
+    expect(await env.applyPolicy(POLICY)).toMatchObject({ code: 0 });
+    await env.webhook().waitReady(30_000);
+    expect(await env.kubectlCreatePod(OPTED_RESTRICTED, 'fixed', bare)).toMatchObject({ code: 0 });
+    expect((await env.storedPod(OPTED_RESTRICTED, 'fixed')).spec.securityContext).toMatchObject({ runAsUser: 100000, runAsNonRoot: true });
   });
 });

@@ -39,8 +39,8 @@ export interface FlowEnvironment {
   readonly port: number;
   webhook(): WebhookProcess;
   certificate(): ServingCertificate;
-  /** Starts the webhook process (again) on the same port and waits for /readyz. */
-  startWebhook(extraArgs?: readonly string[]): Promise<WebhookProcess>;
+  /** Starts the webhook process (again) on the same port and, unless told not to, waits for /readyz. */
+  startWebhook(extraArgs?: readonly string[], options?: { readonly waitReady?: boolean }): Promise<WebhookProcess>;
   /** Re-signs the serving certificate (new key, new serial) and swaps it in. */
   rotateCertificate(): Promise<ServingCertificate>;
   /** Applies both webhook configurations and waits until the mutating one answers (when the process runs). */
@@ -146,7 +146,7 @@ export async function startFlowEnvironment(initialPolicy: string): Promise<FlowE
       return webhook;
     },
     certificate: () => certificate,
-    async startWebhook(extraArgs = CHART_SERVE_ARGS) {
+    async startWebhook(extraArgs = CHART_SERVE_ARGS, { waitReady = true } = {}) {
       if (webhook !== null && !webhook.hasExited()) throw new Error(`the webhook (pid ${webhook.pid}) is still running`);
       webhook = startWebhookProcess({
         entry,
@@ -158,7 +158,7 @@ export async function startFlowEnvironment(initialPolicy: string): Promise<FlowE
         logFile,
         extraArgs,
       });
-      await webhook.waitReady(90_000);
+      if (waitReady) await webhook.waitReady(90_000);
       return webhook;
     },
     async rotateCertificate() {
