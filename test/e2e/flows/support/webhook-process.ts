@@ -196,3 +196,18 @@ export function logEntries(logFile: string): Array<Record<string, unknown>> {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Inodes of the established TCP connections the webhook accepted on `port` (from /proc/net/tcp,
+ * server side), so a suite can tell connections opened after some moment from older ones.
+ */
+export function acceptedConnections(port: number): Set<string> {
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const [local, state, inode] = [fields[1], fields[3], fields[9]];
+    if (local?.endsWith(`:${portHex}`) && state === '01' && inode !== undefined && inode !== '0') inodes.add(inode);
+  }
+  return inodes;
+}
