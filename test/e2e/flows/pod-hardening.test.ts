@@ -172,15 +172,30 @@ describe('automatic pod hardening', () => {
 
   flowTest('kubectl debug adds an ephemeral container that is stored hardened and passes "restricted"', async () => {
     expect(await env.kubectlCreatePod(TEAM, 'debug-target', { containers: [container('app')] })).toMatchObject({ code: 0 });
-    // --profile=legacy sets no securityContext at all: whatever the stored container carries
-    // came from the webhook. No --attach/-it: with no kubelet, only the stored Pod changes.
-    const debug = await env.plane.kubectl(['debug', 'debug-target', '-n', TEAM, '--image=busybox', '-c', 'dbg', '--profile=legacy']);
+    // kubectl 1.34's default profile is still "legacy" (it warns so): no securityContext at all,
+    // so whatever the stored container carries came from the webhook. No --attach/-it: with no
+    // kubelet, only the stored Pod changes.
+    const debug = await env.plane.kubectl(['debug', 'debug-target', '-n', TEAM, '--image=busybox', '-c', 'dbg']);
     expect(debug).toMatchObject({ code: 0 });
+    expect(debug.stderr).toContain('--profile=legacy is deprecated');
 
     const pod = await env.storedPod(TEAM, 'debug-target');
     const [dbg] = containersOf(pod, 'ephemeralContainers');
     expect(dbg?.name).toBe('dbg');
     expect(dbg?.securityContext).toEqual(HARDENED_CONTAINER_CONTEXT);
+  });
+
+  flowTest('kubectl debug --profile=general asks for SYS_PTRACE, which the webhook keeps (it never removes what a Pod asks for), so "restricted" refuses it', async () => {
+    expect(await env.kubectlCreatePod(TEAM, 'debug-general', { containers: [container('app')] })).toMatchObject({ code: 0 });
+    const general = await env.plane.kubectl(['debug', 'debug-general', '-n', TEAM, '--image=busybox', '-c', 'dbg', '--profile=general']);
+    expect(general.code).not.toBe(0);
+    expect(general.stderr).toContain('violates PodSecurity "restricted:latest": unrestricted capabilities (container "dbg" must not include "SYS_PTRACE"');
+
+    // The profile meant for such namespaces, or "baseline" completed by the webhook, is admitted.
+    const baseline = await env.plane.kubectl(['debug', 'debug-general', '-n', TEAM, '--image=busybox', '-c', 'dbg-baseline', '--profile=baseline']);
+    expect(baseline).toMatchObject({ code: 0 });
+    const [stored] = containersOf(await env.storedPod(TEAM, 'debug-general'), 'ephemeralContainers');
+    expect(stored).toMatchObject({ name: 'dbg-baseline', securityContext: HARDENED_CONTAINER_CONTEXT });
   });
 
   // Known bug: src/server/pod-admission.ts calls decideAdmission without oldPod
