@@ -5,8 +5,34 @@
 
 export const MAX_JSON_DEPTH = 100;
 
+/**
+ * Whether `value` is safe, without building anything: this runs on every admission request, and
+ * a typical Pod has about a thousand JSON nodes. Recursion is bounded by `maxDepth`.
+ */
+function isSafeJsonShape(value: unknown, depth: number, maxDepth: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (depth >= maxDepth) return false;
+  if (Array.isArray(value)) {
+    for (let index = 0; index < value.length; index++) if (!isSafeJsonShape(value[index], depth + 1, maxDepth)) return false;
+    return true;
+  }
+  // JSON.parse makes plain objects with no enumerable inherited keys, so for-in sees own keys only
+  // and allocates no key array.
+  for (const key in value) {
+    if (key === '__proto__') return false;
+    if (!isSafeJsonShape((value as Record<string, unknown>)[key], depth + 1, maxDepth)) return false;
+  }
+  return true;
+}
+
 /** A description of why `value` is unsafe to process, with the path of the offending part; null when it is fine. */
 export function findHostileJsonShape(value: unknown, maxDepth: number = MAX_JSON_DEPTH): string | null {
+  if (isSafeJsonShape(value, 0, maxDepth)) return null;
+  return describeHostileJsonShape(value, maxDepth);
+}
+
+/** The walk that names the path; run only once the fast check has found something (exported for tests). */
+export function describeHostileJsonShape(value: unknown, maxDepth: number): string | null {
   const stack: Array<{ value: unknown; depth: number; path: string }> = [{ value, depth: 0, path: '' }];
   while (stack.length > 0) {
     const item = stack.pop()!;

@@ -1,6 +1,7 @@
 // The Express application: admission endpoints, probes and metrics. It knows nothing of TLS or
 // sockets (webhook-server.ts) nor of where the policy comes from (PolicySource).
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { AdmissionDecision, AdmissionInput, PolicyParseResult } from '../engine/model.js';
 import { reviewResponse } from './admission-responses.js';
@@ -11,6 +12,7 @@ import type { Logger } from './logger.js';
 import { admitPod, podLogName, type AdmissionOutcome } from './pod-admission.js';
 import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-review.js';
 import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
+import { readRequestBody, RequestBodyError } from './request-body.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
 /**
@@ -46,26 +48,55 @@ function oneLine(res: Response, status: number, message: string): void {
   res.status(status).type('text/plain').send(`${message}\n`);
 }
 
+/** An AdmissionReview answer: serialized once and written with its length (no res.json/res.send passes). */
+function sendJson(res: ServerResponse, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * The content-type test of req.is('application/json') without parsing the header for the value
+ * every API server sends; anything else still goes through Express's full parser.
+ */
+function isJsonRequest(req: Request): boolean {
+  const type = req.headers['content-type'];
+  if (type === 'application/json') return true;
+  return Boolean(req.is('application/json'));
+}
+
 export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
+  // Express would parse the query string of every request for req.query, which nothing here reads.
+  app.set('query parser', false);
   const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  // Read the body as bytes whatever its declared type, so the content-type check and the JSON
-  // parse below give our own one-line reasons instead of Express's HTML error pages.
-  const rawBody = express.raw({ type: () => true, limit, inflate: true });
 
   const reviewEndpoint = (endpoint: string, handle: ReviewHandler) => async (req: Request, res: Response): Promise<void> => {
     const started = deps.clock.monotonic();
     const seconds = (): number => (deps.clock.monotonic() - started) / 1000;
-    if (!req.is('application/json')) {
+    // The body is read whatever its declared type, so a too-large body is refused as such.
+    let body: Buffer;
+    try {
+      body = await readRequestBody(req, limit);
+    } catch (error) {
+      const status = error instanceof RequestBodyError ? error.status : 400;
+      const reason = error instanceof Error ? error.message : String(error);
+      deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
+      deps.logger.warn('request refused', { path: req.path, status, reason });
+      // The rest of the body is unread: the connection cannot carry another request.
+      res.setHeader('Connection', 'close');
+      oneLine(res, status, reason);
+      return;
+    }
+    if (!isJsonRequest(req)) {
       deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
       deps.logger.warn('admission request refused', { endpoint, reason: `wrong content type ${req.get('content-type') ?? '(none)'}` });
       oneLine(res, 400, `Content-Type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}`);
       return;
     }
-    const bodyText = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-    const reading = readAdmissionReview(bodyText);
+    const reading = readAdmissionReview(body.toString('utf8'));
     if (reading.kind === 'rejected') {
       deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
       deps.logger.warn('admission request refused', { endpoint, reason: reading.reason });
@@ -75,7 +106,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     if (reading.kind === 'unusable') {
       deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
       deps.logger.warn('admission request could not be judged', { endpoint, uid: reading.uid, reason: reading.reason });
-      res.status(200).json(reviewResponse(unableToJudge(reading.uid, deps.failurePolicy, 400, reading.reason), reading.apiVersion));
+      sendJson(res, reviewResponse(unableToJudge(reading.uid, deps.failurePolicy, 400, reading.reason), reading.apiVersion));
       return;
     }
     const request = reading.request;
@@ -108,17 +139,15 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     if (outcome.result === 'errored' || outcome.result === 'invalid') deps.logger.warn('admission decision', fields);
     else if (outcome.quiet) deps.logger.debug('admission decision', fields);
     else deps.logger.info('admission decision', fields);
-    res.status(200).json(reviewResponse(outcome.response));
+    sendJson(res, reviewResponse(outcome.response));
   };
 
   app.post(
     '/mutate',
-    rawBody,
     reviewEndpoint('mutate', (request) => admitPod(request, deps)),
   );
   app.post(
     '/validate-policy',
-    rawBody,
     reviewEndpoint('validate-policy', async (request) =>
       reviewPolicyConfigMap(request, { configMap: deps.policyConfigMap, parsePolicy: deps.parsePolicy, failurePolicy: deps.failurePolicy }),
     ),
@@ -135,7 +164,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   });
   app.all(['/mutate', '/validate-policy'], (req, res) => oneLine(res, 405, `${req.method} is not allowed; send POST with an AdmissionReview`));
   app.use((req, res) => oneLine(res, 404, `no such endpoint: ${req.method} ${req.path}`));
-  // Body-parser failures (too large, aborted, bad encoding) end here with a one-line reason.
+  // Anything that escapes a handler ends here with a one-line reason.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const err = error as { status?: number; type?: string; message?: string; limit?: number; length?: number };
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;

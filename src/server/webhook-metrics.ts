@@ -15,16 +15,53 @@ export interface WebhookMetrics {
 
 // Container names inside paths would make one time series per workload; keep only the field.
 export function injectedFieldLabel(path: string): string {
-  return path.replace(/\[[^\]]*\]/g, '[]');
+  return path.indexOf('[') === -1 ? path : path.replace(/\[[^\]]*\]/g, '[]');
+}
+
+/** Paths repeat from Pod to Pod of a workload; past this many distinct ones the cache starts over. */
+const LABEL_CACHE_LIMIT = 4096;
+
+/**
+ * Counts kept in plain Maps on the request path and handed to prom-client when it is scraped:
+ * prom-client's inc() builds a label-hash string and validates labels on every call, several
+ * times per admission.
+ */
+class LabelledCounts<Key> {
+  private readonly counts = new Map<Key, { labels: Record<string, string>; value: number }>();
+  add(key: Key, labels: () => Record<string, string>, value: number): void {
+    const entry = this.counts.get(key);
+    if (entry !== undefined) entry.value += value;
+    else this.counts.set(key, { labels: labels(), value });
+  }
+  /** Replaces the counter's series with these counts (a counter's collect hook). */
+  publish(counter: Counter<string>): void {
+    counter.reset();
+    for (const { labels, value } of this.counts.values()) counter.inc(labels, value);
+  }
 }
 
 export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   const registers = [registry];
-  const requests = new Counter({
+  // endpoint → operation → result: nested lookups instead of a concatenated key per request.
+  const requestCounts = new LabelledCounts<string>();
+  const requestKeys = new Map<string, Map<string, Map<AdmissionResult, string>>>();
+  const requestKey = (endpoint: string, operation: string, result: AdmissionResult): string => {
+    let byOperation = requestKeys.get(endpoint);
+    if (byOperation === undefined) requestKeys.set(endpoint, (byOperation = new Map()));
+    let byResult = byOperation.get(operation);
+    if (byResult === undefined) byOperation.set(operation, (byResult = new Map()));
+    let key = byResult.get(result);
+    if (key === undefined) byResult.set(result, (key = JSON.stringify([endpoint, operation, result])));
+    return key;
+  };
+  new Counter({
     name: 'secure_defaults_admission_requests_total',
     help: 'Admission requests answered, by endpoint, operation and result.',
     labelNames: ['endpoint', 'operation', 'result'] as const,
     registers,
+    collect() {
+      requestCounts.publish(this);
+    },
   });
   const latency = new Histogram({
     name: 'secure_defaults_admission_duration_seconds',
@@ -33,11 +70,24 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers,
   });
-  const injected = new Counter({
+  const injectedCounts = new LabelledCounts<string>();
+  const fieldLabels = new Map<string, string>();
+  const fieldLabel = (path: string): string => {
+    let label = fieldLabels.get(path);
+    if (label === undefined) {
+      if (fieldLabels.size >= LABEL_CACHE_LIMIT) fieldLabels.clear();
+      fieldLabels.set(path, (label = injectedFieldLabel(path)));
+    }
+    return label;
+  };
+  new Counter({
     name: 'secure_defaults_injected_fields_total',
     help: 'Fields the webhook filled in on admitted Pods, by field path (container names elided).',
     labelNames: ['field'] as const,
     registers,
+    collect() {
+      injectedCounts.publish(this);
+    },
   });
   const generation = new Gauge({
     name: 'secure_defaults_policy_generation',
@@ -57,11 +107,14 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   generation.set(0);
   return {
     observeAdmission(endpoint, operation, result, seconds) {
-      requests.inc({ endpoint, operation, result });
+      requestCounts.add(requestKey(endpoint, operation, result), () => ({ endpoint, operation, result }), 1);
       latency.observe({ endpoint, operation }, seconds);
     },
     countInjected(paths) {
-      for (const path of paths) injected.inc({ field: injectedFieldLabel(path) });
+      for (const path of paths) {
+        const field = fieldLabel(path);
+        injectedCounts.add(field, () => ({ field }), 1);
+      }
     },
     setPolicyGeneration: (value) => generation.set(value),
     countPolicyReloadError: () => reloadErrors.inc(),

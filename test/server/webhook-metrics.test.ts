@@ -1,0 +1,66 @@
+import { describe, expect, it } from '@jest/globals';
+import { Registry } from 'prom-client';
+import { createWebhookMetrics, injectedFieldLabel } from '../../src/server/webhook-metrics.js';
+
+function series(text: string, name: string): string[] {
+  return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `)).sort();
+}
+
+describe('webhook metrics', () => {
+  it.each([
+    ['spec.securityContext.runAsUser', 'spec.securityContext.runAsUser'],
+    ['spec.containers[app].securityContext.capabilities.drop', 'spec.containers[].securityContext.capabilities.drop'],
+    ['spec.template.spec.initContainers[0].securityContext.runAsNonRoot', 'spec.template.spec.initContainers[].securityContext.runAsNonRoot'],
+  ])('labels %s as %s', (path, label) => {
+    expect(injectedFieldLabel(path)).toBe(label);
+  });
+
+  it('counts requests by endpoint, operation and result, and scraping twice counts nothing twice', async () => {
+    const registry = new Registry();
+    const metrics = createWebhookMetrics(registry);
+    for (let i = 0; i < 3; i++) metrics.observeAdmission('mutate', 'CREATE', 'patched', 0.001);
+    metrics.observeAdmission('mutate', 'CREATE', 'skipped', 0.002);
+    metrics.observeAdmission('mutate', '', 'invalid', 0);
+    metrics.observeAdmission('validate-policy', 'UPDATE', 'allowed', 0.01);
+    const expected = [
+      'secure_defaults_admission_requests_total{endpoint="mutate",operation="",result="invalid"} 1',
+      'secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="patched"} 3',
+      'secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="skipped"} 1',
+      'secure_defaults_admission_requests_total{endpoint="validate-policy",operation="UPDATE",result="allowed"} 1',
+    ];
+    expect(series(await registry.metrics(), 'secure_defaults_admission_requests_total')).toEqual(expected);
+    expect(series(await registry.metrics(), 'secure_defaults_admission_requests_total')).toEqual(expected);
+    metrics.observeAdmission('mutate', 'CREATE', 'patched', 0.001);
+    expect(series(await registry.metrics(), 'secure_defaults_admission_requests_total')).toContain(
+      'secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="patched"} 4',
+    );
+    expect(await registry.metrics()).toContain('secure_defaults_admission_duration_seconds_count{endpoint="mutate",operation="CREATE"} 5');
+  });
+
+  it('sums injected fields across containers and Pods, container names elided', async () => {
+    const registry = new Registry();
+    const metrics = createWebhookMetrics(registry);
+    const pod = (names: string[]) => [
+      'spec.securityContext.runAsUser',
+      ...names.map((name) => `spec.containers[${name}].securityContext.allowPrivilegeEscalation`),
+    ];
+    metrics.countInjected(pod(['app', 'envoy']));
+    metrics.countInjected(pod(['web']));
+    metrics.countInjected([]);
+    expect(series(await registry.metrics(), 'secure_defaults_injected_fields_total')).toEqual([
+      'secure_defaults_injected_fields_total{field="spec.containers[].securityContext.allowPrivilegeEscalation"} 3',
+      'secure_defaults_injected_fields_total{field="spec.securityContext.runAsUser"} 2',
+    ]);
+  });
+
+  it('keeps counting right past the label cache limit (many distinct container names)', async () => {
+    const registry = new Registry();
+    const metrics = createWebhookMetrics(registry);
+    const paths = Array.from({ length: 10_000 }, (_, i) => `spec.containers[c${i}].securityContext.runAsNonRoot`);
+    metrics.countInjected(paths);
+    metrics.countInjected(paths.slice(0, 10));
+    expect(series(await registry.metrics(), 'secure_defaults_injected_fields_total')).toEqual([
+      'secure_defaults_injected_fields_total{field="spec.containers[].securityContext.runAsNonRoot"} 10010',
+    ]);
+  });
+});
