@@ -136,7 +136,9 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   }
   let decision: AdmissionDecision;
   try {
-    decision = deps.decideAdmission({ policy: snapshot.policy, namespace, pod: request.object, target });
+    // oldObject tells which ephemeral containers already exist: the API server refuses any change to
+    // those, so only the one `kubectl debug` is adding may be hardened.
+    decision = deps.decideAdmission({ policy: snapshot.policy, namespace, pod: request.object, oldPod: request.oldObject, target });
   } catch (error) {
     const reason = `the hardening engine failed: ${errorText(error)}`;
     return outcome(unableToJudge(uid, deps.failurePolicy, 500, reason), 'errored', { reason, ...policyFields });

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { decodePatch, podReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
+import { readFileSync } from 'node:fs';
+import { decideAdmission, parsePolicy, type CompiledPolicy } from '../../src/engine/index.js';
+import { staticPolicySource } from '../../src/server/policy-ports.js';
+import { decodePatch, OPTED_IN, podReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
+
+function defaultPolicy(): CompiledPolicy {
+  const parsed = parsePolicy(readFileSync('policies/default.yaml', 'utf8'));
+  if (!parsed.ok) throw new Error('policies/default.yaml does not parse');
+  return parsed.policy;
+}
 
 describe('POST /mutate over real TLS', () => {
   let hook: TestWebhook;
@@ -72,6 +81,27 @@ describe('POST /mutate over real TLS', () => {
       const response = (await local.post('/mutate', review)).json().response;
       expect(seen).toEqual(['ephemeralContainers']);
       expect(response.patchType).toBe('JSONPatch');
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it('hardens only the ephemeral container kubectl debug adds, never one that already exists (real engine)', async () => {
+    const local = await startTestWebhook({ decideAdmission, policySource: staticPolicySource(defaultPolicy()) });
+    try {
+      const spec = (ephemeral: object[]) => ({ containers: [{ name: 'app', image: 'nginx' }], ephemeralContainers: ephemeral });
+      const old = { name: 'old-debug', image: 'busybox' };
+      const added = { name: 'new-debug', image: 'busybox' };
+      const review = podReview({
+        operation: 'UPDATE',
+        subResource: 'ephemeralcontainers',
+        object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: OPTED_IN.name }, spec: spec([old, added]) },
+        oldObject: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: OPTED_IN.name }, spec: spec([old]) },
+      });
+      const response = (await local.post('/mutate', review)).json().response;
+      const paths = (decodePatch(response) as { path: string }[]).map((op) => op.path);
+      expect(paths.length).toBeGreaterThan(0);
+      expect(paths.every((path) => path.startsWith('/spec/ephemeralContainers/1'))).toBe(true);
     } finally {
       await local.stop();
     }
