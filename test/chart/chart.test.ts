@@ -259,6 +259,22 @@ describe('helm chart charts/secure-defaults', () => {
       }
     });
 
+    test('allocation on: serve is told the ledger and Lease names its RBAC is scoped to, and its Pod name', async () => {
+      const rendered = await renderChart({ namespace: NAMESPACE, set: ['allocation.enabled=true'] });
+      const container = podTemplate(rendered)['spec']['containers'][0];
+      const args = container['args'] as string[];
+      const flag = (name: string) => args[args.indexOf(name) + 1];
+      const scopedNames = (resource: string) =>
+        rules(rendered)
+          .filter((rule) => (rule['resources'] as string[]).includes(resource) && rule['resourceNames'] !== undefined)
+          .flatMap((rule) => rule['resourceNames'] as string[]);
+      expect(scopedNames('leases')).toEqual([flag('--allocation-lease')]);
+      expect(scopedNames('configmaps')).toContain(flag('--allocation-ledger'));
+      expect(flag('--allocation-namespace')).toBe(NAMESPACE);
+      expect(container['env']).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+      expect(podTemplate(defaults)['spec']['containers'][0]['args']).not.toContain('--allocation-ledger');
+    });
+
     test('ConfigMaps are readable only by the policy ConfigMap name, only in the release namespace', () => {
       const configMapRules = rules(defaults).filter((rule) => (rule['resources'] as string[]).includes('configmaps'));
       expect(configMapRules).toEqual([
