@@ -198,10 +198,9 @@ describe('automatic pod hardening', () => {
     expect(stored).toMatchObject({ name: 'dbg-baseline', securityContext: HARDENED_CONTAINER_CONTEXT });
   });
 
-  // Known bug: src/server/pod-admission.ts calls decideAdmission without oldPod
-  // (request.oldObject), so the engine treats dbg1 as new, patches it, and the API server refuses
-  // the whole update ("existing ephemeral containers "dbg1" may not be changed").
-  flowTest.knownBug('kubectl debug in a namespace that opted in after an earlier debug container: the new one is hardened, the old one left as stored', async () => {
+  // Without request.oldObject the engine would take dbg1 for new and patch it, and the API server
+  // would refuse the whole update ("existing ephemeral containers "dbg1" may not be changed").
+  flowTest('kubectl debug in a namespace that opted in after an earlier debug container: the new one is hardened, the old one left as stored', async () => {
     const ns = 'debug-late';
     await env.createNamespace(ns, ENFORCE_PRIVILEGED);
     expect(await env.kubectlCreatePod(ns, 'target', { containers: [container('app')] })).toMatchObject({ code: 0 });
