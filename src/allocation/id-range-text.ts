@@ -1,41 +1,26 @@
 // The text form of an ID block as it appears in namespace annotations and in the ledger:
 // "1000010000-1000019999", both ends inclusive.
+import { formatIdRange, idRangesOverlap, parseIdRange } from '../engine/id-range.js';
 import type { IdRange } from '../engine/model.js';
 
-/** Largest ID we accept: Linux UIDs/GIDs are unsigned 32-bit and 4294967295 is reserved as "no ID". */
-export const MAX_ID = 4294967294;
+export { formatIdRange };
 
 export type IdRangeParse = { readonly ok: true; readonly range: IdRange } | { readonly ok: false; readonly message: string };
 
-const RANGE_TEXT = /^(\d{1,10})-(\d{1,10})$/;
-
+/**
+ * The engine's own reading of a range, so that the allocator and the hardening engine never
+ * disagree about an annotation (a block the engine would ignore must not count as allocated).
+ */
 export function parseIdRangeText(text: string): IdRangeParse {
-  const match = RANGE_TEXT.exec(text.trim());
-  if (!match) {
-    return { ok: false, message: `"${text}" is not a range; write it as "MIN-MAX", e.g. "1000010000-1000019999"` };
-  }
-  const min = Number(match[1]);
-  const max = Number(match[2]);
-  if (max > MAX_ID) {
-    return { ok: false, message: `"${text}": ${max} is above the largest ID ${MAX_ID}; pick a range below it` };
-  }
-  if (min > max) {
-    return { ok: false, message: `"${text}": min ${min} is greater than max ${max}; swap them` };
-  }
-  return { ok: true, range: { min, max } };
-}
-
-export function formatIdRange(range: IdRange): string {
-  return `${range.min}-${range.max}`;
+  const parsed = parseIdRange(text);
+  return parsed.ok ? parsed : { ok: false, message: parsed.reason };
 }
 
 export function rangeSize(range: IdRange): number {
   return range.max - range.min + 1;
 }
 
-export function rangesOverlap(a: IdRange, b: IdRange): boolean {
-  return a.min <= b.max && b.min <= a.max;
-}
+export const rangesOverlap = idRangesOverlap;
 
 export function rangeContains(outer: IdRange, inner: IdRange): boolean {
   return outer.min <= inner.min && inner.max <= outer.max;
