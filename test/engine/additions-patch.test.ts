@@ -21,8 +21,11 @@ describe('diffCopyOnWrite', () => {
   it('turns any JSON object into any other (structurally), like compare()', () => {
     // fast-json-patch refuses "__proto__" paths outright, so such keys cannot be round-tripped here.
     const key = fc.string().filter((k) => k !== '__proto__');
+    // As the objects travel (JSON text): fc.jsonValue() can yield -0, which applyPatch's JSON clone
+    // of added values turns into 0, a difference no AdmissionReview can carry.
+    const json = fc.dictionary(key, fc.jsonValue()).map((value) => JSON.parse(JSON.stringify(value)) as Record<string, unknown>);
     fc.assert(
-      fc.property(fc.dictionary(key, fc.jsonValue()), fc.dictionary(key, fc.jsonValue()), (before, after) => {
+      fc.property(json, json, (before, after) => {
         expect(applyPatch(before, diffCopyOnWrite(before, after))).toEqual(after);
       }),
       { numRuns: 300 },
