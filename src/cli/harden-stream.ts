@@ -8,7 +8,7 @@ import { parseManifestStream } from './manifest-stream.js';
 import type { ManifestDocument, ManifestItem } from './manifest-stream.js';
 import { readInput } from './read-input.js';
 import { UserError } from './user-error.js';
-import { isWorkload } from './workload-kinds.js';
+import { isWorkload } from '../engine/index.js';
 
 export type ItemOutcome =
   | {

@@ -4,33 +4,7 @@ import { diffCopyOnWrite } from './additions-patch.js';
 import { hardenPodLike } from './admission-decision.js';
 import type { CompiledPolicy, ManifestResult, NamespaceInfo } from './model.js';
 import { describeValue, isPlainMap, type PlainMap } from './policy-reader.js';
-
-interface WorkloadKind {
-  readonly kind: string;
-  /** API groups the kind is served from, "" being the core group ("v1"). */
-  readonly groups: readonly string[];
-  /** Field names from the manifest down to the Pod template ([] for a Pod itself). */
-  readonly templatePath: readonly string[];
-}
-
-const WORKLOAD_KINDS: readonly WorkloadKind[] = [
-  { kind: 'Pod', groups: [''], templatePath: [] },
-  { kind: 'Deployment', groups: ['apps', 'extensions'], templatePath: ['spec', 'template'] },
-  { kind: 'StatefulSet', groups: ['apps'], templatePath: ['spec', 'template'] },
-  { kind: 'DaemonSet', groups: ['apps', 'extensions'], templatePath: ['spec', 'template'] },
-  { kind: 'ReplicaSet', groups: ['apps', 'extensions'], templatePath: ['spec', 'template'] },
-  { kind: 'ReplicationController', groups: [''], templatePath: ['spec', 'template'] },
-  { kind: 'Job', groups: ['batch'], templatePath: ['spec', 'template'] },
-  { kind: 'CronJob', groups: ['batch'], templatePath: ['spec', 'jobTemplate', 'spec', 'template'] },
-];
-
-const SUPPORTED =
-  'secure-defaults hardens Pods and the Pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers, Jobs and CronJobs';
-
-function apiGroup(apiVersion: string): string {
-  const slash = apiVersion.indexOf('/');
-  return slash < 0 ? '' : apiVersion.slice(0, slash);
-}
+import { SUPPORTED_WORKLOADS, workloadKind } from './workload-kinds.js';
 
 /** Rebuilds the objects along `path` around a replaced leaf, sharing everything else. */
 function replaceAt(root: PlainMap, path: readonly string[], leaf: PlainMap): PlainMap {
@@ -43,16 +17,14 @@ export function hardenManifest(policy: CompiledPolicy, namespace: NamespaceInfo,
   if (!isPlainMap(object)) return { ok: false, error: `expected a Kubernetes object (a map with apiVersion and kind), got ${describeValue(object)}` };
   const kind = object['kind'];
   const apiVersion = object['apiVersion'];
-  const workload = WORKLOAD_KINDS.find(
-    (candidate) => candidate.kind === kind && typeof apiVersion === 'string' && candidate.groups.includes(apiGroup(apiVersion)),
-  );
+  const workload = typeof apiVersion === 'string' && typeof kind === 'string' ? workloadKind(apiVersion, kind) : undefined;
   if (workload === undefined) {
-    return { ok: false, error: `unsupported kind ${JSON.stringify(kind ?? null)} (apiVersion ${String(apiVersion)}): ${SUPPORTED}` };
+    return { ok: false, error: `unsupported kind ${JSON.stringify(kind ?? null)} (apiVersion ${String(apiVersion)}): ${SUPPORTED_WORKLOADS}` };
   }
   let template: unknown = object;
   for (const field of workload.templatePath) template = isPlainMap(template) ? template[field] : undefined;
   const templatePath = workload.templatePath.join('.');
-  if (!isPlainMap(template)) return { ok: false, error: `${workload.kind} has no ${templatePath} object to harden` };
+  if (!isPlainMap(template)) return { ok: false, error: `${String(kind)} has no ${templatePath} object to harden` };
 
   const outcome = hardenPodLike(template, { policy, namespace, target: 'pod', basePath: templatePath, existingEphemeralNames: new Set() });
   // The CLI cannot deny: in enforce mode it reports what the webhook would refuse.

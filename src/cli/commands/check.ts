@@ -9,7 +9,7 @@ import { addHardeningOptions } from '../hardening-options.js';
 import type { HardeningOptions } from '../hardening-options.js';
 import type { ManifestItem } from '../manifest-stream.js';
 import { EXIT_FINDINGS, EXIT_OK, UserError } from '../user-error.js';
-import { podTemplateOf } from '../workload-kinds.js';
+import { podTemplateOf } from '../../engine/index.js';
 
 export const CHECK_OUTPUTS = ['text', 'json'] as const;
 export type CheckOutput = (typeof CHECK_OUTPUTS)[number];

@@ -1,5 +1,5 @@
-// Which objects of a stream are workloads the engine hardens (the rest pass through), and where
-// each keeps its Pod template. Mirrors the engine's table in src/engine/manifest-hardener.ts.
+// Which manifests are workloads the engine hardens, and where each keeps its Pod template: one
+// table for hardenManifest and for the CLI, which passes every other kind through.
 
 interface WorkloadKind {
   /** API groups serving the kind, "" being the core group ("v1"). */
@@ -19,7 +19,10 @@ const WORKLOAD_KINDS: Readonly<Record<string, WorkloadKind>> = {
   CronJob: { groups: ['batch'], templatePath: ['spec', 'jobTemplate', 'spec', 'template'] },
 };
 
-function workloadKind(apiVersion: string, kind: string): WorkloadKind | undefined {
+export const SUPPORTED_WORKLOADS =
+  'secure-defaults hardens Pods and the Pod templates of Deployments, StatefulSets, DaemonSets, ReplicaSets, ReplicationControllers, Jobs and CronJobs';
+
+export function workloadKind(apiVersion: string, kind: string): WorkloadKind | undefined {
   const workload = Object.hasOwn(WORKLOAD_KINDS, kind) ? WORKLOAD_KINDS[kind] : undefined;
   const slash = apiVersion.indexOf('/');
   const group = slash < 0 ? '' : apiVersion.slice(0, slash);
