@@ -54,7 +54,7 @@ afterAll(async () => {
 });
 
 describe('faults under the running webhook', () => {
-  flowTest('the serving certificate replaced during a stream of creations: no creation fails, and the API server takes the new one on new connections', async () => {
+  flowTest('the serving certificate replaced during a stream of creations: no creation fails, new connections are served the new one', async () => {
     const before = await env.webhook().servedSerialNumber();
     const stream = startCreationStream(env, STREAM, 'tls', 4);
     await stream.whenFinished(10);
@@ -64,8 +64,8 @@ describe('faults under the running webhook', () => {
     const { elapsedMs } = await waitFor('the new certificate to be served', 30_000, async () => sameSerial(await env.webhook().servedSerialNumber(), rotated.serialNumber), 100);
     // Connections open now may still carry the old certificate; the API server keeps them alive.
     const oldConnections = acceptedConnections(env.port);
-    // More concurrent creations than it has connections makes the API server dial new ones,
-    // which can only be served the new certificate.
+    // More concurrent creations than it has connections may make the API server dial new ones
+    // (reported, not asserted: its pool decides); the restart below proves it takes the new one.
     const burst = startCreationStream(env, STREAM, 'tls-burst', 12);
     await burst.whenFinished(24);
     const newConnections = [...acceptedConnections(env.port)].filter((inode) => !oldConnections.has(inode));
@@ -77,12 +77,12 @@ describe('faults under the running webhook', () => {
 
     const broken = records.filter((r) => !r.ok || !r.hardened);
     expect(describeRecords(broken, rotatedAt)).toBe('');
-    expect(newConnections.length).toBeGreaterThan(0);
     expect(logEntries(env.logFile).filter((e) => e['message'] === 'TLS certificate reloaded')).toHaveLength(1);
   });
 
-  flowTest('kube-apiserver restarted under the running webhook: its watches come back, and a later policy edit and opt-in label apply', async () => {
+  flowTest('kube-apiserver restarted under the running webhook: its watches come back, a later policy edit and opt-in label apply, and its new connections accept the swapped certificate', async () => {
     const pid = env.webhook().pid;
+    const connectionsBefore = acceptedConnections(env.port);
     await env.createNamespace('late-label');
     const restartedAt = Date.now();
     await env.plane.restartApiServer();
@@ -103,6 +103,10 @@ describe('faults under the running webhook', () => {
     expect((await env.storedPod('late-label', 'after-restart')).spec.securityContext).toMatchObject({ runAsUser: 300000, runAsNonRoot: true });
     expect(env.webhook().pid).toBe(pid);
     expect(env.webhook().hasExited()).toBe(false);
+    // The restarted API server reached the webhook over new connections only, which were served
+    // the certificate swapped in by the test above: the API server accepts it.
+    expect([...acceptedConnections(env.port)].filter((inode) => !connectionsBefore.has(inode)).length).toBeGreaterThan(0);
+    expect(sameSerial(await env.webhook().servedSerialNumber(), env.certificate().serialNumber)).toBe(true);
     // The watches really were cut and re-established (not merely never noticed).
     const policyCacheNews = logEntries(env.logFile).filter((e) => typeof e['cache'] === 'string' && (e['cache'] as string).startsWith('configmap') && Date.parse(String(e['timestamp'])) >= restartedAt);
     expect(policyCacheNews.length).toBeGreaterThan(0);
