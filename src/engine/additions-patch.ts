@@ -52,3 +52,36 @@ export function diffCopyOnWrite(before: unknown, after: unknown): Operation[] {
   diffInto(before, after, '', operations);
   return operations;
 }
+
+/**
+ * diffCopyOnWrite restricted to what may differ along `keys`: every member on the way that is not
+ * on the path is taken to be shared and is not looked at. For callers that know which members
+ * their copy-on-write replaced (a Pod's spec has some twenty members, a container a dozen; walking
+ * them all was most of the cost of a typical admission's patch).
+ */
+export function diffAlong(before: unknown, after: unknown, keys: readonly (string | number)[], operations: Operation[]): void {
+  let from = before;
+  let to = after;
+  let pointer = '';
+  for (const key of keys) {
+    if (from === to) return;
+    const bothMaps = isPlainMap(from) && isPlainMap(to);
+    const bothLists = Array.isArray(from) && Array.isArray(to) && typeof key === 'number' && key < from.length && key < to.length;
+    if (!bothMaps && !bothLists) break;
+    const name = String(key);
+    const fromMember = (from as Record<string, unknown>)[name];
+    const toMember = (to as Record<string, unknown>)[name];
+    if (bothMaps && !Object.hasOwn(from as object, name)) {
+      if (Object.hasOwn(to as object, name)) operations.push({ op: 'add', path: `${pointer}/${escapePointerToken(name)}`, value: toMember });
+      return;
+    }
+    if (bothMaps && !Object.hasOwn(to as object, name)) {
+      operations.push({ op: 'remove', path: `${pointer}/${escapePointerToken(name)}` });
+      return;
+    }
+    pointer = `${pointer}/${escapePointerToken(name)}`;
+    from = fromMember;
+    to = toMember;
+  }
+  diffInto(from, to, pointer, operations);
+}

@@ -1,9 +1,10 @@
 // "What happens to a Pod": opt-out, Windows, enforce-mode violations, then the defaults, the
 // audit annotation and the JSON patch. Shared by the webhook (decideAdmission) and the CLI
 // (hardenManifest, through hardenPodLike).
-import { diffCopyOnWrite } from './additions-patch.js';
+import { diffAlong } from './additions-patch.js';
 import { findViolations } from './enforce-violations.js';
 import { mergeInjectedAnnotation } from './injected-annotation.js';
+import type { Operation } from 'fast-json-patch';
 import {
   INJECTED_ANNOTATION,
   SKIP_ANNOTATION,
@@ -132,6 +133,35 @@ function ephemeralContainerNames(pod: unknown): Set<string> {
   return names;
 }
 
+/**
+ * The patch from `pod` to hardenPodLike's copy of it. The copy differs only in
+ * metadata.annotations, spec.securityContext and the securityContext of replaced containers
+ * (pod-hardener.ts, annotate above), so only those are compared; a list that changed in any other
+ * way (never, today) is compared whole.
+ */
+function hardeningPatch(pod: PlainMap, hardened: PlainMap): Operation[] {
+  const operations: Operation[] = [];
+  if (hardened === pod) return operations;
+  diffAlong(pod, hardened, ['metadata', 'annotations'], operations);
+  diffAlong(pod, hardened, ['spec', 'securityContext'], operations);
+  const before = pod['spec'];
+  const after = hardened['spec'];
+  if (before === after || !isPlainMap(before) || !isPlainMap(after)) return operations;
+  for (const list of CONTAINER_LISTS) {
+    const from = before[list];
+    const to = after[list];
+    if (from === to) continue;
+    if (!Array.isArray(from) || !Array.isArray(to) || from.length !== to.length) {
+      diffAlong(pod, hardened, ['spec', list], operations);
+      continue;
+    }
+    for (let index = 0; index < to.length; index++) {
+      if (from[index] !== to[index]) diffAlong(pod, hardened, ['spec', list, index, 'securityContext'], operations);
+    }
+  }
+  return operations;
+}
+
 export function decideAdmission(input: AdmissionInput): AdmissionDecision {
   const { policy, namespace, pod, target } = input;
   if (!isPlainMap(pod)) {
@@ -156,7 +186,7 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
   }
   return {
     allowed: true,
-    patch: diffCopyOnWrite(pod, outcome.object),
+    patch: hardeningPatch(pod, outcome.object),
     injected: outcome.injections.map((injection) => injection.path),
     warnings: outcome.warnings,
     ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),

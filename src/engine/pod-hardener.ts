@@ -60,12 +60,17 @@ interface ContainerEntry extends ContainerRef {
 
 /** Every container object of the listed kinds; garbage is reported once and skipped. */
 function collectContainers(spec: PlainMap, lists: readonly ContainerList[], specPath: string, warnings: string[]): ContainerEntry[] {
-  return containersOf(spec, lists, (problem) => warnings.push(`${specPath}.${problem}`)).map((ref) => {
+  const refs = containersOf(spec, lists, (problem) => warnings.push(`${specPath}.${problem}`));
+  const entries: ContainerEntry[] = new Array(refs.length);
+  for (let i = 0; i < refs.length; i++) {
+    const ref = refs[i]!;
     const raw = ref.container['securityContext'];
     const securityContext = isUnset(raw) ? {} : isPlainMap(raw) ? raw : null;
     if (securityContext === null) warnings.push(`${specPath}.${ref.label}.securityContext is not an object; that container was not hardened`);
-    return { ...ref, securityContext };
-  });
+    // Spelled out rather than spread: a spread of the ref builds the object key by key on every Pod.
+    entries[i] = { list: ref.list, index: ref.index, label: ref.label, name: ref.name, container: ref.container, securityContext };
+  }
+  return entries;
 }
 
 interface ContainerPlan {
@@ -85,8 +90,10 @@ function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, pla
   const { defaults, ids } = settings;
   const where = `${settings.specPath}.${entry.label}`;
   const adds: PlainMap = {};
+  let added = false;
   const add = (field: string, value: unknown): void => {
     adds[field] = value;
+    added = true;
     injections.push({ scope: 'container', field, path: `${where}.securityContext.${field}` });
   };
 
@@ -113,6 +120,7 @@ function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, pla
       const missing = defaults.dropCapabilities.filter((cap) => !existing.includes(cap));
       if (missing.length > 0) {
         adds['capabilities'] = { ...(isPlainMap(capabilities) ? capabilities : {}), drop: [...existing, ...missing] };
+        added = true;
         injections.push({ scope: 'container', field: 'capabilities.drop', path: `${where}.securityContext.capabilities.drop` });
       }
     }
@@ -138,7 +146,7 @@ function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, pla
     }
   }
 
-  if (Object.keys(adds).length === 0) return entry.container;
+  if (!added) return entry.container;
   return { ...entry.container, securityContext: { ...sc, ...adds } };
 }
 
