@@ -14,7 +14,7 @@ import {
   type FlowEnvironment,
   type StoredPod,
 } from './support/flow-environment.js';
-import { acceptedConnections, logEntries, sleep } from './support/webhook-process.js';
+import { acceptedConnections, logEntries, openUnusedConnection, sleep } from './support/webhook-process.js';
 import { MUTATING_WEBHOOK } from './support/webhook-registration.js';
 
 jest.setTimeout(5 * 60 * 1000);
@@ -110,6 +110,29 @@ describe('faults under the running webhook', () => {
     // The watches really were cut and re-established (not merely never noticed).
     const policyCacheNews = logEntries(env.logFile).filter((e) => typeof e['cache'] === 'string' && (e['cache'] as string).startsWith('configmap') && Date.parse(String(e['timestamp'])) >= restartedAt);
     expect(policyCacheNews.length).toBeGreaterThan(0);
+  });
+
+  // Known bug: webhook-server.ts shutdown() relies on server.closeIdleConnections(), but Node
+  // counts a connection that has not sent a request yet as active (headersTimeout protection),
+  // and server.close() stops the timer that would expire it; so such a connection keeps the
+  // process alive until the drain timeout. The API server leaves these behind routinely.
+  flowTest.knownBug('SIGTERM with nothing in flight closes every connection, even one that never sent a request, without waiting out the drain timeout', async () => {
+    await env.webhook().stop('SIGTERM');
+    await env.startWebhook(['--fail-closed', '--shutdown-delay', '0', '--drain-timeout', '8']);
+    await env.register('Fail');
+    const unused = await openUnusedConnection(env.port, env.plane.caPem);
+    try {
+      const sigtermAt = Date.now();
+      const exit = await env.webhook().stop('SIGTERM');
+      console.log(`idle webhook exited ${Date.now() - sigtermAt} ms after SIGTERM`);
+      expect(exit).toEqual({ code: 0, signal: null });
+      const shutdownLines = logEntries(env.logFile).filter((e) => Date.parse(String(e['timestamp'])) >= sigtermAt - 1_000);
+      expect(shutdownLines.map((e) => e['message'])).not.toContain('drain timeout reached; closing the remaining connections');
+    } finally {
+      unused.destroy();
+    }
+    await env.startWebhook();
+    await env.register('Fail');
   });
 
   flowTest('SIGTERM during a stream of creations (2 s shutdown delay): every creation in flight is answered and hardened, the process exits 0, later ones follow failurePolicy', async () => {

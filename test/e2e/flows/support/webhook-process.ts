@@ -211,3 +211,20 @@ export function acceptedConnections(port: number): Set<string> {
   }
   return inodes;
 }
+
+/**
+ * A TLS connection to the webhook that completes the handshake and sends nothing, as Go's
+ * http.Transport leaves behind when it dials a spare connection for a request that an idle one
+ * then served: the API server keeps such connections in its pool unused.
+ */
+export function openUnusedConnection(port: number, caPem: string): Promise<{ closedByServer: Promise<void>; destroy(): void }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, ca: caPem, servername: 'localhost' }, () => {
+      socket.off('error', reject);
+      socket.on('error', () => undefined);
+      const closedByServer = new Promise<void>((closed) => socket.once('close', () => closed()));
+      resolve({ closedByServer, destroy: () => socket.destroy() });
+    });
+    socket.once('error', reject);
+  });
+}
