@@ -106,6 +106,16 @@ describe('automatic pod hardening', () => {
     expect(containersOf(pod, 'containers')).toHaveLength(3);
   });
 
+  flowTest('a Pod named by the API server from generateName, as controllers create them, is hardened', async () => {
+    const created = await env.createPod(TEAM, 'replica', { containers: [container('app')] }, { generateName: true });
+    if (!created.ok) throw new Error(`refused: ${created.message}`);
+    const name = created.pod.metadata?.name ?? '';
+    expect(name).toMatch(/^replica-[a-z0-9]{5}$/);
+    const pod = await env.storedPod(TEAM, name);
+    expect(pod.spec.securityContext).toEqual(TEAM_POD_CONTEXT);
+    expect(isHardened(pod)).toBe(true);
+  });
+
   flowTest('the same Pod in a "restricted" namespace that did not opt in is refused by PodSecurity: the webhook is what made it pass', async () => {
     const created = await env.kubectlCreatePod(UNENROLLED, 'bare', { containers: [container('app')] });
     expect(created.code).not.toBe(0);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, jest } from '@jest/globals';
 import {
   container,
   flowTestWithLog,
+  INJECTED_ANNOTATION,
   OPT_IN,
   POLICY_CONFIGMAP,
   policyConfigMapManifest,
@@ -41,6 +42,7 @@ spec:
 /** Two mistakes: a reversed range and a misspelt field (which also leaves uidRange missing). */
 const BROKEN_POLICY = policyWithTeamRange('20000-1999', 'uidRnage: "100000-165535"');
 const TEAM = 'team-edits';
+const SKIP_ANNOTATION = 'secure-defaults.io/skip';
 
 let env: FlowEnvironment;
 const flowTest = flowTestWithLog(() => env.logFile);
@@ -82,6 +84,13 @@ describe('policy ConfigMap edits', () => {
     expect(await env.kubectlCreatePod(TEAM, 'first', { containers: [container('app')] })).toMatchObject({ code: 0 });
     const pod = await env.storedPod(TEAM, 'first');
     expect(pod.spec.securityContext).toMatchObject({ runAsUser: 200000, runAsGroup: 200000 });
+  });
+
+  flowTest('a Pod annotated to opt out is hardened anyway while the policy does not allow opting out, and kubectl says why', async () => {
+    const created = await env.kubectlCreatePod(TEAM, 'wants-out', { containers: [container('app')] }, { [SKIP_ANNOTATION]: 'true' });
+    expect(created).toMatchObject({ code: 0 });
+    expect(created.stderr).toContain(`annotation ${SKIP_ANNOTATION}: "true" is ignored`);
+    expect((await env.storedPod(TEAM, 'wants-out')).spec.securityContext).toMatchObject({ runAsUser: 200000, runAsNonRoot: true });
   });
 
   flowTest('kubectl apply of a new range: the next Pods get it within seconds, with no restart', async () => {
@@ -167,5 +176,20 @@ describe('policy ConfigMap edits', () => {
     // Enforce still fills in: a Pod that sets nothing is admitted with the range's IDs.
     expect(await env.kubectlCreatePod(TEAM, 'compliant', { containers: [container('app')] })).toMatchObject({ code: 0 });
     expect((await env.storedPod(TEAM, 'compliant')).spec.securityContext).toMatchObject({ runAsUser: 400000, runAsNonRoot: true });
+  });
+
+  flowTest('a policy that allows opting out leaves annotated Pods exactly as submitted, and still hardens the others', async () => {
+    const optOut = policyWithTeamRange('500000-509999').replace('  fallback:', '  allowPodOptOut: true\n  fallback:');
+    expect(await env.applyPolicy(optOut)).toMatchObject({ code: 0 });
+    await waitFor('the opt-out policy to be in force', 20_000, async () => (await currentTeamUid()) === 500000, 100);
+
+    expect(await env.kubectlCreatePod(TEAM, 'opted-out', { containers: [container('app')] }, { [SKIP_ANNOTATION]: 'true' })).toMatchObject({ code: 0 });
+    const skipped = await env.storedPod(TEAM, 'opted-out');
+    expect(skipped.metadata.annotations[INJECTED_ANNOTATION]).toBeUndefined();
+    expect(skipped.spec.securityContext ?? {}).toEqual({});
+    expect(skipped.spec.containers[0].securityContext).toBeUndefined();
+
+    expect(await env.kubectlCreatePod(TEAM, 'not-opted-out', { containers: [container('app')] })).toMatchObject({ code: 0 });
+    expect((await env.storedPod(TEAM, 'not-opted-out')).spec.securityContext).toMatchObject({ runAsUser: 500000 });
   });
 });
