@@ -17,6 +17,9 @@ import {
   type FlowEnvironment,
   type StoredPod,
 } from './support/flow-environment.js';
+import { SIDECAR_CONFIGURATION, SIDECAR_NAMESPACE_LABEL, startSidecarInjector } from './support/sidecar-injector.js';
+import { logEntries } from './support/webhook-process.js';
+import { CONFIGURATION_NAME } from './support/webhook-registration.js';
 
 jest.setTimeout(5 * 60 * 1000);
 
@@ -286,6 +289,45 @@ describe('namespace opt-in labels', () => {
       expect(await env.kubectlCreatePod(ns, 'untouched', { containers: [container('app')] })).toMatchObject({ code: 0 });
       const pod = await env.storedPod(ns, 'untouched');
       expect({ ns, hardened: isHardened(pod), securityContext: pod.spec.securityContext ?? {} }).toEqual({ ns, hardened: false, securityContext: {} });
+    }
+  });
+});
+
+describe('a sidecar added by another mutating webhook after ours', () => {
+  flowTest('reinvocation hardens the sidecar too, so the Pod passes "restricted"; with reinvocation off, PodSecurity refuses it', async () => {
+    const ns = 'team-mesh';
+    await env.createNamespace(ns, { ...OPT_IN, ...ENFORCE_RESTRICTED, ...SIDECAR_NAMESPACE_LABEL });
+    const injector = await startSidecarInjector(env.plane.ca, { name: 'mesh-proxy', image: 'registry.example/mesh-proxy:1.0' });
+    try {
+      expect(await env.plane.kubectl(['apply', '-f', '-'], { input: JSON.stringify(injector.configuration(env.plane.caPem)) })).toMatchObject({ code: 0 });
+      await waitFor('the sidecar injector to be called', 15_000, async () => {
+        const created = await env.createPod(ns, 'mesh-probe', { containers: [container('app')] }, { dryRun: true });
+        return created.ok && (created.pod.spec?.containers ?? []).some((c) => c.name === 'mesh-proxy');
+      });
+
+      expect(await env.kubectlCreatePod(ns, 'meshed', { containers: [container('app')] })).toMatchObject({ code: 0 });
+      const pod = await env.storedPod(ns, 'meshed');
+      expect(containersOf(pod, 'containers').map((c) => [c.name, c.securityContext])).toEqual([
+        ['app', HARDENED_CONTAINER_CONTEXT],
+        ['mesh-proxy', HARDENED_CONTAINER_CONTEXT],
+      ]);
+      expect(pod.spec.securityContext).toEqual(TEAM_POD_CONTEXT);
+      const decisions = logEntries(env.logFile).filter((e) => e['message'] === 'admission decision' && e['namespace'] === ns && e['name'] === 'meshed');
+      expect(decisions).toHaveLength(2);
+      expect(decisions[1]?.['injected']).toEqual(expect.arrayContaining(['spec.containers[mesh-proxy].securityContext.allowPrivilegeEscalation']));
+
+      // The control: the same chain without our reinvocation.
+      const patch = [{ op: 'replace', path: '/webhooks/0/reinvocationPolicy', value: 'Never' }];
+      expect(await env.plane.kubectl(['patch', 'mutatingwebhookconfiguration', CONFIGURATION_NAME, '--type=json', '-p', JSON.stringify(patch)])).toMatchObject({ code: 0 });
+      await waitFor('reinvocation to be off', 15_000, async () => !(await env.createPod(ns, 'mesh-probe', { containers: [container('app')] }, { dryRun: true })).ok);
+      const refused = await env.kubectlCreatePod(ns, 'unmeshed', { containers: [container('app')] });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('violates PodSecurity "restricted:latest"');
+      expect(refused.stderr).toContain('"mesh-proxy"');
+    } finally {
+      await env.plane.kubectl(['delete', 'mutatingwebhookconfiguration', SIDECAR_CONFIGURATION, '--ignore-not-found']);
+      await injector.close();
+      await env.register('Fail');
     }
   });
 });
