@@ -3,14 +3,10 @@
 // and resolves, so the process exits 0 without losing an admission.
 import { hostname } from 'node:os';
 import { readFile } from 'node:fs/promises';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Option, type Command } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { DEFAULT_LEASE_NAME, DEFAULT_LEDGER_NAME } from '../../allocation/kube-allocation-cluster.js';
-import { kubeAllocatorRuns } from '../../allocation/kube-allocator-run.js';
-import { realSleep } from '../../allocation/leader-election.js';
-import { startWebhookAllocation, type WebhookAllocation } from '../../allocation/webhook-allocation.js';
-import { clusterApiFrom, createClusterSources, type ClusterSources } from '../../cluster/cluster-sources.js';
+import type { WebhookAllocation } from '../../allocation/webhook-allocation.js';
+import type { ClusterSources } from '../../cluster/cluster-sources.js';
 import { decideAdmission, parsePolicy } from '../../engine/index.js';
 import { systemClock, type Clock } from '../../server/clock.js';
 import { createJsonLineLogger, type Logger } from '../../server/logger.js';
@@ -48,6 +44,33 @@ export interface ServeOptions {
 }
 
 export const DEFAULT_ALLOCATION_WAIT_SECONDS = 3;
+// The allocation modules' defaults, repeated here because importing them would load
+// @kubernetes/client-node (~65 MB RSS) in standalone mode too; a test keeps the copies equal.
+export const DEFAULT_LEDGER_NAME = 'secure-defaults-uid-ledger';
+export const DEFAULT_LEASE_NAME = 'secure-defaults-allocator';
+
+/**
+ * The Kubernetes client and everything built on it, loaded only for --policy-configmap: in
+ * standalone mode nothing uses them, and they are most of the process's heap (a bigger live heap
+ * makes every garbage collection under load dearer).
+ */
+async function loadClusterModules() {
+  const [clientNode, allocatorRun, leaderElection, webhookAllocation, clusterSources] = await Promise.all([
+    import('@kubernetes/client-node'),
+    import('../../allocation/kube-allocator-run.js'),
+    import('../../allocation/leader-election.js'),
+    import('../../allocation/webhook-allocation.js'),
+    import('../../cluster/cluster-sources.js'),
+  ]);
+  return {
+    KubeConfig: clientNode.KubeConfig,
+    kubeAllocatorRuns: allocatorRun.kubeAllocatorRuns,
+    realSleep: leaderElection.realSleep,
+    startWebhookAllocation: webhookAllocation.startWebhookAllocation,
+    clusterApiFrom: clusterSources.clusterApiFrom,
+    createClusterSources: clusterSources.createClusterSources,
+  };
+}
 
 export interface RunningServe {
   readonly webhook: RunningWebhook;
@@ -120,6 +143,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
     sources = { policySource: staticPolicySource(parsed.policy), namespaces: everyNamespaceOptedIn(), readinessChecks: [] };
   } else {
     policyConfigMap = parseConfigMapRef(options.policyConfigmap!);
+    const { KubeConfig, kubeAllocatorRuns, realSleep, startWebhookAllocation, clusterApiFrom, createClusterSources } = await loadClusterModules();
     const kubeConfig = new KubeConfig();
     try {
       if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
