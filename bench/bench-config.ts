@@ -27,6 +27,11 @@ export interface BenchConfig {
   readonly oursPath: string;
   /** Passed to our server as --log-level when set; otherwise the server's own default applies. */
   readonly oursLogLevel: string | null;
+  /**
+   * V8/Node flags given to every server alike (floor, ceiling and ours), so a flag our image ships
+   * with (e.g. --max-semi-space-size) never makes the comparison unfair.
+   */
+  readonly nodeFlags: readonly string[];
 }
 
 export type BenchConfigResult =
@@ -96,6 +101,18 @@ function optionalText(env: Env, name: string): string | null {
   return raw === undefined || raw === '' ? null : raw;
 }
 
+function nodeFlagList(env: Env, name: string, errors: string[]): readonly string[] {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return [];
+  const flags = raw.split(/\s+/);
+  const bad = flags.filter((f) => !/^--[a-z][a-z0-9-_]*(=\S+)?$/.test(f));
+  if (bad.length > 0) {
+    errors.push(`${name}: ${bad.map((b) => `"${b}"`).join(', ')} ${bad.length === 1 ? 'is not a' : 'are not'} node flag${bad.length === 1 ? '' : 's'} of the form --name or --name=value; set e.g. ${name}="--max-semi-space-size=16"`);
+    return [];
+  }
+  return flags;
+}
+
 export function readBenchConfig(env: Env): BenchConfigResult {
   const errors: string[] = [];
   const oursPath = optionalText(env, 'BENCH_OURS_PATH') ?? '/mutate';
@@ -112,6 +129,7 @@ export function readBenchConfig(env: Env): BenchConfigResult {
     policyPath: optionalText(env, 'BENCH_POLICY'),
     oursPath,
     oursLogLevel: optionalText(env, 'BENCH_LOG_LEVEL'),
+    nodeFlags: nodeFlagList(env, 'BENCH_NODE_FLAGS', errors),
   };
   if (config.profile && !config.targets.includes('ours')) {
     errors.push('BENCH_PROFILE: profiling applies to our server, but BENCH_TARGETS leaves "ours" out; add it or unset BENCH_PROFILE');

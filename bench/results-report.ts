@@ -26,7 +26,7 @@ export function formatRunLine(m: RoundMeasurement): string {
     `p50 ${m.p50Ms} ms`,
     `p99 ${m.p99Ms} ms`,
     failures,
-    `server CPU ${pct(m.serverCpuPercent)}`,
+    `server CPU ${pct(m.serverCpuPercent)} (${cpuPerRequest([m])})`,
     `load-gen CPU ${pct(m.loadGeneratorCpuPercent)}`,
     `server RSS ${mb(m.serverRssBytes)}`,
   ].join(' | ');
@@ -41,6 +41,17 @@ function withSpread(values: readonly number[], format: (n: number) => string): s
   if (values.length === 0) return '—';
   if (values.length === 1) return format(values[0]!);
   return `${format(mean(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
+}
+
+/** Server CPU microseconds per 2xx answer, per round. */
+export function cpuMicrosPerRequest(m: LoadMeasurement): number | null {
+  if (m.serverCpuPercent === null || m.requestsPerSecond <= 0) return null;
+  return ((m.serverCpuPercent / 100) * 1e6) / m.requestsPerSecond;
+}
+
+function cpuPerRequest(ms: readonly LoadMeasurement[]): string {
+  const values = ms.map(cpuMicrosPerRequest).filter((v): v is number => v !== null);
+  return values.length === 0 ? 'n/a' : `${withSpread(values, whole)} µs/req`;
 }
 
 function pick(all: readonly RoundMeasurement[], body: string, connections: number, target: string): RoundMeasurement[] {
@@ -92,7 +103,7 @@ export function summaryTables(all: readonly RoundMeasurement[], targets: readonl
   }
 
   lines.push('');
-  lines.push('CPU during load, % of one core (mean over rounds): server process / load generator. A load generator near 100% means that row measures autocannon, not the server.');
+  lines.push('CPU during load, % of one core (mean over rounds): server process / load generator, and (server CPU per 2xx answer, mean with min–max over rounds). A load generator near 100% means that row measures autocannon, not the server.');
   lines.push('');
   lines.push(`| body | conns | ${targets.join(' | ')} |`);
   lines.push(`|---|---|${targets.map(() => '---').join('|')}|`);
@@ -102,7 +113,7 @@ export function summaryTables(all: readonly RoundMeasurement[], targets: readonl
         const ms = pick(all, body, c, t);
         if (ms.length === 0) return '—';
         const server = ms.map((m) => m.serverCpuPercent).filter((v): v is number => v !== null);
-        return `${server.length > 0 ? pct(mean(server)) : 'n/a'} / ${pct(mean(ms.map((m) => m.loadGeneratorCpuPercent)))}`;
+        return `${server.length > 0 ? pct(mean(server)) : 'n/a'} / ${pct(mean(ms.map((m) => m.loadGeneratorCpuPercent)))} (${cpuPerRequest(ms)})`;
       });
       lines.push(`| ${body} | ${c} | ${cells.join(' | ')} |`);
     }

@@ -52,11 +52,12 @@ function launchArguments(target: TargetName, config: BenchConfig, files: { cert:
   const tls = ['--port', String(port), '--tls-cert', files.cert, '--tls-key', files.key];
   switch (target) {
     case 'floor':
-      return [join(HERE, 'servers/floor-server.js'), ...tls];
+      return [...config.nodeFlags, join(HERE, 'servers/floor-server.js'), ...tls];
     case 'ceiling':
-      return [join(HERE, 'servers/express-ceiling-server.js'), ...tls];
+      return [...config.nodeFlags, join(HERE, 'servers/express-ceiling-server.js'), ...tls];
     case 'ours':
       return [
+        ...config.nodeFlags,
         ...(config.profile ? ['--cpu-prof', `--cpu-prof-dir=${files.profileDir}`] : []),
         OUR_SERVER_MAIN,
         'serve',
@@ -130,6 +131,7 @@ async function main(): Promise<number> {
   const bodies = config.bodies.map(buildAdmissionBody);
   log(`# secure-defaults admission benchmark`);
   log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  if (config.nodeFlags.length > 0) log(`node flags for every server: ${config.nodeFlags.join(' ')}`);
   log(`duration ${config.durationSeconds}s per run, warm-up ${config.warmupSeconds}s, connections ${config.connections.join(',')}, rounds ${config.rounds}, targets ${config.targets.join(',')}`);
   log(`working files (certificate, server logs) in ${workDir}`);
   for (const b of bodies) {
