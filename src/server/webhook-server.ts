@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RequestListener, ServerResponse } from 'node:http';
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import type { Logger } from './logger.js';
 import type { TlsPair } from './tls-pair.js';
 
@@ -77,10 +77,24 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     res.shouldKeepAlive = false;
     res.setHeader('Connection', 'close');
   };
+  // Every open connection, and how many requests are in flight on each. Node counts a connection
+  // that has not sent a request yet as active (its headers timeout runs), so closeIdleConnections()
+  // leaves it, and server.close() stops the timer that would expire it: without closing such
+  // connections ourselves, shutdown waits out the whole drain timeout. The API server's Go client
+  // leaves them routinely (it dials a spare connection when all are busy and pools it unused).
+  const openSockets = new Set<Socket>();
+  const requestsOnSocket = new Map<Socket, number>();
   const listener: RequestListener = (req, res) => {
     if (draining) closeAfterAnswer(res);
     inFlight.add(res);
-    res.once('close', () => inFlight.delete(res));
+    const socket = req.socket;
+    requestsOnSocket.set(socket, (requestsOnSocket.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      inFlight.delete(res);
+      const left = (requestsOnSocket.get(socket) ?? 1) - 1;
+      if (left > 0) requestsOnSocket.set(socket, left);
+      else requestsOnSocket.delete(socket);
+    });
     options.app(req, res);
   };
   const server: Server = createServer(
@@ -97,6 +111,10 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
     listener,
   );
   server.keepAliveTimeout = timeouts.keepAliveTimeoutMs;
+  server.on('secureConnection', (socket: Socket) => {
+    openSockets.add(socket);
+    socket.once('close', () => openSockets.delete(socket));
+  });
   server.on('tlsClientError', (error: Error, socket: Socket) => {
     logger.debug('TLS handshake failed', { remoteAddress: socket.remoteAddress, error: error.message });
   });
@@ -135,14 +153,29 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
         logger.warn('drain timeout reached; closing the remaining connections', { drainTimeoutMs });
         server.closeAllConnections();
       }, drainTimeoutMs);
+      let sweep: TimerHandle | null = null;
       server.close(() => {
         finished = true;
         clock.clearTimeout(deadline);
+        if (sweep) clock.clearTimeout(sweep);
         resolve();
       });
-      // Connections idle right now will not carry another request; in-flight ones close after
-      // their answer (Connection: close above).
-      server.closeIdleConnections();
+      // Connections with nothing in flight (idle, or never used) will not carry another request;
+      // in-flight ones close after their answer (Connection: close above). One still in its TLS
+      // handshake is only known once that completes, so look again until the server has closed.
+      const closeUnused = (): void => {
+        server.closeIdleConnections();
+        for (const socket of openSockets) if (!requestsOnSocket.has(socket)) socket.destroy();
+      };
+      const sweepAgain = (): void => {
+        sweep = clock.setTimeout(() => {
+          if (finished) return;
+          closeUnused();
+          sweepAgain();
+        }, 250);
+      };
+      closeUnused();
+      sweepAgain();
     });
     logger.info('webhook server stopped');
   };
