@@ -3,11 +3,11 @@
 // and the Pod hardening can never disagree about which namespaces a rule covers.
 import {
   GID_RANGE_ANNOTATION,
-  OPT_IN_LABEL,
   UID_RANGE_ANNOTATION,
   type CompiledPolicy,
   type NamespaceInfo,
 } from '../engine/model.js';
+import { isOptedIn } from '../engine/namespace-opt-in.js';
 import type { AllocationPlanSettings } from './allocation-plan.js';
 
 export interface AllocatorPolicy {
@@ -18,9 +18,7 @@ export interface AllocatorPolicy {
   annotationRejection(namespace: NamespaceInfo): string | null;
 }
 
-export function isOptedIn(namespace: NamespaceInfo): boolean {
-  return namespace.labels[OPT_IN_LABEL] === 'enabled';
-}
+export { isOptedIn };
 
 const RULE_SOURCE = /^spec\.namespaces\[/;
 

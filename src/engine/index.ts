@@ -2,6 +2,7 @@
 export * from './model.js';
 export { parsePolicy, POLICY_API_VERSION, POLICY_KIND } from './policy-parser.js';
 export { decideAdmission } from './admission-decision.js';
+export { isOptedIn } from './namespace-opt-in.js';
 export { hardenManifest } from './manifest-hardener.js';
 export { isWorkload, podTemplateOf, type PodTemplate } from './workload-kinds.js';
 export { parseIdRange, formatIdRange, MAX_ID } from './id-range.js';

@@ -37,6 +37,4 @@ export function inMemoryNamespaces(namespaces: readonly NamespaceInfo[]): Namesp
   return { lookup: async (name) => byName.get(name) ?? null };
 }
 
-export function isOptedIn(namespace: NamespaceInfo): boolean {
-  return namespace.labels[OPT_IN_LABEL] === 'enabled';
-}
+export { isOptedIn } from '../engine/namespace-opt-in.js';
