@@ -5,6 +5,7 @@
 import { CoreV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client-node';
 import type { NamespaceSource } from '../allocation/namespace-block-waiter.js';
 import type { NamespaceInfo } from '../engine/model.js';
+import { isOptedIn } from '../engine/namespace-opt-in.js';
 import type { NamespaceDirectory } from '../server/policy-ports.js';
 import type { ReflectorHandlers, WatchEventType } from './reflector.js';
 
@@ -35,13 +36,19 @@ export function readNamespaceFromApi(kubeConfig: KubeConfig): ReadNamespace {
 
 export type NamespaceListener = (namespace: NamespaceInfo) => void;
 
+/** At most one direct re-read per namespace in this long (see lookup): the race it covers lasts milliseconds. */
+export const NOT_OPTED_IN_RECHECK_MS = 2000;
+
 export class NamespaceCache implements NamespaceDirectory, NamespaceSource, ReflectorHandlers<V1Namespace> {
   private byName = new Map<string, NamespaceInfo>();
   private readonly readNamespace: ReadNamespace;
   private readonly listeners = new Set<NamespaceListener>();
+  private readonly lastRecheck = new Map<string, number>();
+  private readonly now: () => number;
 
-  constructor(readNamespace: ReadNamespace) {
+  constructor(readNamespace: ReadNamespace, now: () => number = Date.now) {
     this.readNamespace = readNamespace;
+    this.now = now;
   }
 
   size(): number {
@@ -64,6 +71,7 @@ export class NamespaceCache implements NamespaceDirectory, NamespaceSource, Refl
     if (!info) return;
     if (type === 'DELETED') {
       this.byName.delete(info.name);
+      this.lastRecheck.delete(info.name);
       return;
     }
     this.byName.set(info.name, info);
@@ -71,7 +79,26 @@ export class NamespaceCache implements NamespaceDirectory, NamespaceSource, Refl
   }
 
   async lookup(name: string): Promise<NamespaceInfo | null> {
-    return this.byName.get(name) ?? this.readNamespace(name);
+    const cached = this.byName.get(name);
+    if (cached === undefined) return this.readNamespace(name);
+    if (isOptedIn(cached) || !this.mayRecheck(name)) return cached;
+    // The API server calls the webhook only for namespaces its namespaceSelector matches, that is
+    // opted in: a cached "not opted in" here most likely means the label was just added and its
+    // watch event is still on the way. Ask the API server rather than let that Pod through
+    // unhardened. If it cannot answer, the cached view is still the best one.
+    try {
+      return await this.readNamespace(name);
+    } catch {
+      return cached;
+    }
+  }
+
+  private mayRecheck(name: string): boolean {
+    const now = this.now();
+    const last = this.lastRecheck.get(name);
+    if (last !== undefined && now - last < NOT_OPTED_IN_RECHECK_MS) return false;
+    this.lastRecheck.set(name, now);
+    return true;
   }
 
   /** What the watch has delivered so far; unlike lookup, never asks the API server. */
