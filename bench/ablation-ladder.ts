@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LADDER_STEPS } from './ablation-steps.js';
 import { sanityCheck } from './admission-sanity-check.js';
+import { readImageNodeOptions } from './image-node-options.js';
 import { readBenchConfig } from './bench-config.js';
 import { buildAdmissionBody } from './bodies/admission-review-bodies.js';
 import { measureLoad, type LoadMeasurement } from './load-run.js';
@@ -45,7 +46,7 @@ const mean = (values: readonly number[]): number => values.reduce((a, b) => a + 
 const whole = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<number> {
-  const parsed = readBenchConfig(process.env);
+  const parsed = readBenchConfig(process.env, readImageNodeOptions(join(REPO_ROOT, 'Dockerfile')));
   const steps = ladderSteps(process.env.BENCH_LADDER_STEPS);
   if (!parsed.ok || typeof steps === 'string') {
     log('Benchmark settings are wrong:');

@@ -28,8 +28,8 @@ export interface BenchConfig {
   /** Passed to our server as --log-level when set; otherwise the server's own default applies. */
   readonly oursLogLevel: string | null;
   /**
-   * V8/Node flags given to every server alike (floor, ceiling and ours), so a flag our image ships
-   * with (e.g. --max-semi-space-size) never makes the comparison unfair.
+   * Node/V8 flags given to every server alike (floor, ceiling and ours): by default the image's
+   * NODE_OPTIONS, so ours runs as shipped and the references get the same heap settings.
    */
   readonly nodeFlags: readonly string[];
 }
@@ -101,19 +101,21 @@ function optionalText(env: Env, name: string): string | null {
   return raw === undefined || raw === '' ? null : raw;
 }
 
-function nodeFlagList(env: Env, name: string, errors: string[]): readonly string[] {
+function nodeFlagList(env: Env, name: string, fallback: readonly string[], errors: string[]): readonly string[] {
   const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return [];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'none') return [];
   const flags = raw.split(/\s+/);
   const bad = flags.filter((f) => !/^--[a-z][a-z0-9-_]*(=\S+)?$/.test(f));
   if (bad.length > 0) {
-    errors.push(`${name}: ${bad.map((b) => `"${b}"`).join(', ')} ${bad.length === 1 ? 'is not a' : 'are not'} node flag${bad.length === 1 ? '' : 's'} of the form --name or --name=value; set e.g. ${name}="--max-semi-space-size=16"`);
+    errors.push(`${name}: ${bad.map((b) => `"${b}"`).join(', ')} ${bad.length === 1 ? 'is not a' : 'are not'} node flag${bad.length === 1 ? '' : 's'} of the form --name or --name=value; set e.g. ${name}="--max-old-space-size=128", or ${name}=none for no flags`);
     return [];
   }
   return flags;
 }
 
-export function readBenchConfig(env: Env): BenchConfigResult {
+/** `imageNodeFlags`: the Dockerfile's NODE_OPTIONS, the default of BENCH_NODE_FLAGS. */
+export function readBenchConfig(env: Env, imageNodeFlags: readonly string[] = []): BenchConfigResult {
   const errors: string[] = [];
   const oursPath = optionalText(env, 'BENCH_OURS_PATH') ?? '/mutate';
   if (!oursPath.startsWith('/')) errors.push(`BENCH_OURS_PATH: "${oursPath}" must start with "/"; set e.g. BENCH_OURS_PATH=/mutate`);
@@ -129,7 +131,7 @@ export function readBenchConfig(env: Env): BenchConfigResult {
     policyPath: optionalText(env, 'BENCH_POLICY'),
     oursPath,
     oursLogLevel: optionalText(env, 'BENCH_LOG_LEVEL'),
-    nodeFlags: nodeFlagList(env, 'BENCH_NODE_FLAGS', errors),
+    nodeFlags: nodeFlagList(env, 'BENCH_NODE_FLAGS', imageNodeFlags, errors),
   };
   if (config.profile && !config.targets.includes('ours')) {
     errors.push('BENCH_PROFILE: profiling applies to our server, but BENCH_TARGETS leaves "ours" out; add it or unset BENCH_PROFILE');

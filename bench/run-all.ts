@@ -10,6 +10,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { readImageNodeOptions } from './image-node-options.js';
 import { readBenchConfig, type BenchConfig, type TargetName } from './bench-config.js';
 import { buildAdmissionBody, type AdmissionBody } from './bodies/admission-review-bodies.js';
 import { sanityCheck } from './admission-sanity-check.js';
@@ -106,7 +107,7 @@ function newestProfile(dir: string): string | null {
 }
 
 async function main(): Promise<number> {
-  const parsed = readBenchConfig(process.env);
+  const parsed = readBenchConfig(process.env, readImageNodeOptions(join(REPO_ROOT, 'Dockerfile')));
   if (!parsed.ok) {
     log('Benchmark settings are wrong:');
     for (const e of parsed.errors) log(`  - ${e}`);
@@ -131,7 +132,7 @@ async function main(): Promise<number> {
   const bodies = config.bodies.map(buildAdmissionBody);
   log(`# secure-defaults admission benchmark`);
   log(`node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? 'unknown'}), load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  if (config.nodeFlags.length > 0) log(`node flags for every server: ${config.nodeFlags.join(' ')}`);
+  if (config.nodeFlags.length > 0) log(`node flags for every server: ${config.nodeFlags.join(' ')} (BENCH_NODE_FLAGS; default: the Dockerfile's NODE_OPTIONS)`);
   log(`duration ${config.durationSeconds}s per run, warm-up ${config.warmupSeconds}s, connections ${config.connections.join(',')}, rounds ${config.rounds}, targets ${config.targets.join(',')}`);
   log(`working files (certificate, server logs) in ${workDir}`);
   for (const b of bodies) {

@@ -1,0 +1,40 @@
+// The benchmark runs every server with the image's NODE_OPTIONS unless told otherwise, so ours is
+// measured as shipped and the references get the same heap settings.
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { readBenchConfig } from '../../bench/bench-config.js';
+import { imageNodeOptions } from '../../bench/image-node-options.js';
+
+describe('image NODE_OPTIONS', () => {
+  it.each([
+    ['ENV NODE_OPTIONS=--enable-source-maps', ['--enable-source-maps']],
+    ['ENV NODE_OPTIONS="--enable-source-maps --max-old-space-size=128"', ['--enable-source-maps', '--max-old-space-size=128']],
+    ['ENV NODE_OPTIONS=--a\nENV NODE_OPTIONS=--b', ['--b']],
+    ['ENV NODE_ENV=production', []],
+  ])('%s → %j', (dockerfile, flags) => {
+    expect(imageNodeOptions(dockerfile)).toEqual(flags);
+  });
+
+  it("reads the repository's Dockerfile", () => {
+    expect(imageNodeOptions(readFileSync('Dockerfile', 'utf8'))).toContain('--max-old-space-size=128');
+  });
+});
+
+describe('BENCH_NODE_FLAGS', () => {
+  const image = ['--enable-source-maps', '--max-old-space-size=128'];
+  it.each([
+    [undefined, image],
+    ['', image],
+    ['none', []],
+    ['--max-semi-space-size=32 --max-old-space-size=96', ['--max-semi-space-size=32', '--max-old-space-size=96']],
+  ])('%j → %j', (value, flags) => {
+    const result = readBenchConfig({ BENCH_NODE_FLAGS: value }, image);
+    expect(result.ok && result.config.nodeFlags).toEqual(flags);
+  });
+
+  it('refuses what is not a node flag, naming the variable', () => {
+    const result = readBenchConfig({ BENCH_NODE_FLAGS: '--ok rm -rf' }, image);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.errors.join('\n')).toMatch(/BENCH_NODE_FLAGS: "rm", "-rf" are not node flags/);
+  });
+});
