@@ -55,13 +55,13 @@ export const DEFAULT_LEASE_NAME = 'secure-defaults-allocator';
  * makes every garbage collection under load dearer).
  */
 async function loadClusterModules() {
-  const [clientNode, allocatorRun, leaderElection, webhookAllocation, clusterSources] = await Promise.all([
-    import('@kubernetes/client-node'),
-    import('../../allocation/kube-allocator-run.js'),
-    import('../../allocation/leader-election.js'),
-    import('../../allocation/webhook-allocation.js'),
-    import('../../cluster/cluster-sources.js'),
-  ]);
+  // One after the other: they share most of their module graph, so parallel loading gains nothing,
+  // and jest's ESM loader fails on concurrent dynamic imports of shared modules ("not in cache").
+  const clientNode = await import('@kubernetes/client-node');
+  const allocatorRun = await import('../../allocation/kube-allocator-run.js');
+  const leaderElection = await import('../../allocation/leader-election.js');
+  const webhookAllocation = await import('../../allocation/webhook-allocation.js');
+  const clusterSources = await import('../../cluster/cluster-sources.js');
   return {
     KubeConfig: clientNode.KubeConfig,
     kubeAllocatorRuns: allocatorRun.kubeAllocatorRuns,
