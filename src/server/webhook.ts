@@ -1,18 +1,12 @@
 // Puts the pieces together: TLS material (files that are watched, or a generated self-signed
 // pair), the Express app, the HTTPS server, metrics and readiness. serve.ts, the tests and the
 // load benchmark all start the webhook through here.
-import type { Registry } from 'prom-client';
-import type { AdmissionDecision, AdmissionInput, PolicyParseResult } from '../engine/model.js';
 import type { Clock } from './clock.js';
-import type { FailurePolicy } from './failure-policy.js';
 import type { Logger } from './logger.js';
-import type { ConfigMapRef } from './policy-config-map-review.js';
-import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
 import { generateSelfSignedCertificate } from './self-signed-certificate.js';
 import { TlsFileWatcher } from './tls-file-watcher.js';
 import { checkTlsPair, readTlsPair, type TlsPair } from './tls-pair.js';
-import { createWebhookApp, type ReadinessCheck } from './webhook-app.js';
-import type { WebhookMetrics } from './webhook-metrics.js';
+import { createWebhookApp, type ReadinessCheck, type WebhookAppDeps } from './webhook-app.js';
 import { startWebhookServer, type ServerTimeouts, type ShutdownOptions } from './webhook-server.js';
 
 export type TlsSource =
@@ -20,24 +14,14 @@ export type TlsSource =
   | { readonly kind: 'pair'; readonly pair: TlsPair }
   | { readonly kind: 'self-signed' };
 
-export interface WebhookConfig {
+/** What the Express app needs, plus where and how to listen. */
+export interface WebhookConfig extends Omit<WebhookAppDeps, 'readinessChecks'> {
   readonly host: string;
   readonly port: number;
   readonly tls: TlsSource;
-  readonly policySource: PolicySource;
-  readonly namespaces: NamespaceDirectory;
-  readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
-  readonly parsePolicy: (yamlText: string) => PolicyParseResult;
-  readonly policyConfigMap: ConfigMapRef | null;
-  readonly failurePolicy: FailurePolicy;
-  readonly logger: Logger;
-  readonly metrics: WebhookMetrics;
-  readonly registry: Registry;
-  readonly clock: Clock;
   /** Conditions besides "a policy is loaded" and "not shutting down", e.g. caches synced. */
   readonly readinessChecks?: readonly ReadinessCheck[];
   readonly timeouts?: Partial<ServerTimeouts>;
-  readonly bodyLimitBytes?: number;
 }
 
 export interface RunningWebhook {
