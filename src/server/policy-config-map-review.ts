@@ -2,7 +2,7 @@
 // it is stored, with every error and its path, so `kubectl apply` of a broken policy fails loudly
 // instead of being silently ignored by the running webhooks.
 import type { PolicyParseResult } from '../engine/model.js';
-import { allowed, denied, type AdmissionResponse } from './admission-responses.js';
+import { allowed, denied } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { AdmissionOutcome } from './pod-admission.js';

@@ -1,7 +1,6 @@
 // Puts the pieces together: TLS material (files that are watched, or a generated self-signed
 // pair), the Express app, the HTTPS server, metrics and readiness. serve.ts, the tests and the
 // load benchmark all start the webhook through here.
-import type { Clock } from './clock.js';
 import type { Logger } from './logger.js';
 import { generateSelfSignedCertificate } from './self-signed-certificate.js';
 import { TlsFileWatcher } from './tls-file-watcher.js';
