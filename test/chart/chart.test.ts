@@ -163,6 +163,16 @@ describe('helm chart charts/secure-defaults', () => {
       expect(webhookContainer(rendered)['args']).not.toContain('--fail-closed');
     });
 
+    test('caps the heap from heapLimitMB, and refuses a cap above half the memory limit', async () => {
+      const env = (manifests: readonly Manifest[]) => podTemplate(manifests)['spec']['containers'][0]['env'] as Manifest[];
+      expect(env(defaults)).toContainEqual({ name: 'NODE_OPTIONS', value: '--enable-source-maps --max-old-space-size=128' });
+      const raised = await renderChart({ namespace: NAMESPACE, set: ['resources.limits.memory=1Gi', 'heapLimitMB=512'] });
+      expect(env(raised)).toContainEqual({ name: 'NODE_OPTIONS', value: '--enable-source-maps --max-old-space-size=512' });
+      const result = await renderChartRaw({ namespace: NAMESPACE, set: ['heapLimitMB=200'] });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toContain('heapLimitMB (200) must be at most half of resources.limits.memory (256Mi)');
+    });
+
     test('refuses a grace period too short for preStop sleep + shutdown delay + drain', async () => {
       const result = await renderChartRaw({ namespace: NAMESPACE, set: ['terminationGracePeriodSeconds=25'] });
       expect(result.code).not.toBe(0);
