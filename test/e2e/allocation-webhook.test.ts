@@ -10,7 +10,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -19,7 +18,7 @@ import type { IdRange } from '../../src/engine/model.js';
 import { findOne, locateHelm, renderChart, type Manifest } from '../chart/helm-runner.js';
 import { issueCertificate } from './rig/certificates.js';
 import { compileCli, type CompiledCli } from './rig/compiled-cli.js';
-import { startControlPlane, type ControlPlane } from './rig/control-plane.js';
+import { freePort, startControlPlane, writeServiceAccountKubeconfig, type ControlPlane } from './rig/control-plane.js';
 
 jest.setTimeout(10 * 60 * 1000); // the first run may build kube-apiserver
 
@@ -48,15 +47,6 @@ interface ServeChild {
   readonly port: number;
   readonly process: ChildProcess;
   output: string;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 function httpsGet(url: string, ca: string | undefined): Promise<{ status: number; text: string }> {
@@ -169,21 +159,8 @@ describe('the allocator inside secure-defaults serve, behind a real kube-apiserv
     if (applied.code !== 0) throw new Error(`kubectl apply: ${applied.stderr}`);
 
     const serviceAccount = findOne(chart, 'ServiceAccount')['metadata']['name'];
-    const token = await plane.kubectl(['create', 'token', serviceAccount, '-n', RELEASE_NAMESPACE, '--duration=1h']);
-    if (token.code !== 0) throw new Error(`kubectl create token: ${token.stderr}`);
     const webhookKubeconfig = join(workDir, 'webhook.kubeconfig');
-    await writeFile(
-      webhookKubeconfig,
-      toYaml({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'e2e', cluster: { server: plane.server, 'certificate-authority-data': Buffer.from(plane.caPem).toString('base64') } }],
-        users: [{ name: 'webhook', user: { token: token.stdout.trim() } }],
-        contexts: [{ name: 'webhook', context: { cluster: 'e2e', user: 'webhook' } }],
-        'current-context': 'webhook',
-      }),
-      { mode: 0o600 },
-    );
+    await writeServiceAccountKubeconfig(plane, serviceAccount, RELEASE_NAMESPACE, webhookKubeconfig);
     const certificate = await issueCertificate(plane.ca, { commonName: 'secure-defaults', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
     await writeFile(join(workDir, 'tls.crt'), certificate.certPem);
     await writeFile(join(workDir, 'tls.key'), certificate.keyPem, { mode: 0o600 });

@@ -8,26 +8,17 @@ import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../chart/helm-runner.js';
 import { replayDockerfile, type ReplayedImage } from '../image/image-replay.js';
 import { createCertificateAuthority, issueCertificate } from './rig/certificates.js';
+import { freePort } from './rig/control-plane.js';
 
 jest.setTimeout(10 * 60 * 1000);
 
 /** The only binary the runtime image provides; the host's node stands in for it (same major, checked below). */
 const IMAGE_NODE = '/nodejs/bin/node';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function httpsCall(port: number, path: string, ca: string, body?: unknown): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {

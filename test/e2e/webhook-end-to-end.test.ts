@@ -9,14 +9,13 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { CHART_DIR, findOne, locateHelm, renderChart, type Manifest } from '../chart/helm-runner.js';
 import { issueCertificate } from './rig/certificates.js';
 import { compileCli, type CompiledCli } from './rig/compiled-cli.js';
-import { startControlPlane, type ControlPlane } from './rig/control-plane.js';
+import { freePort, startControlPlane, writeServiceAccountKubeconfig, type ControlPlane } from './rig/control-plane.js';
 
 jest.setTimeout(15 * 60 * 1000);
 
@@ -28,15 +27,6 @@ const OPT_IN = { 'secure-defaults.io/inject': 'enabled' };
 
 const defaultPolicy = parseYaml(readFileSync(join(CHART_DIR, 'files', 'default-policy.yaml'), 'utf8')) as { spec: { fallback: { uidRange: string } } };
 const [FALLBACK_MIN, FALLBACK_MAX] = defaultPolicy.spec.fallback.uidRange.split('-').map(Number) as [number, number];
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 function getStatus(url: string, ca: string): Promise<number> {
   return new Promise((resolve) => {
@@ -103,21 +93,8 @@ describe('secure-defaults serve behind a real kube-apiserver', () => {
 
     // The webhook authenticates as the chart's ServiceAccount, as it would in its Pod.
     const serviceAccount = findOne(chart, 'ServiceAccount')['metadata']['name'];
-    const token = await plane.kubectl(['create', 'token', serviceAccount, '-n', RELEASE_NAMESPACE, '--duration=1h']);
-    if (token.code !== 0) throw new Error(`kubectl create token: ${token.stderr}`);
     const kubeconfig = join(workDir, 'webhook.kubeconfig');
-    await writeFile(
-      kubeconfig,
-      toYaml({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'e2e', cluster: { server: plane.server, 'certificate-authority-data': Buffer.from(plane.caPem).toString('base64') } }],
-        users: [{ name: 'webhook', user: { token: token.stdout.trim() } }],
-        contexts: [{ name: 'webhook', context: { cluster: 'e2e', user: 'webhook' } }],
-        'current-context': 'webhook',
-      }),
-      { mode: 0o600 },
-    );
+    await writeServiceAccountKubeconfig(plane, serviceAccount, RELEASE_NAMESPACE, kubeconfig);
     const serving = await issueCertificate(plane.ca, { commonName: 'secure-defaults', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'server' });
     await writeFile(join(workDir, 'tls.crt'), serving.certPem);
     await writeFile(join(workDir, 'tls.key'), serving.keyPem, { mode: 0o600 });

@@ -323,7 +323,7 @@ function httpOk(url: string, tls?: { ca: string; cert: string; key: string }): P
 }
 
 /** Ports the kernel just handed out; tiny race with other processes, acceptable for tests. */
-async function freePorts(count: number): Promise<number[]> {
+export async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: count }, async () => {
       const server = createServer();
@@ -339,6 +339,30 @@ async function freePorts(count: number): Promise<number[]> {
   });
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
+}
+
+/** One port the kernel just handed out (see freePorts). */
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port!;
+}
+
+/**
+ * A kubeconfig that authenticates as a ServiceAccount (a token from the TokenRequest API), so a
+ * webhook process started by a test holds exactly the rights the chart's RBAC grants it.
+ */
+export async function writeServiceAccountKubeconfig(plane: ControlPlane, serviceAccount: string, namespace: string, path: string): Promise<void> {
+  const token = await plane.kubectl(['create', 'token', serviceAccount, '-n', namespace, '--duration=1h']);
+  if (token.code !== 0) throw new Error(`kubectl create token: ${token.stderr}`);
+  const kubeconfig = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'e2e', cluster: { server: plane.server, 'certificate-authority-data': Buffer.from(plane.caPem).toString('base64') } }],
+    users: [{ name: 'webhook', user: { token: token.stdout.trim() } }],
+    contexts: [{ name: 'webhook', context: { cluster: 'e2e', user: 'webhook' } }],
+    'current-context': 'webhook',
+  };
+  await writeFile(path, toYaml(kubeconfig), { mode: 0o600 });
 }
 
 function runKubectl(binary: string, args: readonly string[], input?: string): Promise<KubectlResult> {

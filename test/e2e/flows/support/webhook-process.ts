@@ -6,7 +6,6 @@ import { X509Certificate } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { issueCertificate, type CertificateAuthority } from '../../rig/certificates.js';
@@ -40,14 +39,7 @@ export async function writeServingCertificate(ca: CertificateAuthority, dir: str
   return { certPath: join(dir, 'tls.crt'), keyPath: join(dir, 'tls.key'), serialNumber: new X509Certificate(pair.certPem).serialNumber };
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  if (address === null || typeof address === 'string') throw new Error('could not read a listening port');
-  return address.port;
-}
+export { freePort } from '../../rig/control-plane.js';
 
 export interface WebhookProcessOptions {
   /** main.js of the compiled bin. */
