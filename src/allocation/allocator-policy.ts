@@ -18,7 +18,6 @@ export interface AllocatorPolicy {
   annotationRejection(namespace: NamespaceInfo): string | null;
 }
 
-export { isOptedIn };
 
 const RULE_SOURCE = /^spec\.namespaces\[/;
 

@@ -9,7 +9,8 @@ import { allowed, denied, patched, type AdmissionResponse } from './admission-re
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { LogFields } from './logger.js';
-import { isOptedIn, type NamespaceDirectory, type PolicySource } from './policy-ports.js';
+import { isOptedIn } from '../engine/namespace-opt-in.js';
+import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
 import type { AdmissionResult } from './webhook-metrics.js';
 
 /**

@@ -37,4 +37,3 @@ export function inMemoryNamespaces(namespaces: readonly NamespaceInfo[]): Namesp
   return { lookup: async (name) => byName.get(name) ?? null };
 }
 
-export { isOptedIn } from '../engine/namespace-opt-in.js';
