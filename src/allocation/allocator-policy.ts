@@ -18,7 +18,6 @@ export interface AllocatorPolicy {
   annotationRejection(namespace: NamespaceInfo): string | null;
 }
 
-
 const RULE_SOURCE = /^spec\.namespaces\[/;
 
 export function isCoveredByNamespaceRule(policy: CompiledPolicy, namespace: NamespaceInfo): boolean {
