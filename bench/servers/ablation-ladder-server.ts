@@ -89,11 +89,10 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
     send(res, reply);
     return;
   }
-  const text = body.toString('utf8');
   if (step === 2) {
     let review: { request?: { uid?: unknown } };
     try {
-      review = JSON.parse(text) as typeof review;
+      review = JSON.parse(body.toString('utf8')) as typeof review;
     } catch (error) {
       fail(res, (error as Error).message);
       return;
@@ -103,7 +102,7 @@ async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> 
     send(res, fixedReplyFor(typeof review.request?.uid === 'string' ? review.request.uid : ''));
     return;
   }
-  const reading = readAdmissionReview(text);
+  const reading = readAdmissionReview(body);
   if (reading.kind !== 'request') return fail(res, reading.reason);
   const request = reading.request;
   if (step === 3) return send(res, fixedReplyFor(request.uid));

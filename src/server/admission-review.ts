@@ -2,6 +2,7 @@
 // wrong when it cannot. Two kinds of failure: without a usable uid the caller can only answer
 // HTTP 400; with one it answers an AdmissionReview, so the API server shows the reason.
 import { ADMISSION_V1, ADMISSION_V1BETA1, type AdmissionApiVersion } from './admission-responses.js';
+import { parseAdmissionReviewBody } from './admission-review-body.js';
 import { findHostileJsonShape } from './json-shape.js';
 
 export interface GroupVersionResource {
@@ -49,16 +50,14 @@ function stringField(record: Record<string, unknown>, key: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-/** Reads a review from the raw body text. */
-export function readAdmissionReview(bodyText: string): ReviewReading {
-  if (bodyText.trim() === '') return { kind: 'rejected', reason: 'request body is empty; expected an AdmissionReview (admission.k8s.io/v1) as JSON' };
-  let body: unknown;
-  try {
-    body = JSON.parse(bodyText);
-  } catch (error) {
-    return { kind: 'rejected', reason: `request body is not valid JSON (${(error as Error).message}); expected an AdmissionReview (admission.k8s.io/v1)` };
-  }
-  return readParsedAdmissionReview(body);
+/**
+ * Reads a review from the raw body. The Pods' metadata.managedFields are validated but left out of
+ * request.object/oldObject: nothing here reads them (see admission-review-body.ts).
+ */
+export function readAdmissionReview(body: Buffer | string): ReviewReading {
+  const parsed = parseAdmissionReviewBody(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
+  if (!parsed.ok) return { kind: 'rejected', reason: parsed.reason };
+  return readParsedAdmissionReview(parsed.value);
 }
 
 export function readParsedAdmissionReview(body: unknown): ReviewReading {
