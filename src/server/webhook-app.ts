@@ -13,6 +13,7 @@ import { admitPod, podLogName, type AdmissionOutcome } from './pod-admission.js'
 import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-review.js';
 import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
+import { createTurnBatch } from './turn-batch.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
 /**
@@ -73,73 +74,135 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   app.set('query parser', false);
   const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
 
-  const reviewEndpoint = (endpoint: string, handle: ReviewHandler) => async (req: Request, res: Response): Promise<void> => {
-    const started = deps.clock.monotonic();
-    const seconds = (): number => (deps.clock.monotonic() - started) / 1000;
-    // The body is read whatever its declared type, so a too-large body is refused as such.
-    let body: Buffer;
-    try {
-      body = await readRequestBody(req, limit);
-    } catch (error) {
-      const status = error instanceof RequestBodyError ? error.status : 400;
-      const reason = error instanceof Error ? error.message : String(error);
-      deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
-      deps.logger.warn('request refused', { path: req.path, status, reason });
-      // The rest of the body is unread: the connection cannot carry another request.
-      res.setHeader('Connection', 'close');
-      oneLine(res, status, reason);
-      return;
-    }
-    if (!isJsonRequest(req)) {
-      deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
-      deps.logger.warn('admission request refused', { endpoint, reason: `wrong content type ${req.get('content-type') ?? '(none)'}` });
-      oneLine(res, 400, `Content-Type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}`);
-      return;
-    }
-    const reading = readAdmissionReview(body.toString('utf8'));
-    if (reading.kind === 'rejected') {
-      deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
-      deps.logger.warn('admission request refused', { endpoint, reason: reading.reason });
-      oneLine(res, 400, reading.reason);
-      return;
-    }
-    if (reading.kind === 'unusable') {
-      deps.metrics.observeAdmission(endpoint, '', 'invalid', seconds());
-      deps.logger.warn('admission request could not be judged', { endpoint, uid: reading.uid, reason: reading.reason });
-      sendJson(res, reviewResponse(unableToJudge(reading.uid, deps.failurePolicy, 400, reading.reason), reading.apiVersion));
-      return;
-    }
-    const request = reading.request;
-    let outcome: AdmissionOutcome;
-    try {
-      outcome = await handle(request);
-    } catch (error) {
-      // The handlers turn every expected failure into an answer; this is the last line, so an
-      // unforeseen bug still yields an AdmissionReview with the reason rather than a bare 500.
-      const reason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
-      outcome = { response: unableToJudge(request.uid, deps.failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };
-    }
-    const elapsed = seconds();
-    deps.metrics.observeAdmission(endpoint, request.operation, outcome.result, elapsed);
-    deps.metrics.countInjected(outcome.injected);
-    const fields = {
-      endpoint,
-      uid: request.uid,
-      namespace: request.namespace,
-      name: endpoint === 'mutate' ? podLogName(request) : request.name,
-      operation: request.operation,
-      resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
-      dryRun: request.dryRun,
-      user: request.username,
-      allowed: outcome.response.allowed,
-      result: outcome.result,
-      durationMs: Math.round(elapsed * 1e6) / 1e3,
-      ...outcome.log,
+  // A review whose body has been read, waiting for the end of the turn (see turn-batch.ts).
+  interface ReceivedReview {
+    readonly res: Response;
+    readonly body: Buffer;
+    readonly started: number;
+  }
+  // A review answered, waiting for its metrics and log line.
+  interface AnsweredReview {
+    readonly request: AdmissionRequest;
+    readonly outcome: AdmissionOutcome;
+    readonly seconds: number;
+  }
+  const secondsSince = (started: number): number => (deps.clock.monotonic() - started) / 1000;
+
+  const reviewEndpoint = (endpoint: string, handle: ReviewHandler) => {
+    const recordAnswer = ({ request, outcome, seconds }: AnsweredReview): void => {
+      deps.metrics.observeAdmission(endpoint, request.operation, outcome.result, seconds);
+      deps.metrics.countInjected(outcome.injected);
+      const fields = {
+        endpoint,
+        uid: request.uid,
+        namespace: request.namespace,
+        name: endpoint === 'mutate' ? podLogName(request) : request.name,
+        operation: request.operation,
+        resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
+        dryRun: request.dryRun,
+        user: request.username,
+        allowed: outcome.response.allowed,
+        result: outcome.result,
+        durationMs: Math.round(seconds * 1e6) / 1e3,
+        ...outcome.log,
+      };
+      if (outcome.result === 'errored' || outcome.result === 'invalid') deps.logger.warn('admission decision', fields);
+      else if (outcome.quiet) deps.logger.debug('admission decision', fields);
+      else deps.logger.info('admission decision', fields);
     };
-    if (outcome.result === 'errored' || outcome.result === 'invalid') deps.logger.warn('admission decision', fields);
-    else if (outcome.quiet) deps.logger.debug('admission decision', fields);
-    else deps.logger.info('admission decision', fields);
-    sendJson(res, reviewResponse(outcome.response));
+    // Metrics and log lines of the answers sent in one go, after the last of them: process.nextTick
+    // runs once the decisions resolved in this microtask drain are all answered, and before the
+    // event loop moves on, so a client never sees an answer whose line is not logged yet.
+    const answered = createTurnBatch<AnsweredReview>((answers) => {
+      for (const answer of answers) {
+        try {
+          recordAnswer(answer);
+        } catch (error) {
+          // Bookkeeping must not take the other answers' lines with it.
+          deps.logger.error('could not record an admission decision', { endpoint, uid: answer.request.uid, reason: error instanceof Error ? error.message : String(error) });
+        }
+      }
+    }, process.nextTick);
+
+    const decide = async (review: ReceivedReview, request: AdmissionRequest): Promise<void> => {
+      let outcome: AdmissionOutcome;
+      try {
+        outcome = await handle(request);
+      } catch (error) {
+        // The handlers turn every expected failure into an answer; this is the last line, so an
+        // unforeseen bug still yields an AdmissionReview with the reason rather than a bare 500.
+        const reason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
+        outcome = { response: unableToJudge(request.uid, deps.failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };
+      }
+      const seconds = secondsSince(review.started);
+      sendJson(review.res, reviewResponse(outcome.response));
+      answered.add({ request, outcome, seconds });
+    };
+
+    /** The request in `review`, or null once it has been answered as unreadable. */
+    const readReview = ({ res, body, started }: ReceivedReview): AdmissionRequest | null => {
+      const reading = readAdmissionReview(body);
+      if (reading.kind === 'request') return reading.request;
+      deps.metrics.observeAdmission(endpoint, '', 'invalid', secondsSince(started));
+      if (reading.kind === 'rejected') {
+        deps.logger.warn('admission request refused', { endpoint, reason: reading.reason });
+        oneLine(res, 400, reading.reason);
+      } else {
+        deps.logger.warn('admission request could not be judged', { endpoint, uid: reading.uid, reason: reading.reason });
+        sendJson(res, reviewResponse(unableToJudge(reading.uid, deps.failurePolicy, 400, reading.reason), reading.apiVersion));
+      }
+      return null;
+    };
+
+    // Stage by stage: every review of the turn is parsed before any is decided, so the parser and
+    // then the engine run warm (turn-batch.ts); each answer leaves as soon as it is decided.
+    const received = createTurnBatch<ReceivedReview>((reviews) => {
+      const readable: Array<{ review: ReceivedReview; request: AdmissionRequest }> = [];
+      for (const review of reviews) {
+        let request: AdmissionRequest | null;
+        try {
+          request = readReview(review);
+        } catch (error) {
+          // readAdmissionReview never throws by design; if it ever does, this request gets a
+          // one-line reason and the rest of the batch is still answered.
+          const reason = `internal error while reading the AdmissionReview: ${error instanceof Error ? error.message : String(error)}`;
+          deps.logger.error('admission request could not be read', { endpoint, reason });
+          if (!review.res.headersSent) oneLine(review.res, 500, reason);
+          continue;
+        }
+        if (request !== null) readable.push({ review, request });
+      }
+      for (const { review, request } of readable) {
+        decide(review, request).catch((error: unknown) => {
+          deps.logger.error('could not send an admission answer', { endpoint, uid: request.uid, reason: error instanceof Error ? error.message : String(error) });
+        });
+      }
+    });
+
+    return async (req: Request, res: Response): Promise<void> => {
+      const started = deps.clock.monotonic();
+      // The body is read whatever its declared type, so a too-large body is refused as such.
+      let body: Buffer;
+      try {
+        body = await readRequestBody(req, limit);
+      } catch (error) {
+        const status = error instanceof RequestBodyError ? error.status : 400;
+        const reason = error instanceof Error ? error.message : String(error);
+        deps.metrics.observeAdmission(endpoint, '', 'invalid', secondsSince(started));
+        deps.logger.warn('request refused', { path: req.path, status, reason });
+        // The rest of the body is unread: the connection cannot carry another request.
+        res.setHeader('Connection', 'close');
+        oneLine(res, status, reason);
+        return;
+      }
+      if (!isJsonRequest(req)) {
+        deps.metrics.observeAdmission(endpoint, '', 'invalid', secondsSince(started));
+        deps.logger.warn('admission request refused', { endpoint, reason: `wrong content type ${req.get('content-type') ?? '(none)'}` });
+        oneLine(res, 400, `Content-Type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}`);
+        return;
+      }
+      received.add({ res, body, started });
+    };
   };
 
   app.post(
