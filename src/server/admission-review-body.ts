@@ -10,10 +10,14 @@ import { NOT_SURE, scanJsonValue } from './json-value-scanner.js';
 export type ParsedReviewBody = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string };
 
 const MANAGED_FIELDS_KEY = Buffer.from('"managedFields":');
-/** Stands in for a skipped value; a body that already contains it is parsed whole. */
+/**
+ * Stands in for a skipped value. It starts with U+0000, which JSON text can only spell as the
+ * escape \u0000 (a raw control character is invalid in a string), so a body without that escape
+ * cannot contain the placeholder in any spelling; a body with it is parsed whole.
+ */
 const PLACEHOLDER_VALUE = '\u0000secure-defaults: managedFields checked, not parsed';
 const PLACEHOLDER_TEXT = JSON.stringify(PLACEHOLDER_VALUE);
-const PLACEHOLDER_BYTES = Buffer.from(PLACEHOLDER_TEXT);
+const NUL_ESCAPE = Buffer.from('\\u0000');
 /** request.object and request.oldObject: more matches than this is not a Pod review. */
 const MAX_SKIPPED = 2;
 /** managedFields' value sits at depth 3 below request (request → object → metadata → managedFields), where the hostile-shape check counts from. */
@@ -68,7 +72,7 @@ function parseWithoutManagedFields(body: Buffer): { value: unknown } | null {
     skipped.push({ start, end });
     from = end;
   }
-  if (skipped.length === 0 || body.indexOf(PLACEHOLDER_BYTES) !== -1) return null;
+  if (skipped.length === 0 || body.indexOf(NUL_ESCAPE) !== -1) return null;
   let text = '';
   let copied = 0;
   for (const { start, end } of skipped) {
