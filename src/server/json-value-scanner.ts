@@ -41,6 +41,8 @@ function isHexDigit(byte: number): boolean {
 }
 
 function skipWhitespace(bytes: Uint8Array, index: number): number {
+  // Kubernetes sends compact JSON: the first byte is almost never whitespace.
+  if (bytes[index]! > 0x20) return index;
   while (index < bytes.length && isWhitespace(bytes[index]!)) index++;
   return index;
 }
@@ -155,20 +157,20 @@ function scanScalar(bytes: Uint8Array, index: number): number {
  * Iterative: hostile nesting costs a byte of stack per level, never a call frame.
  */
 export function scanJsonValue(bytes: Uint8Array, start: number, maxDepth: number): number {
-  // Which container is open at each level: true for an object.
-  const inObject: boolean[] = [];
+  // Which container is open at each level (1: object, 0: array), and how many are open.
+  const inObject = new Uint8Array(Math.max(0, Math.min(maxDepth, bytes.length)));
+  let depth = 0;
   let at = skipWhitespace(bytes, start);
   for (;;) {
     // Expecting a value at `at`.
     const byte = bytes[at];
     if (byte === OPEN_BRACE || byte === OPEN_BRACKET) {
-      if (inObject.length >= maxDepth) return NOT_SURE;
+      if (depth >= maxDepth) return NOT_SURE;
       const isObject = byte === OPEN_BRACE;
-      inObject.push(isObject);
+      inObject[depth++] = isObject ? 1 : 0;
       at = skipWhitespace(bytes, at + 1);
-      const closer = isObject ? CLOSE_BRACE : CLOSE_BRACKET;
-      if (bytes[at] === closer) {
-        inObject.pop();
+      if (bytes[at] === (isObject ? CLOSE_BRACE : CLOSE_BRACKET)) {
+        depth--;
         at++;
       } else if (isObject) {
         at = scanKey(bytes, at);
@@ -181,10 +183,10 @@ export function scanJsonValue(bytes: Uint8Array, start: number, maxDepth: number
     }
     // A value just ended: close containers or move to the next member.
     for (;;) {
-      if (inObject.length === 0) return at;
+      if (depth === 0) return at;
       at = skipWhitespace(bytes, at);
       const next = bytes[at];
-      const isObject = inObject[inObject.length - 1]!;
+      const isObject = inObject[depth - 1] === 1;
       if (next === COMMA) {
         at = skipWhitespace(bytes, at + 1);
         if (isObject) {
@@ -194,7 +196,7 @@ export function scanJsonValue(bytes: Uint8Array, start: number, maxDepth: number
         break;
       }
       if (next === (isObject ? CLOSE_BRACE : CLOSE_BRACKET)) {
-        inObject.pop();
+        depth--;
         at++;
         continue;
       }
