@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RequestListener, ServerResponse } from 'node:http';
 import type { Clock, TimerHandle } from './clock.js';
+import type { RequestClasses } from './express-request-classes.js';
 import type { Logger } from './logger.js';
 import type { TlsPair } from './tls-pair.js';
 
@@ -49,6 +50,8 @@ export interface WebhookServerOptions {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly timeouts?: Partial<ServerTimeouts>;
+  /** Classes for Node to build req/res with (requestClassesFor(app) for an Express app). */
+  readonly requestClasses?: RequestClasses;
 }
 
 export interface RunningWebhookServer {
@@ -107,6 +110,7 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
       requestTimeout: timeouts.requestTimeoutMs,
       keepAliveTimeout: timeouts.keepAliveTimeoutMs,
       connectionsCheckingInterval: timeouts.connectionsCheckingIntervalMs,
+      ...options.requestClasses,
     },
     listener,
   );

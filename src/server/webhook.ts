@@ -1,6 +1,7 @@
 // Puts the pieces together: TLS material (files that are watched, or a generated self-signed
 // pair), the Express app, the HTTPS server, metrics and readiness. serve.ts, the tests and the
 // load benchmark all start the webhook through here.
+import { requestClassesFor } from './express-request-classes.js';
 import type { Logger } from './logger.js';
 import { generateSelfSignedCertificate } from './self-signed-certificate.js';
 import { TlsFileWatcher } from './tls-file-watcher.js';
@@ -55,7 +56,16 @@ export async function startWebhook(config: WebhookConfig): Promise<RunningWebhoo
     ...(config.readinessChecks ?? []),
   ];
   const app = createWebhookApp({ ...config, readinessChecks });
-  const server = await startWebhookServer({ app, tls: pair, host: config.host, port: config.port, logger, clock, timeouts: config.timeouts });
+  const server = await startWebhookServer({
+    app,
+    requestClasses: requestClassesFor(app),
+    tls: pair,
+    host: config.host,
+    port: config.port,
+    logger,
+    clock,
+    timeouts: config.timeouts,
+  });
   isShuttingDown = server.isShuttingDown;
 
   let watcher: TlsFileWatcher | null = null;
