@@ -2,7 +2,13 @@
 // with the variable's name and an example of a good one, and all of them at once, so a long run
 // never starts half-configured.
 
-export const TARGET_NAMES = ['floor', 'ceiling', 'ours'] as const;
+/**
+ * floor and ceiling are the references the performance issue defines; hosted-ceiling is the
+ * ceiling with req/res built with the app's prototypes, as our webhook hosts Express
+ * (src/server/express-request-classes.ts), so that ours/ceiling above 1 is not mistaken for doing
+ * less than Express.
+ */
+export const TARGET_NAMES = ['floor', 'ceiling', 'hosted-ceiling', 'ours'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export const BODY_NAMES = ['typical', 'fifty-containers', 'hardened'] as const;
@@ -84,7 +90,7 @@ function nameList<T extends string>(env: Env, name: string, allowed: readonly T[
     errors.push(`${name}: unknown ${unknown.map((u) => `"${u}"`).join(', ') || 'empty list'}; choose from ${allowed.join(', ')} (e.g. ${name}=${allowed.slice(0, 2).join(',')})`);
     return allowed;
   }
-  // Keep the canonical order so tables always read floor, ceiling, ours.
+  // Keep the canonical order so tables always read floor, ceiling, hosted-ceiling, ours.
   return allowed.filter((a) => parts.includes(a));
 }
 

@@ -85,6 +85,7 @@ export function summaryTables(all: readonly RoundMeasurement[], targets: readonl
   if (targets.includes('ours')) headers.push('ours p50 ms', 'ours p99 ms');
   headers.push('failed (' + targets.join('/') + ')');
   if (targets.includes('ours') && targets.includes('ceiling')) headers.push('ours/ceiling');
+  if (targets.includes('ours') && targets.includes('hosted-ceiling')) headers.push('ours/hosted-ceiling');
   if (targets.includes('ours') && targets.includes('floor')) headers.push('ours/floor');
   lines.push(`| ${headers.join(' | ')} |`);
   lines.push(`|${headers.map(() => '---').join('|')}|`);
@@ -97,6 +98,7 @@ export function summaryTables(all: readonly RoundMeasurement[], targets: readonl
       }
       row.push(targets.map((t) => String(pick(all, body, c, t).reduce((n, m) => n + m.failed, 0))).join('/'));
       if (targets.includes('ours') && targets.includes('ceiling')) row.push(ratio(ratios(all, body, c, 'ceiling')));
+      if (targets.includes('ours') && targets.includes('hosted-ceiling')) row.push(ratio(ratios(all, body, c, 'hosted-ceiling')));
       if (targets.includes('ours') && targets.includes('floor')) row.push(ratio(ratios(all, body, c, 'floor')));
       lines.push(`| ${row.join(' | ')} |`);
     }

@@ -56,6 +56,8 @@ function launchArguments(target: TargetName, config: BenchConfig, files: { cert:
       return [...config.nodeFlags, join(HERE, 'servers/floor-server.js'), ...tls];
     case 'ceiling':
       return [...config.nodeFlags, join(HERE, 'servers/express-ceiling-server.js'), ...tls];
+    case 'hosted-ceiling':
+      return [...config.nodeFlags, join(HERE, 'servers/express-ceiling-server.js'), ...tls, '--prototype-ready'];
     case 'ours':
       return [
         ...config.nodeFlags,
