@@ -17,6 +17,7 @@ import {
 } from './model.js';
 import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
 import { hardenNewEphemeralContainers, hardenPodSpec, isUnset, type Injection, type SpecHardening } from './pod-hardener.js';
+import { withMembers } from './object-copy.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
 import { windowsPodReason } from './windows-pod.js';
 
@@ -69,7 +70,9 @@ function annotate(podLike: PlainMap, injections: readonly Injection[], metadataP
   if (merged.replacedUnreadable || (existing !== undefined && typeof existing !== 'string')) {
     warnings.push(`${metadataPath}.annotations.${INJECTED_ANNOTATION} was not in the expected format and was replaced`);
   }
-  return { ...(isPlainMap(metadata) ? metadata : {}), annotations: { ...(isPlainMap(annotations) ? annotations : {}), [INJECTED_ANNOTATION]: merged.value } };
+  return withMembers(isPlainMap(metadata) ? metadata : {}, {
+    annotations: withMembers(isPlainMap(annotations) ? annotations : {}, { [INJECTED_ANNOTATION]: merged.value }),
+  });
 }
 
 /** Decides on one Pod or Pod template ({metadata, spec}); never modifies it, never throws on garbage. */
@@ -115,11 +118,12 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
   warnings.push(...hardening.warnings);
   if (hardening.spec === spec) return { object: podLike, injections: [], warnings, violations };
 
-  const hardened: PlainMap = { ...podLike, spec: hardening.spec };
+  const members: PlainMap = { spec: hardening.spec };
   if (target === 'pod') {
     const annotated = annotate(podLike, hardening.injections, metadataPath, warnings);
-    if (annotated !== null) hardened['metadata'] = annotated;
+    if (annotated !== null) members['metadata'] = annotated;
   }
+  const hardened = withMembers(podLike, members);
   return { object: hardened, injections: hardening.injections, warnings, violations };
 }
 

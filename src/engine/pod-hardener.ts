@@ -3,6 +3,7 @@
 // hardening cheap and lets the patch be derived by comparing references (see additions-patch.ts).
 import type { IdDefaults, PodDefaults, SeccompDefault } from './model.js';
 import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
+import { withMembers } from './object-copy.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
 
 const POD_SECCOMP_ANNOTATION = 'seccomp.security.alpha.kubernetes.io/pod';
@@ -119,7 +120,7 @@ function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, pla
       const existing = Array.isArray(drop) ? drop : [];
       const missing = defaults.dropCapabilities.filter((cap) => !existing.includes(cap));
       if (missing.length > 0) {
-        adds['capabilities'] = { ...(isPlainMap(capabilities) ? capabilities : {}), drop: [...existing, ...missing] };
+        adds['capabilities'] = withMembers(isPlainMap(capabilities) ? capabilities : {}, { drop: [...existing, ...missing] });
         added = true;
         injections.push({ scope: 'container', field: 'capabilities.drop', path: `${where}.securityContext.capabilities.drop` });
       }
@@ -147,23 +148,23 @@ function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, pla
   }
 
   if (!added) return entry.container;
-  return { ...entry.container, securityContext: { ...sc, ...adds } };
+  return withMembers(entry.container, { securityContext: withMembers(sc, adds) });
 }
 
 /** Replaces the hardened containers in copies of their lists; untouched lists stay shared. */
 function assembleSpec(spec: PlainMap, podSecurityContextAdds: PlainMap | null, replaced: Map<ContainerList, Map<number, PlainMap>>): PlainMap {
   if (podSecurityContextAdds === null && replaced.size === 0) return spec;
-  const result: PlainMap = { ...spec };
+  const members: PlainMap = {};
   if (podSecurityContextAdds !== null) {
     const current = spec['securityContext'];
-    result['securityContext'] = { ...(isPlainMap(current) ? current : {}), ...podSecurityContextAdds };
+    members['securityContext'] = withMembers(isPlainMap(current) ? current : {}, podSecurityContextAdds);
   }
   for (const [list, changes] of replaced) {
     const copy = [...(spec[list] as unknown[])];
     for (const [index, container] of changes) copy[index] = container;
-    result[list] = copy;
+    members[list] = copy;
   }
-  return result;
+  return withMembers(spec, members);
 }
 
 function hardenContainers(
