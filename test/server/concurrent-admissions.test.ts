@@ -1,0 +1,76 @@
+import { describe, expect, it } from '@jest/globals';
+import type { AdmissionDecision, AdmissionInput } from '../../src/engine/model.js';
+import { decodePatch, fakeDecideAdmission, OPTED_IN, podReview, startTestWebhook } from './webhook-harness.js';
+
+// The webhook handles the requests that arrive in one event-loop turn as a batch (turn-batch.ts).
+// Whatever lands in a batch together, each answer must be that request's own, its log line must
+// exist before its client can read the answer, and one failure must not touch its neighbours.
+const CONCURRENT = 40;
+
+function podNamed(name: string, extra: Record<string, unknown> = {}) {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: OPTED_IN.name }, spec: { containers: [{ name: 'app', image: 'nginx' }], ...extra } };
+}
+
+describe('concurrent admission requests', () => {
+  it('answers each with its own uid and patch, and logs it before the answer is seen', async () => {
+    // The patch names the Pod, so an answer sent to the wrong request would show.
+    const decide = (input: AdmissionInput): AdmissionDecision => {
+      const name = (input.pod as { metadata: { name: string } }).metadata.name;
+      return { allowed: true, patch: [{ op: 'add', path: '/metadata/labels', value: { hardened: name } }], injected: [`metadata.labels.hardened`], warnings: [] };
+    };
+    const hook = await startTestWebhook({ decideAdmission: decide });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: CONCURRENT }, async (_, i) => {
+          const answer = await hook.post('/mutate', podReview({ uid: `uid-${i}`, object: podNamed(`pod-${i}`) }));
+          const logged = hook.logger.decisions().some((line) => line.fields.uid === `uid-${i}`);
+          return { i, answer, logged };
+        }),
+      );
+      for (const { i, answer, logged } of answers) {
+        expect(answer.status).toBe(200);
+        const response = answer.json().response;
+        expect(response.uid).toBe(`uid-${i}`);
+        expect(decodePatch(response)).toEqual([{ op: 'add', path: '/metadata/labels', value: { hardened: `pod-${i}` } }]);
+        expect(logged).toBe(true);
+      }
+      expect(hook.logger.decisions()).toHaveLength(CONCURRENT);
+    } finally {
+      await hook.stop();
+    }
+  });
+
+  it('keeps one failing decision and one unreadable body from affecting the rest', async () => {
+    const hook = await startTestWebhook({
+      failurePolicy: 'closed',
+      decideAdmission: (input) => {
+        if ((input.pod as { metadata: { name: string } }).metadata.name === 'boom') throw new TypeError('engine blew up');
+        return fakeDecideAdmission(input);
+      },
+    });
+    try {
+      const requests = Array.from({ length: CONCURRENT }, (_, i) => {
+        if (i === 7) return hook.post('/mutate', podReview({ uid: 'uid-boom', object: podNamed('boom') }));
+        if (i === 13) return hook.post('/mutate', '{"kind": "AdmissionReview", "apiVersion": ');
+        return hook.post('/mutate', podReview({ uid: `uid-${i}`, object: podNamed(`pod-${i}`) }));
+      });
+      const answers = await Promise.all(requests);
+      answers.forEach((answer, i) => {
+        if (i === 13) {
+          expect(answer.status).toBe(400);
+          expect(answer.text).toMatch(/not valid JSON/);
+          return;
+        }
+        const response = answer.json().response;
+        if (i === 7) {
+          expect(response).toMatchObject({ uid: 'uid-boom', allowed: false, status: { code: 500 } });
+          expect(response.status.message).toMatch(/engine blew up/);
+        } else {
+          expect(response).toMatchObject({ uid: `uid-${i}`, allowed: true, patchType: 'JSONPatch' });
+        }
+      });
+    } finally {
+      await hook.stop();
+    }
+  });
+});
