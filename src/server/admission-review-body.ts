@@ -4,7 +4,7 @@
 // values are checked byte by byte (scanJsonValue: valid JSON, nesting and key limits) but never
 // built; everything else is JSON.parse'd as usual. Whenever the shortcut cannot prove itself, the
 // whole body is parsed the ordinary way, so the result and every error are what JSON.parse gives.
-import { MAX_JSON_DEPTH } from './json-shape.js';
+import { MAX_JSON_DEPTH, isJsonObject } from './json-shape.js';
 import { NOT_SURE, scanJsonValue } from './json-value-scanner.js';
 
 export type ParsedReviewBody = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string };
@@ -23,9 +23,6 @@ const MAX_SKIPPED = 2;
 /** managedFields' value sits at depth 3 below request (request → object → metadata → managedFields), where the hostile-shape check counts from. */
 const MANAGED_FIELDS_DEPTH = 3;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isBlank(body: Uint8Array): boolean {
   for (const byte of body) if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
@@ -42,10 +39,10 @@ function parseWhole(body: Buffer): ParsedReviewBody {
 
 /** Removes the placeholders from request.object/oldObject.metadata; how many it found there. */
 function removePlaceholders(review: unknown): number {
-  if (!isRecord(review) || !isRecord(review.request)) return 0;
+  if (!isJsonObject(review) || !isJsonObject(review.request)) return 0;
   let found = 0;
   for (const object of [review.request.object, review.request.oldObject]) {
-    if (isRecord(object) && isRecord(object.metadata) && object.metadata.managedFields === PLACEHOLDER_VALUE) {
+    if (isJsonObject(object) && isJsonObject(object.metadata) && object.metadata.managedFields === PLACEHOLDER_VALUE) {
       // managedFields is ObjectMeta's last field, so this delete usually just undoes the last
       // property added and the object keeps its fast shape.
       delete object.metadata.managedFields;

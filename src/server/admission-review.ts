@@ -3,7 +3,7 @@
 // HTTP 400; with one it answers an AdmissionReview, so the API server shows the reason.
 import { ADMISSION_V1, ADMISSION_V1BETA1, type AdmissionApiVersion } from './admission-responses.js';
 import { parseAdmissionReviewBody } from './admission-review-body.js';
-import { findHostileJsonShape } from './json-shape.js';
+import { findHostileJsonShape, isJsonObject } from './json-shape.js';
 
 export interface GroupVersionResource {
   readonly group: string;
@@ -41,9 +41,6 @@ export type ReviewReading =
 
 const MAX_UID_LENGTH = 256;
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function stringField(record: Record<string, unknown>, key: string): string {
   const value = record[key];
@@ -61,7 +58,7 @@ export function readAdmissionReview(body: Buffer | string): ReviewReading {
 }
 
 export function readParsedAdmissionReview(body: unknown): ReviewReading {
-  if (!isRecord(body)) return { kind: 'rejected', reason: 'request body is not a JSON object; expected an AdmissionReview (admission.k8s.io/v1)' };
+  if (!isJsonObject(body)) return { kind: 'rejected', reason: 'request body is not a JSON object; expected an AdmissionReview (admission.k8s.io/v1)' };
   if (body.kind !== 'AdmissionReview') {
     return { kind: 'rejected', reason: `kind is ${JSON.stringify(body.kind ?? null)}; expected "AdmissionReview"` };
   }
@@ -70,7 +67,7 @@ export function readParsedAdmissionReview(body: unknown): ReviewReading {
     return { kind: 'rejected', reason: `apiVersion is ${JSON.stringify(apiVersion ?? null)}; this webhook speaks "${ADMISSION_V1}" (set admissionReviewVersions: ["v1"])` };
   }
   const request = body.request;
-  if (!isRecord(request)) return { kind: 'rejected', reason: 'request is missing; an AdmissionReview sent to a webhook must carry request' };
+  if (!isJsonObject(request)) return { kind: 'rejected', reason: 'request is missing; an AdmissionReview sent to a webhook must carry request' };
   const uid = request.uid;
   if (typeof uid !== 'string' || uid === '') return { kind: 'rejected', reason: 'request.uid is missing; every AdmissionReview request needs a uid to answer' };
   if (uid.length > MAX_UID_LENGTH) return { kind: 'rejected', reason: `request.uid is ${uid.length} characters long; at most ${MAX_UID_LENGTH} are accepted` };
@@ -85,9 +82,9 @@ export function readParsedAdmissionReview(body: unknown): ReviewReading {
   const operation = request.operation;
   if (typeof operation !== 'string' || operation === '') return unusable('request.operation is missing; expected CREATE, UPDATE, DELETE or CONNECT');
   const resource = request.resource;
-  if (!isRecord(resource) || typeof resource.resource !== 'string') return unusable('request.resource is missing; expected {group, version, resource}');
-  const kind = isRecord(request.kind) ? request.kind : {};
-  const userInfo = isRecord(request.userInfo) ? request.userInfo : {};
+  if (!isJsonObject(resource) || typeof resource.resource !== 'string') return unusable('request.resource is missing; expected {group, version, resource}');
+  const kind = isJsonObject(request.kind) ? request.kind : {};
+  const userInfo = isJsonObject(request.userInfo) ? request.userInfo : {};
   return {
     kind: 'request',
     request: {

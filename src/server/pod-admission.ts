@@ -8,6 +8,7 @@ import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy
 import { allowed, denied, patched, type AdmissionResponse } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
+import { isJsonObject } from './json-shape.js';
 import type { LogFields } from './logger.js';
 import { isOptedIn } from '../engine/namespace-opt-in.js';
 import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
@@ -47,23 +48,20 @@ export function admissionTargetOf(request: AdmissionRequest): AdmissionTarget | 
   return null;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Why `object` cannot be treated as a Pod, or null when it can. */
 export function notAPodReason(object: unknown): string | null {
-  if (!isRecord(object)) return 'request.object is missing or not a JSON object; expected a Pod';
+  if (!isJsonObject(object)) return 'request.object is missing or not a JSON object; expected a Pod';
   if (object.kind !== undefined && object.kind !== 'Pod') return `request.object.kind is ${JSON.stringify(object.kind)}; expected "Pod"`;
   if (object.apiVersion !== undefined && object.apiVersion !== 'v1') return `request.object.apiVersion is ${JSON.stringify(object.apiVersion)}; expected "v1"`;
-  if (object.metadata !== undefined && !isRecord(object.metadata)) return 'request.object.metadata is not an object';
-  if (!isRecord(object.spec)) return 'request.object.spec is missing or not an object; expected a Pod spec';
+  if (object.metadata !== undefined && !isJsonObject(object.metadata)) return 'request.object.metadata is not an object';
+  if (!isJsonObject(object.spec)) return 'request.object.spec is missing or not an object; expected a Pod spec';
   return null;
 }
 
 /** The Pod's name for logs: its name, or its generateName prefix with a "*" when the name is not chosen yet. */
 export function podLogName(request: AdmissionRequest): string {
-  const metadata = isRecord(request.object) && isRecord(request.object.metadata) ? request.object.metadata : {};
+  const metadata = isJsonObject(request.object) && isJsonObject(request.object.metadata) ? request.object.metadata : {};
   if (typeof metadata.name === 'string' && metadata.name !== '') return metadata.name;
   if (request.name !== '') return request.name;
   if (typeof metadata.generateName === 'string' && metadata.generateName !== '') return `${metadata.generateName}*`;
@@ -72,7 +70,7 @@ export function podLogName(request: AdmissionRequest): string {
 
 function podNamespace(request: AdmissionRequest): string {
   if (request.namespace !== '') return request.namespace;
-  const metadata = isRecord(request.object) && isRecord(request.object.metadata) ? request.object.metadata : {};
+  const metadata = isJsonObject(request.object) && isJsonObject(request.object.metadata) ? request.object.metadata : {};
   return typeof metadata.namespace === 'string' ? metadata.namespace : '';
 }
 

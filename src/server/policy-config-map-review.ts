@@ -5,6 +5,7 @@ import type { PolicyParseResult } from '../engine/model.js';
 import { allowed, denied } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
+import { isJsonObject } from './json-shape.js';
 import type { AdmissionOutcome } from './pod-admission.js';
 
 /** The key of the ConfigMap that holds the policy document. */
@@ -22,9 +23,6 @@ export interface PolicyReviewDeps {
   readonly failurePolicy: FailurePolicy;
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** Turns a refused policy into one message: every error as "path: message". */
 export function describePolicyErrors(errors: readonly { path: string; message: string }[]): string {
@@ -33,7 +31,7 @@ export function describePolicyErrors(errors: readonly { path: string; message: s
 
 function objectName(request: AdmissionRequest): string {
   if (request.name !== '') return request.name;
-  const metadata = isRecord(request.object) && isRecord(request.object.metadata) ? request.object.metadata : {};
+  const metadata = isJsonObject(request.object) && isJsonObject(request.object.metadata) ? request.object.metadata : {};
   return typeof metadata.name === 'string' ? metadata.name : '';
 }
 
@@ -56,11 +54,11 @@ export function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyRev
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return skip(`${request.operation} does not change the policy`);
 
   const object = request.object;
-  if (!isRecord(object)) {
+  if (!isJsonObject(object)) {
     const reason = 'request.object is missing or not a JSON object; expected a ConfigMap';
     return { response: unableToJudge(uid, deps.failurePolicy, 400, reason), result: 'invalid', log: { reason }, injected: [] };
   }
-  const data = isRecord(object.data) ? object.data : {};
+  const data = isJsonObject(object.data) ? object.data : {};
   const text = data[POLICY_KEY];
   if (typeof text !== 'string') {
     const reason = `data.${POLICY_KEY}: missing; put the policy document under the key "${POLICY_KEY}"`;
