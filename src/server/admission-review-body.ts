@@ -5,7 +5,7 @@
 // built; everything else is JSON.parse'd as usual. Whenever the shortcut cannot prove itself, the
 // whole body is parsed the ordinary way, so the result and every error are what JSON.parse gives.
 import { MAX_JSON_DEPTH, isJsonObject } from './json-shape.js';
-import { NOT_SURE, scanJsonValue } from './json-value-scanner.js';
+import { NOT_SURE, scanJsonValue, skipWhitespace } from './json-value-scanner.js';
 
 export type ParsedReviewBody = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string };
 
@@ -23,11 +23,6 @@ const MAX_SKIPPED = 2;
 /** managedFields' value sits at depth 3 below request (request → object → metadata → managedFields), where the hostile-shape check counts from. */
 const MANAGED_FIELDS_DEPTH = 3;
 
-
-function isBlank(body: Uint8Array): boolean {
-  for (const byte of body) if (byte !== 0x20 && byte !== 0x0a && byte !== 0x0d && byte !== 0x09) return false;
-  return true;
-}
 
 function parseWhole(body: Buffer): ParsedReviewBody {
   try {
@@ -92,7 +87,7 @@ function parseWithoutManagedFields(body: Buffer): { value: unknown } | null {
 
 /** The parsed body, or why it is not JSON; managedFields of the Pods are validated but not returned. */
 export function parseAdmissionReviewBody(body: Buffer): ParsedReviewBody {
-  if (isBlank(body)) return { ok: false, reason: 'request body is empty; expected an AdmissionReview (admission.k8s.io/v1) as JSON' };
+  if (skipWhitespace(body, 0) >= body.length) return { ok: false, reason: 'request body is empty; expected an AdmissionReview (admission.k8s.io/v1) as JSON' };
   const shortcut = parseWithoutManagedFields(body);
   return shortcut !== null ? { ok: true, value: shortcut.value } : parseWhole(body);
 }

@@ -40,7 +40,8 @@ function isHexDigit(byte: number): boolean {
   return (byte >= DIGIT_0 && byte <= DIGIT_9) || (byte >= 0x41 && byte <= 0x46) || (byte >= 0x61 && byte <= 0x66);
 }
 
-function skipWhitespace(bytes: Uint8Array, index: number): number {
+/** The index of the first byte at or after `index` that is not JSON whitespace (bytes.length if none). */
+export function skipWhitespace(bytes: Uint8Array, index: number): number {
   // Kubernetes sends compact JSON: the first byte is almost never whitespace.
   if (bytes[index]! > 0x20) return index;
   while (index < bytes.length && isWhitespace(bytes[index]!)) index++;
