@@ -8,15 +8,13 @@ import { answerFixedAdmission } from './fixed-admission-reply.js';
 import { requestClassesFor } from '../../src/server/express-request-classes.js';
 import { readServerArguments } from './server-arguments.js';
 
-const argv = process.argv.slice(2);
-const prototypeReady = argv.includes('--prototype-ready');
-const args = readServerArguments(argv.filter((a) => a !== '--prototype-ready'));
+const args = readServerArguments(process.argv.slice(2));
 const app = express();
 app.disable('x-powered-by');
 app.post('/mutate', async (req, res) => {
   await answerFixedAdmission(req, res);
 });
-const server = createServer({ cert: args.cert, key: args.key, ...(prototypeReady ? requestClassesFor(app) : {}) }, app);
+const server = createServer({ cert: args.cert, key: args.key, ...(args.prototypeReady ? requestClassesFor(app) : {}) }, app);
 server.listen(args.port, '127.0.0.1');
 process.on('SIGTERM', () => {
   server.closeAllConnections();
