@@ -3,7 +3,7 @@
 # once; later runs find the binaries and return at once. Needs only Go and the module proxy.
 # Prints the folder holding the binaries on its last line (everything else goes to stderr).
 set -euo pipefail
-K8S_VERSION="${K8S_VERSION:-v1.34.4}"
+K8S_VERSION="${K8S_VERSION:-v1.37.2}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${SECURE_DEFAULTS_CACHE:-$HOME/.cache/secure-defaults}/k8s-${K8S_VERSION}"
 binaries=(kube-apiserver etcd kubectl)

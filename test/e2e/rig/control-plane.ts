@@ -138,6 +138,9 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
+      // 1.37 refuses a loopback advertise address with the default endpoint reconciler; the test
+      // control plane has no Service endpoints to reconcile.
+      '--endpoint-reconciler-type=none',
       `--secure-port=${apiPort}`,
       `--tls-cert-file=${files.serverCert}`,
       `--tls-private-key-file=${files.serverKey}`,
