@@ -8,6 +8,8 @@ export interface CliIo {
   readStdin(): Promise<string>;
   writeStdout(text: string): void;
   writeStderr(text: string): void;
+  /** True when stderr is a terminal (progress lines are shown there only then, unless asked). */
+  readonly stderrIsTerminal?: boolean;
 }
 
 export function createProcessIo(): CliIo {
@@ -26,5 +28,6 @@ export function createProcessIo(): CliIo {
     writeStderr: (text) => {
       process.stderr.write(text);
     },
+    stderrIsTerminal: process.stderr.isTTY === true,
   };
 }

@@ -1,0 +1,138 @@
+// Walks a cluster namespace by namespace: lists each namespace's workloads page by page, decides
+// each one (workload-audit.ts) and hands the namespace's report on before reading the next, so
+// memory holds one namespace's answers, never the cluster's objects.
+import { toNamespaceInfo } from '../cluster/namespace-cache.js';
+import type { NamespaceInfo } from '../engine/model.js';
+import type { PolicySnapshot } from '../server/policy-ports.js';
+import { podToCreate, controllerOf, reportedThroughOwner } from './controller-pods.js';
+import { AUDITED_KINDS, type AuditClusterReader, type RawObject } from './kube-audit-reader.js';
+import { auditWorkload, namespaceView, type AuditEngine, type NamespaceIds, type WorkloadAudit } from './workload-audit.js';
+
+export interface NamespaceSummary {
+  readonly workloads: number;
+  readonly hardened: number;
+  /** Judged, nothing to add, nothing left out. */
+  readonly alreadyHardened: number;
+  /** Left as they are, by short reason ("Windows", "opted out", "kept what they asked for"). */
+  readonly leftAsTheyAre: Readonly<Record<string, number>>;
+  readonly denied: number;
+  /** Allowed, but warn mode says enforce mode would refuse them. */
+  readonly warned: number;
+  /** Still failing the restricted profile as the webhook would let them be created. */
+  readonly failRestricted: number;
+  readonly errors: number;
+  readonly notOptedIn: number;
+}
+
+export interface NamespaceAudit {
+  readonly name: string;
+  readonly optedIn: boolean;
+  readonly assumedOptedIn: boolean;
+  /** Why the webhook never sees this namespace's Pods, or null. */
+  readonly excluded: string | null;
+  readonly ids: NamespaceIds | null;
+  readonly workloads: readonly WorkloadAudit[];
+  readonly summary: NamespaceSummary;
+}
+
+export interface ClusterAuditOptions {
+  readonly assumeOptedIn: boolean;
+  /** Namespaces the webhook configuration never sends (the chart: kube-system and its own), with why. */
+  readonly excluded: ReadonlyMap<string, string>;
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+function shortReason(workload: WorkloadAudit): string {
+  const reason = workload.skipped ?? '';
+  if (/windows/i.test(reason)) return 'Windows';
+  if (/opted out/i.test(reason)) return 'opted out';
+  if (workload.skipped === null) return 'kept what they asked for';
+  return reason.split(/[:;(]/)[0]?.trim() || 'left alone';
+}
+
+export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary {
+  const left: Record<string, number> = {};
+  let hardened = 0;
+  let alreadyHardened = 0;
+  let denied = 0;
+  let warned = 0;
+  let failRestricted = 0;
+  let errors = 0;
+  let notOptedIn = 0;
+  for (const workload of workloads) {
+    if (workload.verdict === 'hardened') hardened++;
+    else if (workload.verdict === 'denied') denied++;
+    else if (workload.verdict === 'error') errors++;
+    else if (workload.verdict === 'not-opted-in') notOptedIn++;
+    else if (workload.verdict === 'unchanged' && workload.leftOut.length === 0) alreadyHardened++;
+    else {
+      const reason = shortReason(workload);
+      left[reason] = (left[reason] ?? 0) + 1;
+    }
+    if (workload.verdict !== 'denied' && workload.refusals.some((r) => r.mode === 'warn')) warned++;
+    if (workload.verdict !== 'not-opted-in' && workload.restricted.after !== null && workload.restricted.after.length > 0) failRestricted++;
+  }
+  return { workloads: workloads.length, hardened, alreadyHardened, leftAsTheyAre: left, denied, warned, failRestricted, errors, notOptedIn };
+}
+
+function nameOf(object: RawObject): string {
+  const metadata = object['metadata'];
+  const name = typeof metadata === 'object' && metadata !== null ? (metadata as RawObject)['name'] : undefined;
+  return typeof name === 'string' ? name : '';
+}
+
+/** Every namespace the API server lists, as the webhook's namespace cache would hold it. */
+export async function listNamespaces(reader: AuditClusterReader): Promise<NamespaceInfo[]> {
+  const namespaces: NamespaceInfo[] = [];
+  for await (const raw of reader.namespaces()) {
+    const info = toNamespaceInfo(raw as Parameters<typeof toNamespaceInfo>[0]);
+    if (info !== null) namespaces.push(info);
+  }
+  return namespaces.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+export async function auditNamespace(
+  reader: AuditClusterReader,
+  engine: AuditEngine,
+  snapshot: PolicySnapshot,
+  namespace: NamespaceInfo,
+  options: Pick<ClusterAuditOptions, 'assumeOptedIn' | 'excluded'>,
+): Promise<NamespaceAudit> {
+  const excluded = options.excluded.get(namespace.name) ?? null;
+  if (excluded !== null) {
+    return { name: namespace.name, optedIn: false, assumedOptedIn: false, excluded, ids: null, workloads: [], summary: summarize([]) };
+  }
+  const view = namespaceView(snapshot.policy, namespace, options.assumeOptedIn);
+  const workloads: WorkloadAudit[] = [];
+  for (const kind of AUDITED_KINDS) {
+    for await (const object of reader.objects(kind, namespace.name)) {
+      if (reportedThroughOwner(object)) continue;
+      const name = nameOf(object);
+      const pod = podToCreate(kind.apiVersion, kind.kind, object, namespace.name);
+      if (pod === undefined) continue;
+      const owner = controllerOf(object);
+      workloads.push(
+        await auditWorkload(engine, snapshot, view, {
+          apiVersion: kind.apiVersion,
+          kind: kind.kind,
+          name,
+          pod,
+          ...(owner === undefined ? {} : { note: `owned by ${owner.kind}/${owner.name}, which the audit does not list: judged as this Pod` }),
+        }),
+      );
+    }
+  }
+  return { name: namespace.name, optedIn: view.optedIn, assumedOptedIn: view.assumedOptedIn, excluded: null, ids: view.ids, workloads, summary: summarize(workloads) };
+}
+
+/** Namespace reports in name order, one at a time. */
+export async function* auditCluster(reader: AuditClusterReader, engine: AuditEngine, snapshot: PolicySnapshot, options: ClusterAuditOptions): AsyncIterable<NamespaceAudit> {
+  const namespaces = await listNamespaces(reader);
+  let done = 0;
+  options.onProgress?.(done, namespaces.length);
+  for (const namespace of namespaces) {
+    yield await auditNamespace(reader, engine, snapshot, namespace, options);
+    done++;
+    options.onProgress?.(done, namespaces.length);
+  }
+}

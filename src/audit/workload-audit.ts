@@ -1,0 +1,203 @@
+// The audit's decision for one namespace and one workload. It is the webhook's own path, not a
+// copy of it: the Pod the workload's controller would create goes through admitPod (namespace
+// lookup, the allocation check, the opt-in label, the engine call, the answer) with a namespace
+// directory that knows the one namespace as the API server listed it, and the engine's decision
+// is read as it passes. What the report says is what admitPod answered.
+import fastJsonPatch from 'fast-json-patch';
+import { awaitsAllocatedBlock } from '../allocation/allocator-policy.js';
+import { formatIdRange } from '../engine/id-range.js';
+import { OPT_IN_LABEL, type AdmissionDecision, type AdmissionInput, type CompiledPolicy, type NamespaceInfo, type Operation } from '../engine/model.js';
+import { isOptedIn } from '../engine/namespace-opt-in.js';
+import type { RestrictedFinding } from '../engine/restricted/index.js';
+import type { AdmissionRequest } from '../server/admission-review.js';
+import { admitPod, type PodAdmissionDeps } from '../server/pod-admission.js';
+import type { PolicySnapshot } from '../server/policy-ports.js';
+
+/** What the audit needs of the engine: the webhook's decision and the restricted profile check. */
+export interface AuditEngine {
+  readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
+  readonly checkRestricted: (podLike: unknown) => RestrictedFinding[];
+}
+
+/** Where a namespace's Pods get their UID/GID from, as the webhook would resolve it. */
+export interface NamespaceIds {
+  /** rule (spec.namespaces[N]), fallback, allocated-block, pending-block (opted in, allocation on, no block yet) or none. */
+  readonly from: 'rule' | 'fallback' | 'allocated-block' | 'pending-block' | 'none';
+  /** The policy part that chose them: "spec.namespaces[1]", "spec.fallback", "namespace annotation …". */
+  readonly source: string | null;
+  readonly uidRange: string | null;
+  readonly gidRange: string | null;
+  readonly fsGroup: number | null;
+  /** Why an annotation was ignored, and what is used instead. */
+  readonly notes: readonly string[];
+}
+
+export interface NamespaceView {
+  /** The namespace the decisions are made for: as listed, plus the opt-in label with --assume-opted-in. */
+  readonly info: NamespaceInfo;
+  readonly optedIn: boolean;
+  /** Not opted in, judged as if it were (--assume-opted-in). */
+  readonly assumedOptedIn: boolean;
+  readonly ids: NamespaceIds;
+}
+
+export function namespaceView(policy: CompiledPolicy, listed: NamespaceInfo, assumeOptedIn: boolean): NamespaceView {
+  const optedIn = isOptedIn(listed);
+  const assumed = !optedIn && assumeOptedIn;
+  const info = assumed ? { ...listed, labels: { ...listed.labels, [OPT_IN_LABEL]: 'enabled' } } : listed;
+  const resolution = policy.resolveIdDefaultsWithWarnings?.(info) ?? { defaults: policy.resolveIdDefaults(info), warnings: [] };
+  const defaults = resolution.defaults;
+  const notes = [...resolution.warnings];
+  let from: NamespaceIds['from'];
+  if (awaitsAllocatedBlock(policy, info)) {
+    from = 'pending-block';
+    notes.unshift(
+      `no UID block yet: the allocator assigns one when the namespace is opted in; until it has one the webhook makes Pods wait (and denies them if none comes in time)${defaults === null ? '' : `; the IDs below are from ${defaults.source}, the real block will differ`}`,
+    );
+  } else if (defaults === null) from = 'none';
+  else if (defaults.source.startsWith('spec.namespaces[')) from = 'rule';
+  else if (defaults.source === 'spec.fallback') from = 'fallback';
+  else from = 'allocated-block';
+  return {
+    info,
+    optedIn,
+    assumedOptedIn: assumed,
+    ids: {
+      from,
+      source: defaults?.source ?? null,
+      uidRange: defaults === null ? null : formatIdRange(defaults.uidRange),
+      gidRange: defaults === null ? null : formatIdRange(defaults.gidRange),
+      fsGroup: defaults?.fsGroup ?? null,
+      notes,
+    },
+  };
+}
+
+export type WorkloadVerdict =
+  /** The webhook would add fields. */
+  | 'hardened'
+  /** Judged, nothing to add. */
+  | 'unchanged'
+  /** Deliberately left as it is (Windows Pod, opt-out annotation, …): see `skipped`. */
+  | 'left-alone'
+  | 'denied'
+  /** The namespace has not opted in: the webhook is not called. */
+  | 'not-opted-in'
+  /** The webhook could not judge it (see `message`). */
+  | 'error';
+
+/** What a policy would refuse: enforce mode denies, warn mode only warns. */
+export interface Refusal {
+  readonly mode: 'enforce' | 'warn';
+  readonly path: string;
+  readonly message: string;
+}
+
+export interface WorkloadAudit {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  readonly verdict: WorkloadVerdict;
+  /** Field paths in the Pod the webhook would add, e.g. "spec.containers[app].securityContext.runAsNonRoot". */
+  readonly injected: readonly string[];
+  /** What the webhook tells the Pod's creator (kubectl's "Warning:" lines): defaults left out and why. */
+  readonly leftOut: readonly string[];
+  readonly refusals: readonly Refusal[];
+  readonly skipped: string | null;
+  /** The webhook's deny message, or why it could not judge. */
+  readonly message: string | null;
+  /** The JSON patch the webhook would answer with, against the Pod. */
+  readonly patch: readonly Operation[];
+  /** Restricted-profile checks the Pod fails as written, and as the webhook would let it be created (null when denied). */
+  readonly restricted: { readonly before: readonly string[]; readonly after: readonly string[] | null };
+  /** Set when the object is judged although a controller the audit does not list owns it. */
+  readonly note: string | null;
+}
+
+const AUDIT_REQUEST_BASE = {
+  uid: 'secure-defaults-audit',
+  kind: { group: '', version: 'v1', kind: 'Pod' },
+  resource: { group: '', version: 'v1', resource: 'pods' },
+  subResource: '',
+  operation: 'CREATE',
+  oldObject: null,
+  // Read-only: nothing may be allocated or recorded for an audit.
+  dryRun: true,
+  username: 'secure-defaults-audit',
+} as const;
+
+function failingChecks(engine: AuditEngine, pod: unknown): string[] {
+  return [...new Set(engine.checkRestricted(pod).map((finding) => finding.check))];
+}
+
+/**
+ * Refusals as plain data from the decision: enforce mode's violations of a denied Pod; and, when
+ * the engine reports them on an allowed decision (warn mode), what enforce mode would refuse.
+ */
+export function refusalsOf(decision: AdmissionDecision, policy: CompiledPolicy): Refusal[] {
+  if (!decision.allowed) return decision.violations.map((v) => ({ mode: 'enforce' as const, path: v.path, message: v.message }));
+  const wouldDeny = (decision as { wouldDeny?: readonly { path: string; message: string }[] }).wouldDeny;
+  if (!Array.isArray(wouldDeny)) return [];
+  const mode = policy.mode === 'enforce' ? 'enforce' : 'warn';
+  return wouldDeny.map((v) => ({ mode, path: v.path, message: v.message }));
+}
+
+export interface WorkloadToAudit {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly name: string;
+  /** The Pod its controller would create (controller-pods.ts podToCreate). */
+  readonly pod: Record<string, unknown>;
+  readonly note?: string;
+}
+
+/** Decides one workload exactly as the webhook would decide its Pod. */
+export async function auditWorkload(engine: AuditEngine, snapshot: PolicySnapshot, view: NamespaceView, workload: WorkloadToAudit): Promise<WorkloadAudit> {
+  const base = {
+    apiVersion: workload.apiVersion,
+    kind: workload.kind,
+    name: workload.name,
+    note: workload.note ?? null,
+  };
+  const before = failingChecks(engine, workload.pod);
+  if (!isOptedIn(view.info)) {
+    return { ...base, verdict: 'not-opted-in', injected: [], leftOut: [], refusals: [], skipped: null, message: null, patch: [], restricted: { before, after: before } };
+  }
+  let decision: AdmissionDecision | undefined;
+  const deps: PodAdmissionDeps = {
+    policySource: { current: () => snapshot },
+    namespaces: { lookup: async (name) => (name === view.info.name ? view.info : null) },
+    decideAdmission: (input) => {
+      decision = engine.decideAdmission(input);
+      return decision;
+    },
+    failurePolicy: 'closed',
+  };
+  const request: AdmissionRequest = { ...AUDIT_REQUEST_BASE, namespace: view.info.name, name: '', object: workload.pod };
+  const outcome = await admitPod(request, deps);
+  const response = outcome.response;
+  const warnings = response.warnings ?? [];
+  if (decision === undefined) {
+    // admitPod answered before the engine was asked: the Pod is not judgeable as sent.
+    const reason = typeof outcome.log['reason'] === 'string' ? outcome.log['reason'] : 'not judged';
+    return { ...base, verdict: 'error', injected: [], leftOut: warnings, refusals: [], skipped: null, message: reason, patch: [], restricted: { before, after: null } };
+  }
+  const refusals = refusalsOf(decision, snapshot.policy);
+  if (!response.allowed) {
+    return { ...base, verdict: 'denied', injected: [], leftOut: warnings, refusals, skipped: null, message: response.status?.message ?? null, patch: [], restricted: { before, after: null } };
+  }
+  const patch = decision.allowed ? decision.patch : [];
+  const after = patch.length === 0 ? workload.pod : fastJsonPatch.applyPatch(workload.pod, fastJsonPatch.deepClone(patch) as Operation[], false, false).newDocument;
+  const skipped = decision.allowed ? (decision.skipped ?? null) : null;
+  return {
+    ...base,
+    verdict: skipped !== null ? 'left-alone' : patch.length > 0 ? 'hardened' : 'unchanged',
+    injected: decision.allowed ? decision.injected : [],
+    leftOut: warnings,
+    refusals,
+    skipped,
+    message: null,
+    patch,
+    restricted: { before, after: patch.length === 0 ? before : failingChecks(engine, after) },
+  };
+}

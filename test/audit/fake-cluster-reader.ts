@@ -1,0 +1,49 @@
+// An in-memory cluster for the audit: namespaces and objects by kind, served in pages of two so
+// that every consumer goes through more than one page.
+import type { AuditClusterReader, AUDITED_KINDS, RawObject } from '../../src/audit/kube-audit-reader.js';
+
+export interface FakeCluster {
+  readonly namespaces: readonly RawObject[];
+  /** By kind name ("Deployment"), every namespace's objects together (metadata.namespace says where). */
+  readonly objects: Readonly<Record<string, readonly RawObject[]>>;
+  readonly configMaps?: Readonly<Record<string, Record<string, string>>>;
+}
+
+export class FakeClusterReader implements AuditClusterReader {
+  readonly listCalls: string[] = [];
+  constructor(private readonly cluster: FakeCluster) {}
+
+  async *namespaces(): AsyncIterable<RawObject> {
+    this.listCalls.push('namespaces');
+    yield* this.cluster.namespaces;
+  }
+
+  async *objects(kind: (typeof AUDITED_KINDS)[number], namespace: string): AsyncIterable<RawObject> {
+    this.listCalls.push(`${kind.kind} ${namespace}`);
+    for (const object of this.cluster.objects[kind.kind] ?? []) {
+      if ((object['metadata'] as { namespace?: string } | undefined)?.namespace === namespace) yield object;
+    }
+  }
+
+  async configMapData(namespace: string, name: string): Promise<Record<string, string> | null> {
+    return this.cluster.configMaps?.[`${namespace}/${name}`] ?? null;
+  }
+}
+
+export function ns(name: string, labels: Record<string, string> = {}, annotations: Record<string, string> = {}): RawObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name, ...labels }, annotations } };
+}
+
+export function deployment(namespace: string, name: string, podSpec: RawObject, templateMetadata: RawObject = {}): RawObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace, uid: `uid-${name}` },
+    spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name }, ...templateMetadata }, spec: podSpec } },
+  };
+}
+
+export function owned(object: RawObject, owner: { apiVersion: string; kind: string; name: string }): RawObject {
+  const metadata = object['metadata'] as RawObject;
+  return { ...object, metadata: { ...metadata, ownerReferences: [{ ...owner, uid: `uid-${owner.name}`, controller: true }] } };
+}
