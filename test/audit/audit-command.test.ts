@@ -1,0 +1,158 @@
+// `secure-defaults audit` in-process over an in-memory cluster: what each output says, which
+// workloads are reported (through their owner, once), and the exit status --fail-on chooses.
+import { describe, expect, test } from '@jest/globals';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { checkRestricted, decideAdmission, hardenManifest, parsePolicy } from '../../src/engine/index.js';
+import type { CliIo } from '../../src/cli/cli-io.js';
+import { registerAuditCommand } from '../../src/cli/commands/audit.js';
+import { createCliProgram } from '../../src/cli/program.js';
+import { POLICY_HEADER } from '../engine/engine-fixtures.js';
+import { deployment, FakeClusterReader, ns, owned, type FakeCluster } from './fake-cluster-reader.js';
+
+const OPT_IN = { 'secure-defaults.io/inject': 'enabled' };
+const policyYaml = (mode: string) => `${POLICY_HEADER}spec:
+  mode: ${mode}
+  namespaces:
+    - names: ["team-a"]
+      uidRange: "20000-29999"
+  fallback:
+    uidRange: "100000-165535"
+  allocation:
+    range: "1000000000-1999999999"
+    blockSize: 10000
+`;
+
+const plain = { containers: [{ name: 'app', image: 'nginx' }] };
+const root = { containers: [{ name: 'app', image: 'nginx', securityContext: { runAsUser: 0 } }] };
+const windows = { os: { name: 'windows' }, containers: [{ name: 'app', image: 'iis' }] };
+const done = {
+  securityContext: { runAsNonRoot: true, runAsUser: 20000, runAsGroup: 20000, fsGroup: 20000, seccompProfile: { type: 'RuntimeDefault' } },
+  containers: [{ name: 'app', image: 'nginx', securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } } }],
+};
+
+function cluster(mode = 'fill'): FakeCluster {
+  const web = deployment('team-a', 'web', plain);
+  const rs = owned({ apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-5d9', namespace: 'team-a' }, spec: { template: { spec: plain } } }, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' });
+  const rsPod = owned({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web-5d9-x', namespace: 'team-a' }, spec: plain, status: { phase: 'Running' } }, { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-5d9' });
+  const operatorPod = owned({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'db-0', namespace: 'team-a' }, spec: plain }, { apiVersion: 'example.com/v1', kind: 'Database', name: 'db' });
+  const barePod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'debug', namespace: 'team-a', uid: 'x', resourceVersion: '9' }, spec: root, status: { phase: 'Running' } };
+  const cron = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly', namespace: 'team-a' }, spec: { schedule: '@daily', jobTemplate: { spec: { template: { spec: done } } } } };
+  const cronJob = owned({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'nightly-1', namespace: 'team-a' }, spec: { template: { spec: done } } }, { apiVersion: 'batch/v1', kind: 'CronJob', name: 'nightly' });
+  return {
+    namespaces: [ns('team-a', OPT_IN), ns('legacy'), ns('kube-system'), ns('secure-defaults'), ns('tenant-new', OPT_IN)],
+    objects: {
+      Deployment: [web, deployment('legacy', 'old', plain), deployment('team-a', 'iis', windows), deployment('kube-system', 'dns', plain), deployment('tenant-new', 'api', plain)],
+      ReplicaSet: [rs],
+      Pod: [rsPod, operatorPod, barePod],
+      CronJob: [cron],
+      Job: [cronJob],
+    },
+    configMaps: { 'secure-defaults/secure-defaults-policy': { 'policy.yaml': policyYaml(mode) } },
+  };
+}
+
+async function audit(args: readonly string[], fake: FakeCluster = cluster(), io: { stderrIsTerminal?: boolean } = {}) {
+  let stdout = '';
+  let stderr = '';
+  const cliIo: CliIo = {
+    readFile: (path) => readFile(path, 'utf8'),
+    readStdin: async () => '',
+    writeStdout: (text) => {
+      stdout += text;
+    },
+    writeStderr: (text) => {
+      stderr += text;
+    },
+    ...io,
+  };
+  const deps = { io: cliIo, engine: { parsePolicy, hardenManifest, checkRestricted }, defaultPolicyPath: 'unused' };
+  const cli = createCliProgram(deps, '9.9.9');
+  const reader = new FakeClusterReader(fake);
+  registerAuditCommand(cli.program, { ...deps, auditEngine: { decideAdmission, checkRestricted } }, cli.exitWith, () => reader);
+  const code = await cli.run(['audit', ...args]);
+  return { code, stdout, stderr, reader };
+}
+
+describe('secure-defaults audit', () => {
+  test('reports every workload once, through its owner; a Pod of an unlisted owner on its own', async () => {
+    const { stdout, code } = await audit(['-o', 'json']);
+    const report = JSON.parse(stdout);
+    expect(code).toBe(0);
+    const teamA = report.namespaces.find((n: { name: string }) => n.name === 'team-a');
+    expect(teamA.workloads.map((w: { kind: string; name: string }) => `${w.kind}/${w.name}`).sort()).toEqual(['CronJob/nightly', 'Deployment/iis', 'Deployment/web', 'Pod/db-0', 'Pod/debug'].sort());
+    expect(teamA.workloads.find((w: { name: string }) => w.name === 'db-0').note).toContain('Database/db');
+    expect(teamA.ids).toMatchObject({ from: 'rule', source: 'spec.namespaces[0]', uidRange: '20000-29999' });
+    const verdicts = Object.fromEntries(teamA.workloads.map((w: { name: string; verdict: string }) => [w.name, w.verdict]));
+    expect(verdicts).toEqual({ web: 'hardened', iis: 'left-alone', 'db-0': 'hardened', debug: 'hardened', nightly: 'unchanged' });
+    const web = teamA.workloads.find((w: { name: string }) => w.name === 'web');
+    expect(web.injected).toContain('spec.securityContext.runAsUser');
+    expect(web.restricted).toEqual({ before: expect.arrayContaining(['runAsNonRoot']), after: [] });
+    expect(report.namespaces.find((n: { name: string }) => n.name === 'kube-system').excluded).toContain('kube-system');
+    expect(report.summary).toMatchObject({ namespaces: 5, hardened: 4, denied: 0 }); // team-a's three and tenant-new's api
+  });
+
+  test('a namespace that waits for its block says so; --assume-opted-in judges one that has not opted in', async () => {
+    const { stdout } = await audit(['-o', 'yaml', '--assume-opted-in']);
+    const report = parseYaml(stdout);
+    const tenant = report.namespaces.find((n: { name: string }) => n.name === 'tenant-new');
+    expect(tenant.ids.from).toBe('pending-block');
+    expect(tenant.ids.notes[0]).toContain('no UID block yet');
+    const legacy = report.namespaces.find((n: { name: string }) => n.name === 'legacy');
+    expect(legacy).toMatchObject({ optedIn: false, assumedOptedIn: true });
+    expect(legacy.workloads[0].verdict).toBe('hardened');
+    expect(legacy.summaryLine).toBe('legacy (assumed opted in): 1 workload, 1 hardened');
+  });
+
+  test('without --assume-opted-in, a namespace that has not opted in changes nothing', async () => {
+    const { stdout } = await audit([]);
+    expect(stdout).toContain('legacy: not opted in, 1 workload, nothing changes (--assume-opted-in shows what would)');
+    expect(stdout).toContain('team-a: 5 workloads, 3 hardened, 1 already hardened, 1 left as it is (Windows)');
+    expect(stdout).toMatch(/Deployment +web +hardened \(\d+ fields\) +passes after/);
+  });
+
+  test('enforce mode: the refused workload, its reasons in -o wide, exit 1 under --fail-on deny, 0 under never', async () => {
+    const denied = await audit(['-o', 'wide'], cluster('enforce'));
+    expect(denied.code).toBe(1);
+    expect(denied.stdout).toMatch(/Pod +debug +would be DENIED/);
+    expect(denied.stdout).toMatch(/deny +container "app": securityContext.runAsUser 0/);
+    expect(denied.stdout).toContain('1 would be denied');
+    expect((await audit(['--fail-on', 'never'], cluster('enforce'))).code).toBe(0);
+  });
+
+  test('--fail-on change exits 1 when anything would be injected; deny exits 0 then', async () => {
+    expect((await audit(['--fail-on', 'change'])).code).toBe(1);
+    expect((await audit(['--fail-on', 'deny'])).code).toBe(0);
+  });
+
+  test('--only-changed hides workloads with nothing to do and says how many', async () => {
+    const { stdout } = await audit(['--only-changed']);
+    expect(stdout).not.toMatch(/CronJob +nightly/);
+    expect(stdout).toMatch(/\(2 workloads with nothing to do not shown\)/);
+  });
+
+  test('progress on stderr only on a terminal or with --progress', async () => {
+    expect((await audit([])).stderr).toBe('');
+    expect((await audit([], cluster(), { stderrIsTerminal: true })).stderr).toContain('\raudit: 5/5 namespaces');
+    expect((await audit(['--progress'])).stderr).toContain('audit: 0/5 namespaces');
+  });
+
+  test('--policy FILE holding the ConfigMap: read from its policy.yaml key, and said so', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'audit-'));
+    const file = join(dir, 'cm.yaml');
+    const { stringify } = await import('yaml');
+    await writeFile(file, stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'p', namespace: 'ops' }, data: { 'policy.yaml': policyYaml('enforce') } }));
+    const run = await audit(['--policy', file]);
+    expect(run.stderr).toContain('read the policy from ConfigMap ops/p, key policy.yaml');
+    expect(run.code).toBe(1);
+  });
+
+  test('a missing policy ConfigMap is one error line with exit 2', async () => {
+    const run = await audit(['--policy-configmap', 'ops/nope']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error: ConfigMap ops\/nope does not exist; .*\n$/);
+  });
+});
