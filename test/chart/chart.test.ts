@@ -33,7 +33,7 @@ describe('helm chart charts/secure-defaults', () => {
   test.each([
     ['default values', []],
     ['cert-manager mode', ['certManager.enabled=true']],
-    ['everything optional on', ['serviceMonitor.enabled=true', 'allocation.enabled=true', 'webhook.failurePolicy=Ignore']],
+    ['everything optional on', ['serviceMonitor.enabled=true', 'allocation.enabled=true', 'webhook.failurePolicy=Ignore', 'auditRole.create=true', 'auditRole.subjects[0].kind=Group', 'auditRole.subjects[0].name=auditors']],
   ])('helm lint --strict passes with %s', async (_name, set) => {
     const args = ['lint', '--strict', CHART_DIR, '--namespace', NAMESPACE];
     for (const pair of set) args.push('--set', pair);
@@ -301,6 +301,43 @@ describe('helm chart charts/secure-defaults', () => {
         expect(rendered['roleRef']).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: role, name: findOne(defaults, role)['metadata']['name'] });
         expect(rendered['subjects']).toEqual([{ kind: 'ServiceAccount', name: serviceAccount, namespace: NAMESPACE }]);
       }
+    });
+  });
+
+  describe('audit ClusterRole (auditRole.create)', () => {
+    test('is off by default', () => {
+      expect(defaults.filter((m) => String(m['metadata']['name']).endsWith('-auditor'))).toEqual([]);
+    });
+
+    test('grants get/list on exactly what `secure-defaults audit` lists, and get on the policy ConfigMap by name', async () => {
+      const rendered = await renderChart({ namespace: NAMESPACE, set: ['auditRole.create=true'] });
+      const role = rendered.find((m) => m['kind'] === 'ClusterRole' && m['metadata']['name'] === 'sd-secure-defaults-auditor');
+      expect(role).toBeDefined();
+      const granted = new Map<string, string[]>();
+      for (const rule of role!['rules'] as Manifest[]) {
+        for (const group of rule['apiGroups'] as string[]) {
+          for (const resource of rule['resources'] as string[]) {
+            const key = `${group}/${resource}${rule['resourceNames'] ? `:${(rule['resourceNames'] as string[]).join(',')}` : ''}`;
+            granted.set(key, rule['verbs'] as string[]);
+          }
+        }
+      }
+      const { AUDITED_KINDS } = await import('../../src/audit/kube-audit-reader.js');
+      const expected = new Map<string, string[]>([['/namespaces', ['get', 'list']]]);
+      for (const kind of AUDITED_KINDS) expected.set(`${kind.apiVersion.includes('/') ? kind.apiVersion.split('/')[0] : ''}/${kind.resource}`, ['get', 'list']);
+      expected.set(`/configmaps:${findOne(rendered, 'ConfigMap')['metadata']['name']}`, ['get']);
+      expect(Object.fromEntries(granted)).toEqual(Object.fromEntries(expected));
+      expect(rendered.filter((m) => m['metadata']['name'] === 'sd-secure-defaults-auditor' && m['kind'] === 'ClusterRoleBinding')).toEqual([]);
+    });
+
+    test('auditRole.subjects binds it; a subject without a name is refused at install time', async () => {
+      const rendered = await renderChart({ namespace: NAMESPACE, set: ['auditRole.create=true', 'auditRole.subjects[0].kind=Group', 'auditRole.subjects[0].name=platform-auditors', 'auditRole.subjects[0].apiGroup=rbac.authorization.k8s.io'] });
+      const binding = rendered.find((m) => m['kind'] === 'ClusterRoleBinding' && m['metadata']['name'] === 'sd-secure-defaults-auditor');
+      expect(binding!['roleRef']).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'sd-secure-defaults-auditor' });
+      expect(binding!['subjects']).toEqual([{ kind: 'Group', name: 'platform-auditors', apiGroup: 'rbac.authorization.k8s.io' }]);
+      const refused = await renderChartRaw({ namespace: NAMESPACE, set: ['auditRole.create=true', 'auditRole.subjects[0].kind=Group'] });
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain('name');
     });
   });
 

@@ -53,7 +53,7 @@ function parseRef(value: string): { namespace: string; name: string } {
 /** API failures as one line: 403 names what the kubeconfig user is missing. */
 function describeApiFailure(error: unknown): string {
   if (error instanceof ApiStatusError) {
-    if (error.status === 403) return `forbidden (${error.path.split('?')[0]}): the kubeconfig user needs get/list on namespaces, the workload kinds and the policy ConfigMap; the chart's audit ClusterRole (rbac.auditRole.create) grants exactly that`;
+    if (error.status === 403) return `forbidden (${error.path.split('?')[0]}): the kubeconfig user needs get/list on namespaces, the workload kinds and the policy ConfigMap; the chart's audit ClusterRole (--set auditRole.create=true) grants exactly that`;
     return error.message;
   }
   return error instanceof Error ? error.message.split('\n')[0] ?? error.message : String(error);
