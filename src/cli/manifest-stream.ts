@@ -1,8 +1,10 @@
 // Reading a stream of Kubernetes manifests (multi-document YAML, JSON, `kind: List`) and writing
 // it back in the same order, so `helm template … | secure-defaults mutate -f -` returns the
 // whole stream with only the workloads changed.
-import { Document, isNode, parseAllDocuments } from 'yaml';
+import { Document, isNode, parseAllDocuments, parseDocument, type ParsedNode } from 'yaml';
+import type { Operation } from '../engine/model.js';
 import { UserError } from './user-error.js';
+import { editedInPlace, layoutOf, spliceChangedLines } from './yaml-document-edit.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -26,7 +28,12 @@ export interface ManifestItem {
 }
 
 export interface ManifestDocument {
-  readonly source: Document;
+  readonly source: Document.Parsed<ParsedNode>;
+  /** The file it came from ("stdin" for -), and its place there (1-based, empty documents counted). */
+  readonly sourceName: string;
+  readonly position: number;
+  /** The document's own text in the input, without its `---` line. */
+  readonly text: string;
   /** True for a `kind: List` (or `*List`) document, whose items are the objects. */
   readonly isList: boolean;
   readonly items: readonly ManifestItem[];
@@ -39,6 +46,9 @@ function describeObject(value: JsonObject, location: string): ManifestItem {
   }
   const metadata = asObject(value['metadata']);
   const name = typeof metadata?.['name'] === 'string' ? metadata['name'] : '';
+  if (typeof value['apiVersion'] !== 'string' || value['apiVersion'] === '') {
+    throw new UserError(`${location}: ${kind}${name === '' ? '' : ` "${name}"`} has no "apiVersion" (e.g. apiVersion: ${kind === 'Pod' ? 'v1' : kind === 'CronJob' || kind === 'Job' ? 'batch/v1' : 'apps/v1'}); every Kubernetes object needs one`);
+  }
   const generateName = typeof metadata?.['generateName'] === 'string' ? metadata['generateName'] : '';
   const namespace = typeof metadata?.['namespace'] === 'string' && metadata['namespace'] !== '' ? metadata['namespace'] : undefined;
   return {
@@ -60,13 +70,22 @@ function isListKind(kind: unknown): boolean {
 export function parseManifestStream(text: string, source: string): ManifestDocument[] {
   const documents: ManifestDocument[] = [];
   let position = 0;
-  for (const doc of parseAllDocuments(text, { prettyErrors: true })) {
+  let end = 0;
+  // merge: `<<: *anchor` as kubectl (YAML 1.1) reads it.
+  for (const doc of parseAllDocuments(text, { prettyErrors: true, merge: true })) {
     position += 1;
     const location = `${source}: document ${position}`;
+    const ownText = text.slice(end, doc.range[2]).replace(/^(?:[ \t]*\n)*---[ \t]*\n/, '');
+    end = doc.range[2];
     const [error] = doc.errors;
     if (error !== undefined) {
-      const firstLine = error.message.split('\n')[0] ?? error.message;
-      throw new UserError(`${location}: invalid YAML: ${firstLine}`);
+      // One line: what is wrong, where, and the line it points at.
+      const reason = (error.message.split('\n')[0] ?? error.message).replace(/ at line \d+, column \d+:?$/, '');
+      const where = error.linePos?.[0];
+      const lineText = where === undefined ? undefined : text.split('\n')[where.line - 1];
+      const at = where === undefined ? '' : ` at line ${where.line}, column ${where.col}`;
+      const quoted = lineText === undefined || lineText.trim() === '' ? '' : `: ${JSON.stringify(lineText.length > 120 ? `${lineText.slice(0, 119)}…` : lineText)}`;
+      throw new UserError(`${location}: invalid YAML${at}: ${reason}${quoted}`);
     }
     let value: unknown;
     try {
@@ -91,9 +110,9 @@ export function parseManifestStream(text: string, source: string): ManifestDocum
         }
         return describeObject(item, itemLocation);
       });
-      documents.push({ source: doc, isList: true, items });
+      documents.push({ source: doc, sourceName: source, position, text: ownText, isList: true, items });
     } else {
-      documents.push({ source: doc, isList: false, items: [describeObject(object, location)] });
+      documents.push({ source: doc, sourceName: source, position, text: ownText, isList: false, items: [describeObject(object, location)] });
     }
   }
   if (documents.length === 0) {
@@ -102,41 +121,101 @@ export function parseManifestStream(text: string, source: string): ManifestDocum
   return documents;
 }
 
+/** What hardening did to one object: the engine's copy and its patch against the input object. */
+export interface Replacement {
+  readonly object: unknown;
+  readonly patch: readonly Operation[];
+}
+
+export interface RenderedDocument {
+  readonly document: ManifestDocument;
+  /** The document as it was read, rendered the same way as `after`. */
+  readonly before: string;
+  readonly after: string;
+  readonly changed: boolean;
+  /** False when the edit could not be made in place and the document was written anew (merge keys). */
+  readonly inPlace: boolean;
+}
+
+function rebuilt(document: ManifestDocument, replacements: ReadonlyMap<JsonObject, Replacement>): Document {
+  const root = document.isList
+    ? { ...(document.source.toJS() as JsonObject), items: document.items.map((item) => replacements.get(item.object)?.object ?? item.object) }
+    : replacements.get(document.items[0]?.object ?? {})?.object;
+  const output = new Document(root);
+  // helm's "# Source: …" line sits before the first key, i.e. on the document's root node.
+  const { contents } = document.source;
+  const comments = [document.source.commentBefore, isNode(contents) ? contents.commentBefore : null].filter(
+    (comment): comment is string => typeof comment === 'string' && comment !== '',
+  );
+  output.commentBefore = comments.length > 0 ? comments.join('\n') : null;
+  return output;
+}
+
 /**
- * The stream as YAML, in input order. `replacements` maps an input object to what to write
- * instead; documents with nothing replaced keep their text, comments included.
+ * Every document as YAML, in input order. A document with something replaced is edited in place:
+ * the engine's patch is applied to its YAML nodes, so all it does not change keeps its layout.
  */
-export function renderYamlStream(documents: readonly ManifestDocument[], replacements: ReadonlyMap<JsonObject, unknown>): string {
-  const rendered = documents.map((document) => {
+export function renderYamlDocuments(documents: readonly ManifestDocument[], replacements: ReadonlyMap<JsonObject, Replacement>, sourceTexts: ReadonlyMap<string, string>): RenderedDocument[] {
+  return documents.map((document) => {
     const changed = document.items.some((item) => replacements.has(item.object));
-    if (!changed) {
-      const copy = document.source.clone();
-      if (copy.directives !== undefined) {
-        copy.directives.docStart = null;
-      }
-      return copy.toString({ lineWidth: 0 });
+    // Untouched documents are written exactly as they were read.
+    if (!changed) return { document, before: document.text, after: document.text, changed: false, inPlace: true };
+    const layout = layoutOf(sourceTexts.get(document.sourceName) ?? document.text);
+    const render = (doc: Document): string => {
+      const copy = doc.clone();
+      if (copy.directives !== undefined) copy.directives.docStart = null;
+      return copy.toString({ lineWidth: 0, indent: layout.indent, indentSeq: layout.indentSeq, flowCollectionPadding: layout.flowCollectionPadding });
+    };
+    const expected = document.isList
+      ? { ...(document.source.toJS({ maxAliasCount: 100 }) as JsonObject), items: document.items.map((item) => replacements.get(item.object)?.object ?? item.object) }
+      : replacements.get(document.items[0]?.object ?? {})?.object;
+    // Each List item's patch is relative to that item.
+    let edited: Document | null = document.source;
+    document.items.forEach((item, index) => {
+      const patch = replacements.get(item.object)?.patch ?? [];
+      if (edited !== null && patch.length > 0) edited = editedInPlace(edited, patch, document.isList ? ['items', index] : []);
+    });
+    if (edited === null || !isDeepStrictEqualJs(edited, expected)) {
+      return { document, before: document.text, after: render(rebuilt(document, replacements)), changed: true, inPlace: false };
     }
-    const root = document.isList
-      ? {
-          ...(document.source.toJS() as JsonObject),
-          items: document.items.map((item) => replacements.get(item.object) ?? item.object),
-        }
-      : replacements.get(document.items[0]?.object ?? {});
-    const output = new Document(root);
-    // helm's "# Source: …" line sits before the first key, i.e. on the document's root node.
-    const { contents } = document.source;
-    const comments = [document.source.commentBefore, isNode(contents) ? contents.commentBefore : null].filter(
-      (comment): comment is string => typeof comment === 'string' && comment !== '',
-    );
-    output.commentBefore = comments.length > 0 ? comments.join('\n') : null;
-    return output.toString({ lineWidth: 0 });
+    const normalizedBefore = render(document.source);
+    const normalizedAfter = render(edited);
+    // The library writes every line in its own spacing; only the lines the edit changed are taken
+    // from its output, the others stay the input's own.
+    const spliced = spliceChangedLines(document.text, normalizedBefore, normalizedAfter);
+    const after = spliced !== null && isDeepStrictEqualJs(parseDocument(spliced), expected) ? spliced : normalizedAfter;
+    return { document, before: spliced !== null ? document.text : normalizedBefore, after, changed: true, inPlace: true };
   });
-  return rendered.join('---\n');
+}
+
+function isDeepStrictEqualJs(doc: Document, expected: unknown): boolean {
+  try {
+    return JSON.stringify(canonicalJs(doc.toJS({ maxAliasCount: 100 }))) === JSON.stringify(canonicalJs(expected));
+  } catch {
+    return false;
+  }
+}
+
+function canonicalJs(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonicalJs);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonicalJs((value as JsonObject)[key])]),
+    );
+  }
+  return value;
+}
+
+/** The stream as YAML, in input order; see renderYamlDocuments. */
+export function renderYamlStream(rendered: readonly RenderedDocument[]): string {
+  return rendered.map((r) => r.after).join('---\n');
 }
 
 /** Every object of the stream, replaced where `replacements` says: one object, or a v1 List. */
-export function renderJson(documents: readonly ManifestDocument[], replacements: ReadonlyMap<JsonObject, unknown>): string {
-  const objects = documents.flatMap((document) => document.items.map((item) => replacements.get(item.object) ?? item.object));
+export function renderJson(documents: readonly ManifestDocument[], replacements: ReadonlyMap<JsonObject, Replacement>): string {
+  const objects = documents.flatMap((document) => document.items.map((item) => replacements.get(item.object)?.object ?? item.object));
   const [only] = objects;
   const root = objects.length === 1 && documents.length === 1 && documents[0]?.isList !== true ? only : { apiVersion: 'v1', kind: 'List', items: objects };
   return `${JSON.stringify(root, null, 2)}\n`;

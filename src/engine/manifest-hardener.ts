@@ -37,5 +37,6 @@ export function hardenManifest(policy: CompiledPolicy, namespace: NamespaceInfo,
     injected: outcome.injections.map((injection) => injection.path),
     warnings,
     ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
+    ...(outcome.violations.length > 0 ? { violations: outcome.violations } : {}),
   };
 }

@@ -164,5 +164,7 @@ export type ManifestResult =
       readonly warnings: readonly string[];
       /** Set when the Pod template was deliberately left alone (Windows, opt-out annotation, …). */
       readonly skipped?: string;
+      /** Enforce mode: what the webhook would deny the Pods of this template for (also in warnings, as text). */
+      readonly violations?: readonly Violation[];
     }
   | { readonly ok: false; readonly error: string };

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { checkRestricted, hardenManifest, parsePolicy } from '../../src/engine/index.js';
-import type { CliIo } from '../../src/cli/cli-io.js';
+import { readDirectoryEntries, type CliIo } from '../../src/cli/cli-io.js';
 import { createCliProgram } from '../../src/cli/program.js';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/cli/', import.meta.url));
@@ -26,6 +26,7 @@ export async function runCli(args: readonly string[], options: RunOptions = {}):
   let stderr = '';
   const io: CliIo = {
     readFile: (path) => readFile(path, 'utf8'),
+    readDirectory: readDirectoryEntries,
     readStdin: () => Promise.resolve(options.stdin ?? ''),
     writeStdout: (text) => {
       stdout += text;

@@ -4,8 +4,8 @@ import { runCli } from './in-process-cli.js';
 describe('the secure-defaults program', () => {
   it.each([
     [['--help'], ['mutate', 'check', 'policy']],
-    [['mutate', '--help'], ['--filename', '--policy', '--namespace', '--namespace-labels', '--output', 'yaml', 'json', 'patch']],
-    [['check', '--help'], ['--filename', '--policy', '--namespace', 'text', 'json', 'Exit status 1']],
+    [['mutate', '--help'], ['--filename', '--recursive', '--policy', '--namespace', '--namespace-labels', '--output', 'yaml', 'json', 'patch', 'diff', 'Exit status:']],
+    [['check', '--help'], ['--filename', '--recursive', '--policy', '--namespace', 'text', 'json', 'Exit status:', '0  all clear', '1  something still fails', '2  bad input']],
     [['policy', 'validate', '--help'], ['<file>', 'field path']],
   ])('%j prints help on stdout and exits 0', async (args, mentions) => {
     const run = await runCli(args);

@@ -1,10 +1,12 @@
 // `secure-defaults check`: what the Pod Security "restricted" profile would refuse in each Pod
-// template, before and after hardening. Exit status 1 when something remains after hardening.
+// template, before and after hardening, and what the webhook would refuse under the policy's
+// mode. Exit status 1 when something still fails restricted or the webhook would deny it.
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import type { Violation } from '../../engine/model.js';
 import type { RestrictedFinding } from '../../engine/restricted/index.js';
 import type { CommandDeps, ExitCodeSink } from '../command-deps.js';
-import { hardenStream } from '../harden-stream.js';
+import { hardenStream, writeStreamNotes } from '../harden-stream.js';
 import { addHardeningOptions } from '../hardening-options.js';
 import type { HardeningOptions } from '../hardening-options.js';
 import type { ManifestItem } from '../manifest-stream.js';
@@ -28,6 +30,8 @@ export interface WorkloadReport {
   readonly warnings: readonly string[];
   /** Why the engine left the Pod template alone, when it did. */
   readonly skipped: string | undefined;
+  /** What the webhook would refuse: enforce mode denies the Pods, warn mode only warns. */
+  readonly refusals: readonly { readonly mode: 'enforce' | 'warn'; readonly violation: Violation }[];
 }
 
 function findingsAt(deps: CommandDeps, item: ManifestItem, object: unknown): RestrictedFinding[] {
@@ -59,22 +63,45 @@ function renderText(reports: readonly WorkloadReport[], skipped: readonly Manife
     if (report.after.length === 0) {
       lines.push('  after   passes restricted');
     }
+    for (const refusal of report.refusals) {
+      lines.push(`  ${refusal.mode === 'enforce' ? 'denied ' : 'warned '} ${refusal.violation.message}  [${refusal.violation.path}]`);
+    }
     if (report.skipped !== undefined) {
       lines.push(`  note    left unchanged: ${report.skipped}`);
     }
-    for (const warning of report.warnings) {
+    // The refusals' text is among the engine's warnings too; shown once, above.
+    for (const warning of report.warnings.filter((w) => !w.startsWith('enforce mode would deny: '))) {
       lines.push(`  warning ${warning}`);
     }
     lines.push('');
   }
-  const failing = reports.filter((report) => report.after.length > 0).length;
+  const counts = countsOf(reports);
   const skippedNote = skipped.length > 0 ? ` (${skipped.length} other ${skipped.length === 1 ? 'object' : 'objects'} skipped: not workloads)` : '';
   lines.push(
-    failing === 0
+    counts.failRestricted === 0
       ? `${reports.length} of ${reports.length} Pod templates pass the restricted profile after hardening${skippedNote}.`
-      : `${failing} of ${reports.length} Pod templates still fail the restricted profile after hardening: fix the fields marked "after"${skippedNote}.`,
+      : `${counts.failRestricted} of ${reports.length} Pod templates still fail the restricted profile after hardening: fix the fields marked "after"${skippedNote}.`,
   );
+  if (counts.denied > 0) lines.push(`${counts.denied} of ${reports.length} Pod templates would be denied by the webhook (enforce mode): fix the fields marked "denied".`);
+  if (counts.warned > 0) lines.push(`${counts.warned} of ${reports.length} Pod templates would be warned about by the webhook (warn mode): enforce mode would deny them.`);
   return `${lines.join('\n')}\n`;
+}
+
+export interface CheckCounts {
+  /** Pod templates still failing restricted after hardening. */
+  readonly failRestricted: number;
+  /** Pod templates the webhook would deny (enforce mode). */
+  readonly denied: number;
+  /** Pod templates the webhook would warn about (warn mode). */
+  readonly warned: number;
+}
+
+export function countsOf(reports: readonly WorkloadReport[]): CheckCounts {
+  return {
+    failRestricted: reports.filter((r) => r.after.length > 0).length,
+    denied: reports.filter((r) => r.refusals.some((x) => x.mode === 'enforce')).length,
+    warned: reports.filter((r) => r.refusals.some((x) => x.mode === 'warn')).length,
+  };
 }
 
 function renderJson(reports: readonly WorkloadReport[], skipped: readonly ManifestItem[]): string {
@@ -89,10 +116,12 @@ function renderJson(reports: readonly WorkloadReport[], skipped: readonly Manife
     after: report.after,
     injected: report.injected,
     warnings: report.warnings,
+    refusals: report.refusals.map((r) => ({ mode: r.mode, path: r.violation.path, message: r.violation.message })),
     ...(report.skipped !== undefined ? { skipped: report.skipped } : {}),
   });
   const skippedJson = skipped.map((item) => ({ apiVersion: item.apiVersion, kind: item.kind, name: item.name, location: item.location }));
-  const document = { passed: reports.every((report) => report.after.length === 0), workloads: reports.map(toJson), skipped: skippedJson };
+  const counts = countsOf(reports);
+  const document = { passed: counts.failRestricted === 0 && counts.denied === 0, counts, workloads: reports.map(toJson), skipped: skippedJson };
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
@@ -113,17 +142,17 @@ export async function runCheck(deps: CommandDeps, options: CheckOptions): Promis
       injected: outcome.injected,
       warnings: outcome.warnings,
       skipped: outcome.skipped,
+      refusals: outcome.refusals,
     });
   }
   if (reports.length === 0) {
-    const source = options.filename === '-' ? 'stdin' : options.filename;
+    const source = options.filename.map((f) => (f === '-' ? 'stdin' : f)).join(', ');
     throw new UserError(`${source}: no Pods or workloads to check (found only ${[...new Set(skipped.map((item) => item.kind))].join(', ')})`);
   }
-  for (const warning of stream.policyWarnings) {
-    deps.io.writeStderr(`warning: policy: ${warning}\n`);
-  }
+  writeStreamNotes(deps.io, stream);
   deps.io.writeStdout(options.output === 'json' ? renderJson(reports, skipped) : renderText(reports, skipped));
-  return reports.some((report) => report.after.length > 0) ? EXIT_FINDINGS : EXIT_OK;
+  const counts = countsOf(reports);
+  return counts.failRestricted > 0 || counts.denied > 0 ? EXIT_FINDINGS : EXIT_OK;
 }
 
 export function registerCheckCommand(program: Command, deps: CommandDeps, exitWith: ExitCodeSink): void {
@@ -131,10 +160,14 @@ export function registerCheckCommand(program: Command, deps: CommandDeps, exitWi
     .command('check')
     .description(
       'Report, per Pod template, what the Pod Security Standards "restricted" profile would refuse before ' +
-        'and after hardening. Exit status 1 when something is still refused after hardening, 0 otherwise.',
+        'and after hardening, and what the webhook would refuse under the policy (enforce mode denies, warn mode warns), counted apart.',
     );
   addHardeningOptions(command)
     .addOption(new Option('-o, --output <format>', 'text for people, json for machines').choices(CHECK_OUTPUTS).default('text'))
+    .addHelpText(
+      'after',
+      '\nExit status:\n  0  all clear: every Pod template passes restricted after hardening and the webhook would deny none (warn-mode warnings do not fail)\n  1  something still fails restricted after hardening, or the webhook would deny it (enforce mode)\n  2  bad input: unreadable file, invalid YAML, invalid policy, no workload',
+    )
     .action(async (options: CheckOptions) => {
       exitWith(await runCheck(deps, options));
     });

@@ -1,27 +1,26 @@
 // `secure-defaults mutate`: print the manifests as the webhook would harden them.
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import { createTwoFilesPatch } from 'diff';
 import type { CommandDeps, ExitCodeSink } from '../command-deps.js';
-import { hardenStream } from '../harden-stream.js';
+import { hardenStream, writeStreamNotes } from '../harden-stream.js';
 import type { HardenedStream } from '../harden-stream.js';
 import { addHardeningOptions } from '../hardening-options.js';
 import type { HardeningOptions } from '../hardening-options.js';
-import { renderJson, renderYamlStream } from '../manifest-stream.js';
+import { renderJson, renderYamlDocuments, renderYamlStream, type RenderedDocument, type Replacement } from '../manifest-stream.js';
 import type { JsonObject } from '../manifest-stream.js';
 import { EXIT_OK } from '../user-error.js';
 
-export const MUTATE_OUTPUTS = ['yaml', 'json', 'patch'] as const;
+export const MUTATE_OUTPUTS = ['yaml', 'json', 'patch', 'diff'] as const;
 export type MutateOutput = (typeof MUTATE_OUTPUTS)[number];
 
 export interface MutateOptions extends HardeningOptions {
   readonly output: MutateOutput;
 }
 
-function writeNotes(deps: CommandDeps, stream: HardenedStream): void {
+function writeNotes(deps: CommandDeps, stream: HardenedStream, rendered: readonly RenderedDocument[] | null): void {
   const { io } = deps;
-  for (const warning of stream.policyWarnings) {
-    io.writeStderr(`warning: policy: ${warning}\n`);
-  }
+  writeStreamNotes(io, stream);
   for (const outcome of stream.outcomes) {
     if (outcome.kind === 'passthrough') {
       io.writeStderr(`note: ${outcome.item.label}: passed through unchanged (not a workload)\n`);
@@ -32,6 +31,11 @@ function writeNotes(deps: CommandDeps, stream: HardenedStream): void {
     }
     for (const warning of outcome.warnings) {
       io.writeStderr(`warning: ${outcome.item.label}: ${warning}\n`);
+    }
+  }
+  for (const document of rendered ?? []) {
+    if (!document.inPlace) {
+      io.writeStderr(`note: ${document.document.sourceName}: document ${document.document.position} was written anew (a merge key supplies a field the hardening changes), so its comments and layout were not kept\n`);
     }
   }
 }
@@ -53,22 +57,37 @@ function renderPatches(stream: HardenedStream): string {
   return `${JSON.stringify(patches, null, 2)}\n`;
 }
 
+/** A unified diff per changed document, named by its file and its place in it. */
+function renderDiff(rendered: readonly RenderedDocument[]): string {
+  return rendered
+    .filter((document) => document.changed && document.before !== document.after)
+    .map((document) => {
+      const name = `${document.document.sourceName} (document ${document.document.position})`;
+      return createTwoFilesPatch(`a/${name}`, `b/${name}`, document.before, document.after, '', '', { context: 3 }).replace(/^={67}\n/m, '');
+    })
+    .join('');
+}
+
 export async function runMutate(deps: CommandDeps, options: MutateOptions): Promise<number> {
   const stream = await hardenStream(deps.io, deps.engine, options, deps.defaultPolicyPath);
-  const replacements = new Map<JsonObject, unknown>();
+  const replacements = new Map<JsonObject, Replacement>();
   for (const outcome of stream.outcomes) {
-    if (outcome.kind === 'hardened') {
-      replacements.set(outcome.item.object, outcome.object);
+    if (outcome.kind === 'hardened' && outcome.patch.length > 0) {
+      replacements.set(outcome.item.object, { object: outcome.object, patch: outcome.patch });
     }
   }
-  const rendered =
+  const rendered = options.output === 'yaml' || options.output === 'diff' ? renderYamlDocuments(stream.documents, replacements, stream.sourceTexts) : null;
+  const text =
     options.output === 'patch'
       ? renderPatches(stream)
       : options.output === 'json'
         ? renderJson(stream.documents, replacements)
-        : renderYamlStream(stream.documents, replacements);
-  writeNotes(deps, stream);
-  deps.io.writeStdout(rendered);
+        : options.output === 'diff'
+          ? renderDiff(rendered ?? [])
+          : renderYamlStream(rendered ?? []);
+  writeNotes(deps, stream, rendered);
+  if (options.output === 'diff' && text === '') deps.io.writeStderr('note: nothing to change: every workload already has what the policy adds\n');
+  deps.io.writeStdout(text);
   return EXIT_OK;
 }
 
@@ -77,15 +96,20 @@ export function registerMutateCommand(program: Command, deps: CommandDeps, exitW
     .command('mutate')
     .description(
       'Print the manifests hardened as the webhook would harden them. Pods and the Pod templates of ' +
-        'Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs are hardened; other kinds ' +
-        'are passed through unchanged, in the same order. Warnings go to stderr.',
+        'Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs are hardened, each YAML document edited in place ' +
+        '(comments, key order, quoting, flow style and anchors kept); other kinds are passed through unchanged, in the same order. ' +
+        'Warnings and notes go to stderr.',
     );
   addHardeningOptions(command)
     .addOption(
-      new Option('-o, --output <format>', 'yaml: the manifests; json: one object, or a v1 List; patch: a JSON array of {apiVersion, kind, name, namespace, patch} with the RFC 6902 patch per workload')
+      new Option(
+        '-o, --output <format>',
+        'yaml: the manifests; json: one object, or a v1 List; patch: a JSON array of {apiVersion, kind, name, namespace, patch} with the RFC 6902 patch per workload; diff: a unified diff per changed document',
+      )
         .choices(MUTATE_OUTPUTS)
         .default('yaml'),
     )
+    .addHelpText('after', '\nExit status: 0 the manifests were written, 2 bad input (unreadable file, invalid YAML or policy, an object that cannot be hardened).')
     .action(async (options: MutateOptions) => {
       exitWith(await runMutate(deps, options));
     });
