@@ -150,6 +150,22 @@ describe('secure-defaults audit', () => {
     expect(run.code).toBe(1);
   });
 
+  test('a list the kubeconfig user may not make: one line naming what is missing, exit 2', async () => {
+    const { ApiStatusError } = await import('../../src/audit/kube-audit-reader.js');
+    const fake = cluster();
+    const locked = new FakeClusterReader(fake);
+    locked.namespaces = async function* () {
+      throw new ApiStatusError(403, '/api/v1/namespaces?limit=250', 'GET /api/v1/namespaces: HTTP 403: namespaces is forbidden');
+    };
+    let stderr = '';
+    const io: CliIo = { readFile: (p) => readFile(p, 'utf8'), readStdin: async () => '', writeStdout: () => undefined, writeStderr: (t) => void (stderr += t) };
+    const deps = { io, engine: { parsePolicy, hardenManifest, checkRestricted }, defaultPolicyPath: 'unused' };
+    const cli = createCliProgram(deps, '9.9.9');
+    registerAuditCommand(cli.program, { ...deps, auditEngine: { decideAdmission, checkRestricted } }, cli.exitWith, () => locked);
+    expect(await cli.run(['audit'])).toBe(2);
+    expect(stderr).toMatch(/^error: cannot read the cluster: forbidden \(\/api\/v1\/namespaces\): the kubeconfig user needs get\/list on namespaces, the workload kinds and the policy ConfigMap; .*auditRole.create=true.*\n$/);
+  });
+
   test('a missing policy ConfigMap is one error line with exit 2', async () => {
     const run = await audit(['--policy-configmap', 'ops/nope']);
     expect(run.code).toBe(2);
