@@ -46,9 +46,9 @@ export function summaryLine(audit: NamespaceAudit): string {
 function idsText(audit: NamespaceAudit): string {
   const ids = audit.ids;
   if (ids === null) return '';
-  if (ids.uidRange === null) return ids.from === 'pending-block' ? 'IDs: no block yet' : 'IDs: none (no rule, no fallback)';
-  const from = { rule: 'rule', fallback: 'fallback', 'allocated-block': 'allocated block', 'pending-block': 'no block yet, for now', none: '' }[ids.from];
-  return `IDs: ${from} ${ids.source} uid ${ids.uidRange} gid ${ids.gidRange} fsGroup ${ids.fsGroup}`;
+  if (ids.uidRange === null) return ids.from === 'pending-block' ? 'IDs: no block yet' : 'IDs: none (no rule matches, no fallback)';
+  const from = ids.from === 'rule' ? `rule ${ids.source}` : ids.from === 'fallback' ? 'spec.fallback' : ids.from === 'allocated-block' ? 'allocated block' : `no block yet (judged with ${ids.source})`;
+  return `IDs: ${from}, uid ${ids.uidRange}, gid ${ids.gidRange}, fsGroup ${ids.fsGroup}`;
 }
 
 function restrictedText(workload: WorkloadAudit): string {

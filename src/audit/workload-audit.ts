@@ -44,15 +44,17 @@ export interface NamespaceView {
 export function namespaceView(policy: CompiledPolicy, listed: NamespaceInfo, assumeOptedIn: boolean): NamespaceView {
   const optedIn = isOptedIn(listed);
   const assumed = !optedIn && assumeOptedIn;
-  const info = assumed ? { ...listed, labels: { ...listed.labels, [OPT_IN_LABEL]: 'enabled' } } : listed;
-  const resolution = policy.resolveIdDefaultsWithWarnings?.(info) ?? { defaults: policy.resolveIdDefaults(info), warnings: [] };
+  const asOptedIn = optedIn ? listed : { ...listed, labels: { ...listed.labels, [OPT_IN_LABEL]: 'enabled' } };
+  const info = assumed ? asOptedIn : listed;
+  // The IDs are those its Pods get once it is opted in, whether it is yet or not.
+  const resolution = policy.resolveIdDefaultsWithWarnings?.(asOptedIn) ?? { defaults: policy.resolveIdDefaults(asOptedIn), warnings: [] };
   const defaults = resolution.defaults;
   const notes = [...resolution.warnings];
   let from: NamespaceIds['from'];
-  if (awaitsAllocatedBlock(policy, info)) {
+  if (awaitsAllocatedBlock(policy, asOptedIn)) {
     from = 'pending-block';
     notes.unshift(
-      `no UID block yet: the allocator assigns one when the namespace is opted in; until it has one the webhook makes Pods wait (and denies them if none comes in time)${defaults === null ? '' : `; the IDs below are from ${defaults.source}, the real block will differ`}`,
+      `${optedIn ? 'no UID block yet although the namespace is opted in: the allocator has not assigned one (see the namespace\'s Events; a full pool?)' : 'no UID block yet: the allocator assigns one when the namespace is opted in'}; until it has one the webhook makes its Pods wait, and denies them if none comes in time${defaults === null ? '' : `; the IDs shown are from ${defaults.source}, the real block will differ`}`,
     );
   } else if (defaults === null) from = 'none';
   else if (defaults.source.startsWith('spec.namespaces[')) from = 'rule';

@@ -74,13 +74,21 @@ describe('the built secure-defaults bin', () => {
     expect(run).toEqual({ code: 2, stdout: '', stderr: 'error: cannot read manifests "missing.yaml": no such file\n' });
   });
 
-  it('lists serve and allocations beside the offline commands', async () => {
+  // --help loads every command, the Kubernetes client with them: seconds on a busy machine.
+  it('lists serve, allocations and audit beside the offline commands', async () => {
     const run = await runBin(['--help']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^\s+serve\b/m);
     expect(run.stdout).toMatch(/^\s+allocations\b/m);
+    expect(run.stdout).toMatch(/^\s+audit\b/m);
     expect(run.stdout).toMatch(/^\s+mutate\b/m);
-  });
+  }, 30_000);
+
+  it('audit --help documents --fail-on and the exit statuses', async () => {
+    const run = await runBin(['audit', '--help']);
+    expect(run.code).toBe(0);
+    for (const text of ['--fail-on', 'deny', 'change', 'never', '--assume-opted-in', '--only-changed', '--policy-configmap', '--context', 'Exit status: 0']) expect(run.stdout).toContain(text);
+  }, 30_000);
 
   it('validates a policy', async () => {
     const run = await runBin(['policy', 'validate', fixture('invalid-policy.yaml')]);
