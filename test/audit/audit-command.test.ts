@@ -166,6 +166,29 @@ describe('secure-defaults audit', () => {
     expect(stderr).toMatch(/^error: cannot read the cluster: forbidden \(\/api\/v1\/namespaces\): the kubeconfig user needs get\/list on namespaces, the workload kinds and the policy ConfigMap; .*auditRole.create=true.*\n$/);
   });
 
+  test('streams: a namespace\'s workloads are listed only once the previous namespace\'s report is written', async () => {
+    const events: string[] = [];
+    const fake = cluster();
+    const reader = new FakeClusterReader(fake);
+    const objects = reader.objects.bind(reader);
+    reader.objects = (kind, namespace) => {
+      if (kind.kind === 'Deployment') events.push(`list ${namespace}`);
+      return objects(kind, namespace);
+    };
+    const { auditCluster } = await import('../../src/audit/cluster-audit.js');
+    const policy = parsePolicy(policyYaml('fill'));
+    if (!policy.ok) throw new Error('policy');
+    for await (const audit of auditCluster(reader, { decideAdmission, checkRestricted }, { policy: policy.policy, generation: 1 }, { assumeOptedIn: false, excluded: new Map([['kube-system', 'x']]) })) {
+      events.push(`report ${audit.name}`);
+    }
+    expect(events).toEqual(['list legacy', 'report legacy', 'report kube-system', 'list secure-defaults', 'report secure-defaults', 'list team-a', 'report team-a', 'list tenant-new', 'report tenant-new'].sort((a, b) => order(a) - order(b)));
+    function order(event: string): number {
+      const names = ['kube-system', 'legacy', 'secure-defaults', 'team-a', 'tenant-new'];
+      const [verb, name] = event.split(' ');
+      return names.indexOf(name!) * 2 + (verb === 'report' ? 1 : 0);
+    }
+  });
+
   test('a missing policy ConfigMap is one error line with exit 2', async () => {
     const run = await audit(['--policy-configmap', 'ops/nope']);
     expect(run.code).toBe(2);

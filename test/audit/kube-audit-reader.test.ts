@@ -4,7 +4,13 @@ import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
 import { AUDITED_KINDS, ApiStatusError, KubeAuditReader } from '../../src/audit/kube-audit-reader.js';
+import { connectAuditReader } from '../../src/cli/commands/audit.js';
+import { UserError } from '../../src/cli/user-error.js';
 
 const NAMESPACES = Array.from({ length: 7 }, (_, i) => ({ metadata: { name: `ns-${i}` } }));
 const requests: string[] = [];
@@ -60,4 +66,33 @@ test('a ConfigMap is read by name; a missing one is null; a refused list is an e
   })();
   await expect(listing).rejects.toBeInstanceOf(ApiStatusError);
   await expect(listing).rejects.toMatchObject({ status: 403, message: expect.stringContaining('cannot list resource') });
+});
+
+test('--kubeconfig and --context choose the cluster; an unknown context is one clear error', async () => {
+  const port = (server.address() as AddressInfo).port;
+  const file = join(mkdtempSync(join(tmpdir(), 'audit-kubeconfig-')), 'config');
+  writeFileSync(
+    file,
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [
+        { name: 'nowhere', cluster: { server: 'http://127.0.0.1:1' } },
+        { name: 'here', cluster: { server: `http://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true } },
+      ],
+      users: [{ name: 'u', user: { token: 't' } }],
+      contexts: [
+        { name: 'prod', context: { cluster: 'nowhere', user: 'u' } },
+        { name: 'test', context: { cluster: 'here', user: 'u' } },
+      ],
+      'current-context': 'prod',
+    }),
+  );
+  const flags = { kubeconfig: file, policyConfigmap: 'ops/policy', output: 'json' as const, failOn: 'deny' as const, chunkSize: 100 };
+  const reader = connectAuditReader({ ...flags, context: 'test' });
+  const names: string[] = [];
+  for await (const item of reader.namespaces()) names.push((item['metadata'] as { name: string }).name);
+  expect(names).toHaveLength(NAMESPACES.length);
+  expect(() => connectAuditReader({ ...flags, context: 'staging' })).toThrow(UserError);
+  expect(() => connectAuditReader({ ...flags, context: 'staging' })).toThrow(/staging/);
 });

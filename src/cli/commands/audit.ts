@@ -36,8 +36,15 @@ export const connectAuditReader: AuditReaderFactory = (flags) => {
   try {
     if (flags.kubeconfig) kubeConfig.loadFromFile(flags.kubeconfig);
     else kubeConfig.loadFromDefault(); // $KUBECONFIG, ~/.kube/config, or the Pod's ServiceAccount
-    if (flags.context) kubeConfig.setCurrentContext(flags.context);
+    if (flags.context) {
+      if (kubeConfig.getContextObject(flags.context) === null) {
+        const known = kubeConfig.getContexts().map((c) => c.name);
+        throw new UserError(`--context ${JSON.stringify(flags.context)}: no such context in the kubeconfig (it has ${known.length === 0 ? 'none' : known.map((n) => JSON.stringify(n)).join(', ')})`);
+      }
+      kubeConfig.setCurrentContext(flags.context);
+    }
   } catch (error) {
+    if (error instanceof UserError) throw error;
     throw new UserError(`cannot load kubeconfig${flags.kubeconfig ? ` ${JSON.stringify(flags.kubeconfig)}` : ''}: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!kubeConfig.getCurrentCluster()) throw new UserError('no cluster in the kubeconfig; pass --kubeconfig FILE (or set KUBECONFIG) and --context NAME, or run in a Pod');
