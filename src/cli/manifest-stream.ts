@@ -129,7 +129,7 @@ export interface Replacement {
 
 export interface RenderedDocument {
   readonly document: ManifestDocument;
-  /** The document as it was read, rendered the same way as `after`. */
+  /** The document's text as it was read. */
   readonly before: string;
   readonly after: string;
   readonly changed: boolean;
@@ -183,8 +183,8 @@ export function renderYamlDocuments(documents: readonly ManifestDocument[], repl
     // The library writes every line in its own spacing; only the lines the edit changed are taken
     // from its output, the others stay the input's own.
     const spliced = spliceChangedLines(document.text, normalizedBefore, normalizedAfter);
-    const after = spliced !== null && isDeepStrictEqualJs(parseDocument(spliced), expected) ? spliced : normalizedAfter;
-    return { document, before: spliced !== null ? document.text : normalizedBefore, after, changed: true, inPlace: true };
+    const after = spliced !== null && isDeepStrictEqualJs(parseDocument(spliced, { merge: true }), expected) ? spliced : normalizedAfter;
+    return { document, before: document.text, after, changed: true, inPlace: true };
   });
 }
 

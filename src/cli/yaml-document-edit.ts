@@ -126,9 +126,13 @@ export function layoutOf(text: string): LayoutOptions {
   return { indent, indentSeq, flowCollectionPadding: padded >= tight };
 }
 
-/** A line with its spacing and quotes taken out: what the library's re-rendering leaves of it. */
+/**
+ * A line as the library's re-rendering leaves it alike: its indentation, then its text without
+ * spacing and quotes (the library pads flow collections and comments its own way).
+ */
 function skeleton(line: string): string {
-  return line.replace(/[\s"']/g, '');
+  const indentation = /^ */.exec(line)?.[0].length ?? 0;
+  return `${indentation}:${line.replace(/[\s"']/g, '')}`;
 }
 
 /**

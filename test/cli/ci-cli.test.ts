@@ -130,6 +130,13 @@ describe('mutate edits each document in place', () => {
     expect(applyTextPatch(firstDocument, run.stdout)).toBe(yaml);
   });
 
+  it('-o diff applies to the file as it is, even when its layout could not be kept line for line', async () => {
+    const stdin = 'apiVersion: v1\nkind: Pod\nmetadata:\n    name: odd   # four spaces\nspec:\n    containers:\n        -   name: app\n            image: nginx\n';
+    const diff = await runCli(['mutate', '-f', '-', ...POLICY, '-o', 'diff'], { stdin });
+    const yaml = await runCli(['mutate', '-f', '-', ...POLICY], { stdin });
+    expect(applyTextPatch(stdin, diff.stdout)).toBe(yaml.stdout);
+  });
+
   it('a field supplied by a merge key: the document is written anew, correctly, and that is said', async () => {
     const stdin = 'base: &base\n  containers: [{name: c, image: x}]\napiVersion: v1\nkind: Pod\nmetadata: {name: merged}\nspec:\n  <<: *base\n';
     const run = await runCli(['mutate', '-f', '-', ...POLICY], { stdin });
