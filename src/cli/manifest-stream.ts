@@ -1,7 +1,7 @@
 // Reading a stream of Kubernetes manifests (multi-document YAML, JSON, `kind: List`) and writing
 // it back in the same order, so `helm template … | secure-defaults mutate -f -` returns the
 // whole stream with only the workloads changed.
-import { Document, isNode, parseAllDocuments, parseDocument, type ParsedNode } from 'yaml';
+import { Document, isCollection, isNode, parseAllDocuments, parseDocument, type ParsedNode } from 'yaml';
 import type { Operation } from '../engine/model.js';
 import { UserError } from './user-error.js';
 import { editedInPlace, layoutOf, spliceChangedLines } from './yaml-document-edit.js';
@@ -160,6 +160,9 @@ export function renderYamlDocuments(documents: readonly ManifestDocument[], repl
     const changed = document.items.some((item) => replacements.has(item.object));
     // Untouched documents are written exactly as they were read.
     if (!changed) return { document, before: document.text, after: document.text, changed: false, inPlace: true };
+    // A JSON document (a flow mapping at the root) asked for as YAML is written as block YAML.
+    const { contents } = document.source;
+    if (isCollection(contents) && contents.flow === true) return { document, before: document.text, after: rebuilt(document, replacements).toString({ lineWidth: 0 }), changed: true, inPlace: true };
     const layout = layoutOf(sourceTexts.get(document.sourceName) ?? document.text);
     const render = (doc: Document): string => {
       const copy = doc.clone();
