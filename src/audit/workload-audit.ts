@@ -136,12 +136,12 @@ function failingChecks(engine: AuditEngine, pod: unknown): string[] {
  * Refusals as plain data from the decision: enforce mode's violations of a denied Pod; and, when
  * the engine reports them on an allowed decision (warn mode), what enforce mode would refuse.
  */
-export function refusalsOf(decision: AdmissionDecision, policy: CompiledPolicy): Refusal[] {
+export function refusalsOf(decision: AdmissionDecision): Refusal[] {
   if (!decision.allowed) return decision.violations.map((v) => ({ mode: 'enforce' as const, path: v.path, message: v.message }));
+  // Seam for warn mode: an allowed decision that carries what enforce mode would deny.
   const wouldDeny = (decision as { wouldDeny?: readonly { path: string; message: string }[] }).wouldDeny;
   if (!Array.isArray(wouldDeny)) return [];
-  const mode = policy.mode === 'enforce' ? 'enforce' : 'warn';
-  return wouldDeny.map((v) => ({ mode, path: v.path, message: v.message }));
+  return wouldDeny.map((v) => ({ mode: 'warn' as const, path: v.path, message: v.message }));
 }
 
 export interface WorkloadToAudit {
@@ -184,7 +184,7 @@ export async function auditWorkload(engine: AuditEngine, snapshot: PolicySnapsho
     const reason = typeof outcome.log['reason'] === 'string' ? outcome.log['reason'] : 'not judged';
     return { ...base, verdict: 'error', injected: [], leftOut: warnings, refusals: [], skipped: null, message: reason, patch: [], restricted: { before, after: null } };
   }
-  const refusals = refusalsOf(decision, snapshot.policy);
+  const refusals = refusalsOf(decision);
   if (!response.allowed) {
     return { ...base, verdict: 'denied', injected: [], leftOut: warnings, refusals, skipped: null, message: response.status?.message ?? null, patch: [], restricted: { before, after: null } };
   }
