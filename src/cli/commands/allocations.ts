@@ -29,8 +29,15 @@ export const connectWithKubeconfig: AllocationClusterConnector = (connection) =>
   try {
     if (connection.kubeconfig) kubeConfig.loadFromFile(connection.kubeconfig);
     else kubeConfig.loadFromDefault();
-    if (connection.context) kubeConfig.setCurrentContext(connection.context);
+    if (connection.context) {
+      // client-node accepts any name and then has no current cluster; say which contexts exist.
+      if (kubeConfig.getContextObject(connection.context) === null) {
+        throw new UserError(`--context ${JSON.stringify(connection.context)}: no such context in the kubeconfig (it has ${kubeConfig.getContexts().map((c) => JSON.stringify(c.name)).join(', ') || 'none'})`);
+      }
+      kubeConfig.setCurrentContext(connection.context);
+    }
   } catch (error) {
+    if (error instanceof UserError) throw error;
     throw new UserError(`cannot load kubeconfig${connection.kubeconfig ? ` ${JSON.stringify(connection.kubeconfig)}` : ''}: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (!kubeConfig.getCurrentCluster()) {
