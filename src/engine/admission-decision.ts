@@ -55,9 +55,15 @@ function joinPath(base: string, field: string): string {
   return base === '' ? field : `${base}.${field}`;
 }
 
-/** How warn mode reports a violation: the denial's own sentence, after what enforce would do. */
-export function wouldDenyWarning(policyName: string, violation: Violation): string {
-  return `policy "${policyName}" (warn mode) would deny this Pod in enforce mode: ${violation.message}`;
+/** Past this many, warn mode sums up the rest in one warning: a Pod's author must not flood the API server's warnings. */
+export const MAX_WOULD_DENY_WARNINGS = 20;
+
+/** How warn mode reports violations: one warning each, in the denial's own sentence. */
+export function wouldDenyWarnings(policyName: string, violations: readonly Violation[]): string[] {
+  const prefix = `policy "${policyName}" (warn mode) would deny this Pod in enforce mode:`;
+  const warnings = violations.slice(0, MAX_WOULD_DENY_WARNINGS).map((violation) => `${prefix} ${violation.message}`);
+  if (violations.length > MAX_WOULD_DENY_WARNINGS) warnings.push(`${prefix} and ${violations.length - MAX_WOULD_DENY_WARNINGS} more violations`);
+  return warnings;
 }
 
 /** Adds (or merges into) the injected annotation on a copy of the metadata. */
@@ -119,7 +125,7 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
     judgePod: target === 'pod',
     judgeContainer: (c) => lists.some((list) => c.path.startsWith(`spec.${list}[`)) && !(c.path.startsWith('spec.ephemeralContainers[') && existing.has(c.name)),
   });
-  if (mode === 'warn') warnings.push(...violations.map((violation) => wouldDenyWarning(policy.name, violation)));
+  if (mode === 'warn') warnings.push(...wouldDenyWarnings(policy.name, violations));
   const windows = windowsPodReason(spec);
   if (windows !== null) return { ...unchanged(`${windows}: Linux security defaults do not apply`), violations };
 
