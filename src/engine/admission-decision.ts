@@ -17,7 +17,7 @@ import {
   type PolicyMode,
   type Violation,
 } from './model.js';
-import { CONTAINER_LISTS, type ContainerList } from './pod-containers.js';
+import { CONTAINER_LISTS } from './pod-containers.js';
 import { hardenNewEphemeralContainers, hardenPodSpec, isUnset, type Injection, type SpecHardening } from './pod-hardener.js';
 import { withMembers } from './object-copy.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
@@ -113,7 +113,6 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
 
   warnings.push(...resolution.warnings);
   const ids = resolution.defaults;
-  const lists: readonly ContainerList[] = target === 'pod' ? CONTAINER_LISTS : ['ephemeralContainers'];
   // Judged in every mode (warn reports them, fill exposes them to `audit`), and before the Windows
   // check: a Linux Pod must not dodge enforce mode by adding windowsOptions.
   const existing = context.existingEphemeralNames;
@@ -123,7 +122,8 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
     policyName: policy.name,
     basePath,
     judgePod: target === 'pod',
-    judgeContainer: (c) => lists.some((list) => c.path.startsWith(`spec.${list}[`)) && !(c.path.startsWith('spec.ephemeralContainers[') && existing.has(c.name)),
+    // For `kubectl debug`, only the ephemeral containers it adds.
+    judgeContainer: target === 'pod' ? () => true : (c) => c.path.startsWith('spec.ephemeralContainers[') && !existing.has(c.name),
   });
   if (mode === 'warn') warnings.push(...wouldDenyWarnings(policy.name, violations));
   const windows = windowsPodReason(spec);

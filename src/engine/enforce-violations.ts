@@ -24,14 +24,17 @@ export interface EnforceContext {
   readonly judgeContainer: (container: ContainerView) => boolean;
 }
 
-/** A PSS check's offending fields whose value the Pod set to `refused` (not merely left unset). */
+/**
+ * A PSS check's offending fields whose value the Pod set to `refused` (not merely left unset).
+ * The check runs only when some field holds that value: most Pods set none, and pay nothing.
+ */
 function explicitOffenders(check: PodSecurityCheck, pod: PodView, field: string, refused: unknown): Set<string> {
+  const candidates = new Set<string>();
+  if (pod.securityContext?.[field] === refused) candidates.add(`spec.securityContext.${field}`);
+  for (const container of pod.containers) if (container.securityContext?.[field] === refused) candidates.add(`${container.path}.securityContext.${field}`);
+  if (candidates.size === 0) return candidates;
   const offenders = new Set<string>();
-  const outcome = check.evaluate(pod);
-  if (outcome === null) return offenders;
-  const byPath = new Map<string, JsonObject | undefined>([[`spec.securityContext.${field}`, pod.securityContext]]);
-  for (const container of pod.containers) byPath.set(`${container.path}.securityContext.${field}`, container.securityContext);
-  for (const path of outcome.paths) if (byPath.get(path)?.[field] === refused) offenders.add(path);
+  for (const path of check.evaluate(pod)?.paths ?? []) if (candidates.has(path)) offenders.add(path);
   return offenders;
 }
 
@@ -42,52 +45,57 @@ function allowedRange(context: EnforceContext, range: IdRange): string {
 export function findViolations(podLike: unknown, context: EnforceContext): Violation[] {
   const fullView = readPodView(podLike);
   if (fullView === undefined) return [];
-  const view: PodView = {
-    ...fullView,
-    securityContext: context.judgePod ? fullView.securityContext : undefined,
-    containers: fullView.containers.filter(context.judgeContainer),
-  };
+  const containers = fullView.containers.filter(context.judgeContainer);
+  const view: PodView =
+    context.judgePod && containers.length === fullView.containers.length
+      ? fullView
+      : { ...fullView, securityContext: context.judgePod ? fullView.securityContext : undefined, containers };
   const root = explicitOffenders(runAsUserCheck, view, 'runAsUser', 0);
   const nonRootFalse = explicitOffenders(runAsNonRootCheck, view, 'runAsNonRoot', false);
   const escalation = explicitOffenders(allowPrivilegeEscalationCheck, view, 'allowPrivilegeEscalation', true);
   const privileged = explicitOffenders(privilegedCheck, view, 'privileged', true);
   const prefix = context.basePath === '' ? '' : `${context.basePath}.`;
   const deny = `policy "${context.policyName}" does not allow it`;
+  const flagged = root.size + nonRootFalse.size + escalation.size + privileged.size > 0;
+  const uidRange = context.ids?.uidRange;
+  const gidRange = context.ids?.gidRange;
   const violations: Violation[] = [];
 
+  // Called for every container of every Pod: nothing is built unless a value is wrong.
   const judge = (sc: JsonObject | undefined, who: string, path: string, container: ContainerView | undefined): void => {
     if (sc === undefined) return;
     const push = (field: string, reason: ViolationReason, message: string, fieldPath = `${path}.securityContext.${field}`): void => {
       violations.push({ path: prefix + fieldPath, reason, ...(container !== undefined ? { container: container.name } : {}), message: `${who}: ${message}` });
     };
-    const ranges: [string, IdRange | undefined, ViolationReason][] = [
-      ['runAsUser', context.ids?.uidRange, 'uidRange'],
-      ['runAsGroup', context.ids?.gidRange, 'gidRange'],
-    ];
-    if (container === undefined) ranges.push(['fsGroup', context.ids?.gidRange, 'gidRange']);
-    for (const [field, range, reason] of ranges) {
+    const judgeId = (field: string, range: IdRange | undefined, reason: ViolationReason): void => {
       const value = sc[field];
-      if (typeof value !== 'number') continue;
+      if (typeof value !== 'number') return;
       if (range !== undefined && !idRangeContains(range, value)) {
         push(field, reason, `securityContext.${field} ${value} is outside ${allowedRange(context, range)}`);
-      } else if (range === undefined && field === 'runAsUser' && root.has(`${path}.securityContext.runAsUser`)) {
+      } else if (range === undefined && field === 'runAsUser' && value === 0 && root.has(`${path}.securityContext.runAsUser`)) {
         push(field, 'runAsUser', `securityContext.runAsUser 0 runs as root, which policy "${context.policyName}" does not allow; use a non-zero UID`);
       }
+    };
+    judgeId('runAsUser', uidRange, 'uidRange');
+    judgeId('runAsGroup', gidRange, 'gidRange');
+    if (container === undefined) {
+      judgeId('fsGroup', gidRange, 'gidRange');
+      const groups = sc['supplementalGroups'];
+      if (Array.isArray(groups) && gidRange !== undefined) {
+        groups.forEach((group: unknown, index) => {
+          if (typeof group === 'number' && !idRangeContains(gidRange, group)) {
+            push('supplementalGroups', 'gidRange', `securityContext.supplementalGroups ${group} is outside ${allowedRange(context, gidRange)}`, `${path}.securityContext.supplementalGroups[${index}]`);
+          }
+        });
+      }
     }
-    const groups = container === undefined ? sc['supplementalGroups'] : undefined;
-    const gidRange = context.ids?.gidRange;
-    if (Array.isArray(groups) && gidRange !== undefined) {
-      groups.forEach((group: unknown, index) => {
-        if (typeof group === 'number' && !idRangeContains(gidRange, group)) {
-          push('supplementalGroups', 'gidRange', `securityContext.supplementalGroups ${group} is outside ${allowedRange(context, gidRange)}`, `${path}.securityContext.supplementalGroups[${index}]`);
-        }
-      });
-    }
-    if (nonRootFalse.has(`${path}.securityContext.runAsNonRoot`)) push('runAsNonRoot', 'runAsNonRoot', `securityContext.runAsNonRoot false: ${deny}; remove it or set true`);
-    if (escalation.has(`${path}.securityContext.allowPrivilegeEscalation`)) {
+    if (!flagged) return;
+    const at = `${path}.securityContext.`;
+    if (nonRootFalse.has(`${at}runAsNonRoot`)) push('runAsNonRoot', 'runAsNonRoot', `securityContext.runAsNonRoot false: ${deny}; remove it or set true`);
+    if (escalation.has(`${at}allowPrivilegeEscalation`)) {
       push('allowPrivilegeEscalation', 'allowPrivilegeEscalation', `securityContext.allowPrivilegeEscalation true: ${deny}; remove it or set false`);
     }
-    if (privileged.has(`${path}.securityContext.privileged`)) push('privileged', 'privileged', `securityContext.privileged true: ${deny}; remove it or set false`);
+    if (privileged.has(`${at}privileged`)) push('privileged', 'privileged', `securityContext.privileged true: ${deny}; remove it or set false`);
   };
 
   judge(view.securityContext, 'Pod', 'spec', undefined);
