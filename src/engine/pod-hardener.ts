@@ -147,10 +147,36 @@ const LEFT_OUT_BECAUSE: Record<LeftOutReason, (many: boolean) => string> = {
   usesNode: (many) => `use${many ? '' : 's'} the node (hostNetwork, hostPID, hostIPC or a hostPath volume) and keep${many ? '' : 's'} the user ${many ? 'their images run' : 'its image runs'} as`,
 };
 
+/** What containers did not get, gathered so that the warnings about it can be grouped. */
+interface HardeningNotes {
+  readonly leftOut: LeftOutDefault[];
+  /** Quoted names of containers that got no allowPrivilegeEscalation: false, by the API server's reason. */
+  readonly escalationClashes: { readonly privileged: string[]; readonly sysAdmin: string[] };
+}
+
+function newNotes(): HardeningNotes {
+  return { leftOut: [], escalationClashes: { privileged: [], sysAdmin: [] } };
+}
+
 /**
  * One warning per reason and set of fields, naming the containers (at most a few, then a count):
  * bounded however many containers a Pod has.
  */
+function groupedWarnings(notes: HardeningNotes, specPath: string): string[] {
+  const warnings: string[] = [];
+  for (const [names, why] of [
+    [notes.escalationClashes.privileged, (many: boolean) => `${many ? 'they are' : 'it is'} privileged`],
+    [notes.escalationClashes.sysAdmin, (many: boolean) => `${many ? 'they add' : 'it adds'} SYS_ADMIN`],
+  ] as const) {
+    if (names.length === 0) continue;
+    const many = names.length > 1;
+    warnings.push(
+      `${specPath}: allowPrivilegeEscalation: false not added to ${many ? 'containers' : 'container'} ${listNames(names)} because ${why(many)} (the API server refuses that combination)`,
+    );
+  }
+  return [...warnings, ...leftOutWarnings(notes.leftOut, specPath)];
+}
+
 function leftOutWarnings(leftOut: readonly LeftOutDefault[], specPath: string): string[] {
   const groups = new Map<string, { reason: LeftOutReason; fields: readonly string[]; names: string[] }>();
   for (const entry of leftOut) {
@@ -184,7 +210,7 @@ function hardenContainer(
   plan: ContainerPlan,
   injections: Injection[],
   warnings: string[],
-  leftOut: LeftOutDefault[],
+  notes: HardeningNotes,
 ): PlainMap {
   const sc = entry.securityContext;
   if (sc === null) return entry.container;
@@ -204,9 +230,9 @@ function hardenContainer(
   if (defaults.allowPrivilegeEscalation !== null && isUnset(sc['allowPrivilegeEscalation'])) {
     const addsSysAdmin = capabilityList(sc['capabilities'], 'add').some((cap) => typeof cap === 'string' && SYS_ADMIN.has(cap));
     if (!defaults.allowPrivilegeEscalation && sc['privileged'] === true) {
-      warnings.push(`${where}: allowPrivilegeEscalation: false not added because the container is privileged (the API server refuses that combination)`);
+      notes.escalationClashes.privileged.push(`"${entry.name}"`);
     } else if (!defaults.allowPrivilegeEscalation && addsSysAdmin) {
-      warnings.push(`${where}: allowPrivilegeEscalation: false not added because the container adds SYS_ADMIN (the API server refuses that combination)`);
+      notes.escalationClashes.sysAdmin.push(`"${entry.name}"`);
     } else {
       add('allowPrivilegeEscalation', defaults.allowPrivilegeEscalation);
     }
@@ -249,7 +275,7 @@ function hardenContainer(
   if (wantsNonRoot && isUnset(sc['runAsNonRoot']) && effectiveUser !== 0) identity('runAsNonRoot', true);
   if (keptCapabilities) kept.push('capabilities.drop');
   const reason = keepsIdentity ?? keepsCapabilities;
-  if (kept.length > 0 && reason !== null) leftOut.push({ container: entry.name, path: where, fields: kept, reason });
+  if (kept.length > 0 && reason !== null) notes.leftOut.push({ container: entry.name, path: where, fields: kept, reason });
 
   if (plan.containerLevelIdentity && defaults.seccompProfile !== null && isUnset(psc['seccompProfile']) && isUnset(sc['seccompProfile'])) {
     const annotation = `${CONTAINER_SECCOMP_ANNOTATION_PREFIX}${entry.name}`;
@@ -286,11 +312,11 @@ function hardenContainers(
   plan: ContainerPlan,
   injections: Injection[],
   warnings: string[],
-  leftOut: LeftOutDefault[],
+  notes: HardeningNotes,
 ): Map<ContainerList, Map<number, PlainMap>> {
   const replaced = new Map<ContainerList, Map<number, PlainMap>>();
   for (const entry of entries) {
-    const hardened = hardenContainer(entry, settings, plan, injections, warnings, leftOut);
+    const hardened = hardenContainer(entry, settings, plan, injections, warnings, notes);
     if (hardened === entry.container) continue;
     let changes = replaced.get(entry.list);
     if (changes === undefined) replaced.set(entry.list, (changes = new Map()));
@@ -304,7 +330,7 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
   const { defaults, ids, specPath } = settings;
   const injections: Injection[] = [];
   const warnings: string[] = [];
-  const leftOut: LeftOutDefault[] = [];
+  const notes = newNotes();
   const entries = collectContainers(spec, CONTAINER_LISTS, specPath, defaults, warnings);
   // A pod-level value reaches every container that does not set the field itself.
   const reachesKeeper = (field: IdentityField): boolean =>
@@ -372,10 +398,10 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
     containerLevelIdentity: false,
     podSecurityContext: psc,
   };
-  const replaced = hardenContainers(entries, settings, plan, injections, warnings, leftOut);
+  const replaced = hardenContainers(entries, settings, plan, injections, warnings, notes);
   const hardened = assembleSpec(spec, Object.keys(podAdds).length > 0 ? podAdds : null, replaced);
-  warnings.push(...leftOutWarnings(leftOut, specPath));
-  return { spec: hardened, injections, warnings, leftOut };
+  warnings.push(...groupedWarnings(notes, specPath));
+  return { spec: hardened, injections, warnings, leftOut: notes.leftOut };
 }
 
 /**
@@ -386,7 +412,7 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
 export function hardenNewEphemeralContainers(spec: PlainMap, settings: HardeningSettings, existingNames: ReadonlySet<string>): SpecHardening {
   const injections: Injection[] = [];
   const warnings: string[] = [];
-  const leftOut: LeftOutDefault[] = [];
+  const notes = newNotes();
   const entries = collectContainers(spec, ['ephemeralContainers'], settings.specPath, settings.defaults, warnings).filter(
     (entry) => !existingNames.has(entry.name),
   );
@@ -399,7 +425,7 @@ export function hardenNewEphemeralContainers(spec: PlainMap, settings: Hardening
     containerLevelIdentity: true,
     podSecurityContext: psc,
   };
-  const replaced = hardenContainers(entries, settings, plan, injections, warnings, leftOut);
-  warnings.push(...leftOutWarnings(leftOut, settings.specPath));
-  return { spec: assembleSpec(spec, null, replaced), injections, warnings, leftOut };
+  const replaced = hardenContainers(entries, settings, plan, injections, warnings, notes);
+  warnings.push(...groupedWarnings(notes, settings.specPath));
+  return { spec: assembleSpec(spec, null, replaced), injections, warnings, leftOut: notes.leftOut };
 }

@@ -162,7 +162,7 @@ describe('automatic pod hardening', () => {
     const created = await env.kubectlCreatePod(LOOSE, 'privileged', { initContainers: [container('sysctl', { privileged: true })], containers: [container('app')] });
     expect(created).toMatchObject({ code: 0 });
     // The webhook's warnings, printed by kubectl: what was left out of the privileged container, and why.
-    expect(created.stderr).toContain('allowPrivilegeEscalation: false not added because the container is privileged');
+    expect(created.stderr).toContain('allowPrivilegeEscalation: false not added to container "sysctl" because it is privileged');
     expect(created.stderr).toContain('container "sysctl" is privileged and keeps the user, group and capabilities it asks for: runAsUser, runAsGroup, runAsNonRoot, capabilities.drop not added');
 
     const pod = await env.storedPod(LOOSE, 'privileged');
