@@ -16,7 +16,7 @@ export interface Injection {
   readonly scope: 'pod' | 'container';
   /** e.g. "runAsUser", "capabilities.drop" */
   readonly field: string;
-  /** e.g. "spec.containers[app].securityContext.allowPrivilegeEscalation" */
+  /** e.g. "spec.containers[0].securityContext.allowPrivilegeEscalation" */
   readonly path: string;
 }
 
@@ -138,12 +138,11 @@ function collectContainers(spec: PlainMap, lists: readonly ContainerList[], spec
   return entries;
 }
 
-const IDENTITY_FIELDS = ['runAsUser', 'runAsGroup', 'runAsNonRoot'] as const;
-type IdentityField = (typeof IDENTITY_FIELDS)[number];
+type IdentityField = 'runAsUser' | 'runAsGroup' | 'runAsNonRoot';
 
 const LEFT_OUT_BECAUSE: Record<LeftOutReason, (many: boolean) => string> = {
   privileged: (many) => `${many ? 'are' : 'is'} privileged and keep${many ? '' : 's'} the user, group and capabilities ${many ? 'they ask' : 'it asks'} for`,
-  runsAsRoot: (many) => `run${many ? '' : 's'} as root by ${many ? 'their' : 'its'} own securityContext and keep${many ? '' : 's'} ${many ? 'their' : 'its'} capabilities`,
+  runsAsRoot: (many) => `run${many ? '' : 's'} as root (runAsUser: 0 of ${many ? 'their' : 'its'} own or of the Pod) and keep${many ? '' : 's'} ${many ? 'their' : 'its'} capabilities`,
   usesNode: (many) => `use${many ? '' : 's'} the node (hostNetwork, hostPID, hostIPC or a hostPath volume) and keep${many ? '' : 's'} the user ${many ? 'their images run' : 'its image runs'} as`,
 };
 

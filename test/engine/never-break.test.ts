@@ -97,7 +97,7 @@ const CASES: [string, Case][] = [
         initContainers: [c('chown', { runAsUser: 0, allowPrivilegeEscalation: false })],
         containers: [c('app', { ...HARDENED, runAsNonRoot: true })],
       },
-      warnings: ['runAsNonRoot: true not added because "chown" runs as UID 0', 'container "chown" runs as root by its own securityContext and keeps its capabilities: capabilities.drop not added'],
+      warnings: ['runAsNonRoot: true not added because "chown" runs as UID 0', 'container "chown" runs as root (runAsUser: 0 of its own or of the Pod) and keeps its capabilities: capabilities.drop not added'],
     },
   ],
   [
@@ -108,7 +108,7 @@ const CASES: [string, Case][] = [
         securityContext: { runAsUser: 0, runAsGroup: 10000, ...FS_GROUP, ...SECCOMP },
         containers: [c('a', { allowPrivilegeEscalation: false }), c('b', { runAsUser: 1000, ...HARDENED, runAsNonRoot: true })],
       },
-      warnings: ['the Pod runs as UID 0', 'container "a" runs as root by its own securityContext'],
+      warnings: ['the Pod runs as UID 0', 'container "a" runs as root (runAsUser: 0 of its own or of the Pod)'],
     },
   ],
   [
