@@ -173,6 +173,8 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   const result: AdmissionResult = decision.patch.length > 0 ? 'patched' : 'allowed';
   const wouldDeny = decision.mode === 'warn' ? (decision.wouldDeny ?? []) : [];
   if (wouldDeny.length > 0) auditAnnotations.wouldDeny = truncate(wouldDeny.map((v) => v.path).join(','), 2048);
+  const leftOut = decision.leftOut ?? [];
+  if (leftOut.length > 0) auditAnnotations.leftOut = truncate(leftOut.map((entry) => `${entry.path}:${entry.reason}`).join(','), 2048);
   return {
     ...outcome(
       patched(uid, decision.patch, { warnings: decision.warnings, auditAnnotations }),

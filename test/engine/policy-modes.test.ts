@@ -113,6 +113,12 @@ describe('a mode per namespace rule', () => {
     });
   });
 
+  it('a fallback with only a mode sets the mode of unmatched namespaces and gives them no IDs', () => {
+    const modeOnly = rules('  namespaces:\n    - names: [a]\n      uidRange: "10000-19999"\n  fallback: {mode: enforce}\n');
+    expect(modeOnly.resolveIdDefaultsWithWarnings?.(namespace('b'))).toMatchObject({ defaults: null, mode: 'enforce', modeSource: 'spec.fallback.mode' });
+    expect(modeOnly.resolveIdDefaultsWithWarnings?.(namespace('a'))).toMatchObject({ mode: 'fill', modeSource: 'spec.mode' });
+  });
+
   it('spec.mode applies where nothing overrides it', () => {
     expect(decide(policy, namespace('x')).mode).toBe('fill');
   });

@@ -45,6 +45,10 @@ describe('warn mode through the webhook', () => {
       expect(admitted.warnings).toEqual(expect.arrayContaining([expect.stringContaining(`(warn mode) would deny this Pod in enforce mode: ${sentence}`)]));
     }
     expect(admitted.warnings).toEqual(expect.arrayContaining([expect.stringContaining('container "sysctl" is privileged and keeps the user, group and capabilities it asks for')]));
+    expect(admitted.auditAnnotations).toMatchObject({
+      wouldDeny: 'spec.initContainers[0].securityContext.privileged,spec.containers[0].securityContext.runAsUser',
+      leftOut: 'spec.initContainers[0]:privileged',
+    });
   });
 
   it('counts what it would have denied by namespace and reason, and logs it with what was left out', async () => {
