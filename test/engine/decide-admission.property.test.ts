@@ -123,6 +123,8 @@ describe.each(POLICIES)('decideAdmission never breaks a workload (%s)', (_label,
         const decision = decide(policy, pod);
         const out = applyPatch(pod, patchOf(decision));
         expect(brokenPromises(pod['spec'], out['spec'])).toEqual([]);
+        // Idempotent here too: identity moved per container is not moved again.
+        if (decision.allowed) expect(patchOf(decide(policy, out))).toEqual([]);
         // Every container that kept something is named in a warning (past five per warning, counted).
         const leftOut = decision.leftOut ?? [];
         if (leftOut.length <= 5) for (const kept of leftOut) expect(decision.warnings.join('\n')).toContain(`"${kept.container}"`);
