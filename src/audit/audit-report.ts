@@ -31,7 +31,9 @@ export function summaryLine(audit: NamespaceAudit): string {
     return `${audit.name}: not opted in, ${plural(s.workloads, 'workload')}, nothing changes (--assume-opted-in shows what would)`;
   }
   const parts = [plural(s.workloads, 'workload')];
-  if (s.hardened > 0) parts.push(`${s.hardened} hardened`);
+  const partly = Object.entries(s.partlyHardened);
+  const partlyCount = partly.reduce((sum, [, n]) => sum + n, 0);
+  if (s.hardened > 0) parts.push(`${s.hardened} hardened${partlyCount === 0 ? '' : ` (${partlyCount} keeping what they asked for: ${partly.map(([reason, n]) => (partly.length === 1 ? reason : `${n} ${reason}`)).join(', ')})`}`);
   if (s.alreadyHardened > 0) parts.push(`${s.alreadyHardened} already hardened`);
   const left = Object.entries(s.leftAsTheyAre);
   const leftCount = left.reduce((sum, [, n]) => sum + n, 0);
@@ -77,7 +79,7 @@ function resultText(workload: WorkloadAudit): string {
 
 /** True when the webhook would do something to this workload's Pods. */
 export function isChange(workload: WorkloadAudit): boolean {
-  return workload.verdict === 'hardened' || workload.verdict === 'denied' || workload.verdict === 'error' || workload.refusals.length > 0;
+  return workload.verdict === 'hardened' || workload.verdict === 'denied' || workload.verdict === 'error' || workload.refusals.length > 0 || workload.ifEnforced.length > 0;
 }
 
 function table(rows: readonly (readonly string[])[], indent: string): string[] {
@@ -97,8 +99,10 @@ export function namespaceTable(audit: NamespaceAudit, wide: boolean, onlyChanged
         const details = [
           ...w.injected.map((path) => `inject   ${path}`),
           ...(w.skipped === null ? [] : [`left     ${w.skipped}`]),
-          ...w.leftOut.map((text) => `warning  ${text}`),
+          ...w.leftOut.map((l) => `kept     ${l.path} (container "${l.container}", ${l.reason}): ${l.fields.join(', ')} not added`),
+          ...w.warnings.map((text) => `warning  ${text}`),
           ...w.refusals.map((r) => `${r.mode === 'enforce' ? 'deny    ' : 'warn    '} ${r.message}`),
+          ...w.ifEnforced.map((r) => `enforce  would deny: ${r.message}`),
           ...(w.message === null || w.verdict === 'denied' ? [] : [`error    ${w.message}`]),
           ...(w.note === null ? [] : [`note     ${w.note}`]),
         ];
@@ -138,6 +142,7 @@ export function addSummaries(total: TotalSummary, audit: NamespaceAudit): TotalS
     namespaces: total.namespaces + 1,
     workloads: total.workloads + s.workloads,
     hardened: total.hardened + s.hardened,
+    partlyHardened: merged(total.partlyHardened, s.partlyHardened),
     alreadyHardened: total.alreadyHardened + s.alreadyHardened,
     leftAsTheyAre: left,
     denied: total.denied + s.denied,
@@ -148,10 +153,17 @@ export function addSummaries(total: TotalSummary, audit: NamespaceAudit): TotalS
   };
 }
 
+function merged(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = { ...a };
+  for (const [key, n] of Object.entries(b)) out[key] = (out[key] ?? 0) + n;
+  return out;
+}
+
 export const EMPTY_TOTAL: TotalSummary = {
   namespaces: 0,
   workloads: 0,
   hardened: 0,
+  partlyHardened: {},
   alreadyHardened: 0,
   leftAsTheyAre: {},
   denied: 0,

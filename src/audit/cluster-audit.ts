@@ -2,7 +2,7 @@
 // each one (workload-audit.ts) and hands the namespace's report on before reading the next, so
 // memory holds one namespace's answers, never the cluster's objects.
 import { toNamespaceInfo } from '../cluster/namespace-cache.js';
-import type { NamespaceInfo } from '../engine/model.js';
+import type { LeftOutDefault, NamespaceInfo } from '../engine/model.js';
 import type { PolicySnapshot } from '../server/policy-ports.js';
 import { podToCreate, controllerOf, reportedThroughOwner } from './controller-pods.js';
 import { AUDITED_KINDS, type AuditClusterReader, type RawObject } from './kube-audit-reader.js';
@@ -11,6 +11,8 @@ import { auditWorkload, namespaceView, type AuditEngine, type NamespaceIds, type
 export interface NamespaceSummary {
   readonly workloads: number;
   readonly hardened: number;
+  /** Of the hardened, those with defaults left out by the never-break rules, by reason ("privileged", "root", "uses the node"). */
+  readonly partlyHardened: Readonly<Record<string, number>>;
   /** Judged, nothing to add, nothing left out. */
   readonly alreadyHardened: number;
   /** Left as they are, by short reason ("Windows", "opted out", "kept what they asked for"). */
@@ -42,16 +44,24 @@ export interface ClusterAuditOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
+const LEFT_OUT_WORDS: Readonly<Record<LeftOutDefault['reason'], string>> = { privileged: 'privileged', runsAsRoot: 'root', usesNode: 'uses the node' };
+
+/** Why a workload keeps (some of) what it has, in a word or two for the summary line. */
+function leftOutReason(workload: WorkloadAudit): string {
+  return [...new Set(workload.leftOut.map((l) => LEFT_OUT_WORDS[l.reason] ?? l.reason))].join(' and ') || 'left as asked';
+}
+
 function shortReason(workload: WorkloadAudit): string {
   const reason = workload.skipped ?? '';
   if (/windows/i.test(reason)) return 'Windows';
   if (/opted out/i.test(reason)) return 'opted out';
-  if (workload.skipped === null) return 'kept what they asked for';
+  if (workload.skipped === null) return leftOutReason(workload);
   return reason.split(/[:;(]/)[0]?.trim() || 'left alone';
 }
 
 export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary {
   const left: Record<string, number> = {};
+  const partly: Record<string, number> = {};
   let hardened = 0;
   let alreadyHardened = 0;
   let denied = 0;
@@ -60,7 +70,10 @@ export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary
   let errors = 0;
   let notOptedIn = 0;
   for (const workload of workloads) {
-    if (workload.verdict === 'hardened') hardened++;
+    if (workload.verdict === 'hardened') {
+      hardened++;
+      if (workload.leftOut.length > 0) partly[leftOutReason(workload)] = (partly[leftOutReason(workload)] ?? 0) + 1;
+    }
     else if (workload.verdict === 'denied') denied++;
     else if (workload.verdict === 'error') errors++;
     else if (workload.verdict === 'not-opted-in') notOptedIn++;
@@ -72,7 +85,7 @@ export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary
     if (workload.verdict !== 'denied' && workload.refusals.some((r) => r.mode === 'warn')) warned++;
     if (workload.verdict !== 'not-opted-in' && workload.restricted.after !== null && workload.restricted.after.length > 0) failRestricted++;
   }
-  return { workloads: workloads.length, hardened, alreadyHardened, leftAsTheyAre: left, denied, warned, failRestricted, errors, notOptedIn };
+  return { workloads: workloads.length, hardened, partlyHardened: partly, alreadyHardened, leftAsTheyAre: left, denied, warned, failRestricted, errors, notOptedIn };
 }
 
 function nameOf(object: RawObject): string {

@@ -6,7 +6,7 @@
 import fastJsonPatch from 'fast-json-patch';
 import { awaitsAllocatedBlock } from '../allocation/allocator-policy.js';
 import { formatIdRange } from '../engine/id-range.js';
-import { OPT_IN_LABEL, type AdmissionDecision, type AdmissionInput, type CompiledPolicy, type NamespaceInfo, type Operation } from '../engine/model.js';
+import { OPT_IN_LABEL, type AdmissionDecision, type LeftOutDefault, type PolicyMode, type Violation, type AdmissionInput, type CompiledPolicy, type NamespaceInfo, type Operation } from '../engine/model.js';
 import { isOptedIn } from '../engine/namespace-opt-in.js';
 import type { RestrictedFinding } from '../engine/restricted/index.js';
 import type { AdmissionRequest } from '../server/admission-review.js';
@@ -102,9 +102,16 @@ export interface WorkloadAudit {
   readonly verdict: WorkloadVerdict;
   /** Field paths in the Pod the webhook would add, e.g. "spec.containers[app].securityContext.runAsNonRoot". */
   readonly injected: readonly string[];
-  /** What the webhook tells the Pod's creator (kubectl's "Warning:" lines): defaults left out and why. */
-  readonly leftOut: readonly string[];
+  /** The mode of the namespace's rule (null when not judged). */
+  readonly mode: PolicyMode | null;
+  /** What the webhook tells the Pod's creator (kubectl's "Warning:" lines). */
+  readonly warnings: readonly string[];
+  /** Defaults a container did not get because it asked for privilege, root or the node (never-break rules). */
+  readonly leftOut: readonly LeftOutDefault[];
+  /** What the webhook refuses (enforce mode) or warns it would refuse (warn mode). */
   readonly refusals: readonly Refusal[];
+  /** fill mode: what enforce mode would refuse, were the rule switched to it. */
+  readonly ifEnforced: readonly Refusal[];
   readonly skipped: string | null;
   /** The webhook's deny message, or why it could not judge. */
   readonly message: string | null;
@@ -132,16 +139,18 @@ function failingChecks(engine: AuditEngine, pod: unknown): string[] {
   return [...new Set(engine.checkRestricted(pod).map((finding) => finding.check))];
 }
 
+const asRefusal = (mode: Refusal['mode']) => (v: Violation): Refusal => ({ mode, path: v.path, message: v.message });
+
 /**
- * Refusals as plain data from the decision: enforce mode's violations of a denied Pod; and, when
- * the engine reports them on an allowed decision (warn mode), what enforce mode would refuse.
+ * Refusals as plain data from the engine's decision: a denied Pod's violations (enforce); on an
+ * allowed one, what enforce mode would refuse, which warn mode tells the Pod's creator and fill
+ * mode only reports (`ifEnforced`).
  */
-export function refusalsOf(decision: AdmissionDecision): Refusal[] {
-  if (!decision.allowed) return decision.violations.map((v) => ({ mode: 'enforce' as const, path: v.path, message: v.message }));
-  // Seam for warn mode: an allowed decision that carries what enforce mode would deny.
-  const wouldDeny = (decision as { wouldDeny?: readonly { path: string; message: string }[] }).wouldDeny;
-  if (!Array.isArray(wouldDeny)) return [];
-  return wouldDeny.map((v) => ({ mode: 'warn' as const, path: v.path, message: v.message }));
+export function refusalsOf(decision: AdmissionDecision): { refusals: Refusal[]; ifEnforced: Refusal[] } {
+  if (!decision.allowed) return { refusals: decision.violations.map(asRefusal('enforce')), ifEnforced: [] };
+  const wouldDeny = decision.wouldDeny ?? [];
+  if (decision.mode === 'warn') return { refusals: wouldDeny.map(asRefusal('warn')), ifEnforced: [] };
+  return { refusals: [], ifEnforced: wouldDeny.map(asRefusal('enforce')) };
 }
 
 export interface WorkloadToAudit {
@@ -163,7 +172,7 @@ export async function auditWorkload(engine: AuditEngine, snapshot: PolicySnapsho
   };
   const before = failingChecks(engine, workload.pod);
   if (!isOptedIn(view.info)) {
-    return { ...base, verdict: 'not-opted-in', injected: [], leftOut: [], refusals: [], skipped: null, message: null, patch: [], restricted: { before, after: before } };
+    return { ...base, verdict: 'not-opted-in', mode: null, injected: [], warnings: [], leftOut: [], refusals: [], ifEnforced: [], skipped: null, message: null, patch: [], restricted: { before, after: before } };
   }
   let decision: AdmissionDecision | undefined;
   const deps: PodAdmissionDeps = {
@@ -182,11 +191,12 @@ export async function auditWorkload(engine: AuditEngine, snapshot: PolicySnapsho
   if (decision === undefined) {
     // admitPod answered before the engine was asked: the Pod is not judgeable as sent.
     const reason = typeof outcome.log['reason'] === 'string' ? outcome.log['reason'] : 'not judged';
-    return { ...base, verdict: 'error', injected: [], leftOut: warnings, refusals: [], skipped: null, message: reason, patch: [], restricted: { before, after: null } };
+    return { ...base, verdict: 'error', mode: null, injected: [], warnings, leftOut: [], refusals: [], ifEnforced: [], skipped: null, message: reason, patch: [], restricted: { before, after: null } };
   }
-  const refusals = refusalsOf(decision);
+  const { refusals, ifEnforced } = refusalsOf(decision);
+  const judged = { mode: decision.mode ?? snapshot.policy.mode, warnings, leftOut: decision.leftOut ?? [], refusals, ifEnforced };
   if (!response.allowed) {
-    return { ...base, verdict: 'denied', injected: [], leftOut: warnings, refusals, skipped: null, message: response.status?.message ?? null, patch: [], restricted: { before, after: null } };
+    return { ...base, ...judged, verdict: 'denied', injected: [], skipped: null, message: response.status?.message ?? null, patch: [], restricted: { before, after: null } };
   }
   const patch = decision.allowed ? decision.patch : [];
   const after = patch.length === 0 ? workload.pod : fastJsonPatch.applyPatch(workload.pod, fastJsonPatch.deepClone(patch) as Operation[], false, false).newDocument;
@@ -194,9 +204,8 @@ export async function auditWorkload(engine: AuditEngine, snapshot: PolicySnapsho
   return {
     ...base,
     verdict: skipped !== null ? 'left-alone' : patch.length > 0 ? 'hardened' : 'unchanged',
+    ...judged,
     injected: decision.allowed ? decision.injected : [],
-    leftOut: warnings,
-    refusals,
     skipped,
     message: null,
     patch,

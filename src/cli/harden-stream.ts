@@ -1,6 +1,6 @@
 // Hardening every workload of a manifest stream; the shared core of `mutate` and `check`.
 import { isCoveredByNamespaceRule } from '../allocation/allocator-policy.js';
-import { UID_RANGE_ANNOTATION, type Operation, type Violation } from '../engine/model.js';
+import { UID_RANGE_ANNOTATION, type LeftOutDefault, type Operation, type PolicyMode, type Violation } from '../engine/model.js';
 import type { CliIo } from './cli-io.js';
 import type { CliEngine } from './engine-port.js';
 import { createNamespaceResolver, loadPolicy } from './hardening-options.js';
@@ -20,10 +20,13 @@ export type ItemOutcome =
       readonly patch: readonly Operation[];
       readonly injected: readonly string[];
       readonly warnings: readonly string[];
+      /** The mode of the policy rule that matched the namespace. */
+      readonly mode: PolicyMode;
+      /** What enforce mode refuses in this workload (the webhook refuses it when `mode` is enforce). */
+      readonly wouldDeny: readonly Violation[];
+      readonly leftOut: readonly LeftOutDefault[];
       /** Why the engine deliberately left the Pod template alone (Windows Pod, opt-out, …). */
       readonly skipped: string | undefined;
-      /** What the webhook would refuse its Pods for, by policy mode (enforce denies, warn warns). */
-      readonly refusals: readonly { readonly mode: 'enforce' | 'warn'; readonly violation: Violation }[];
     }
   | { readonly kind: 'passthrough'; readonly item: ManifestItem };
 
@@ -92,8 +95,10 @@ export async function hardenStream(io: CliIo, engine: CliEngine, options: Harden
       patch: result.patch,
       injected: result.injected,
       warnings: [...namespaceMismatch(options, item), ...result.warnings],
+      mode: result.mode,
+      wouldDeny: result.wouldDeny,
+      leftOut: result.leftOut,
       skipped: result.skipped,
-      refusals: (result.violations ?? []).map((violation) => ({ mode: policy.mode === 'enforce' ? ('enforce' as const) : ('warn' as const), violation })),
     });
   }
   if (failures.length > 0) {

@@ -107,7 +107,8 @@ describe('secure-defaults audit', () => {
   test('without --assume-opted-in, a namespace that has not opted in changes nothing', async () => {
     const { stdout } = await audit([]);
     expect(stdout).toContain('legacy: not opted in, 1 workload, nothing changes (--assume-opted-in shows what would)');
-    expect(stdout).toContain('team-a: 5 workloads, 3 hardened, 1 already hardened, 1 left as it is (Windows)');
+    // debug runs as root: hardened, but it keeps its UID 0 and capabilities (never break a workload).
+    expect(stdout).toContain('team-a: 5 workloads, 3 hardened (1 keeping what they asked for: root), 1 already hardened, 1 left as it is (Windows), 2 still fail restricted');
     expect(stdout).toMatch(/Deployment +web +hardened \(\d+ fields\) +passes after/);
   });
 
@@ -118,6 +119,37 @@ describe('secure-defaults audit', () => {
     expect(denied.stdout).toMatch(/deny +container "app": securityContext.runAsUser 0/);
     expect(denied.stdout).toContain('1 would be denied');
     expect((await audit(['--fail-on', 'never'], cluster('enforce'))).code).toBe(0);
+  });
+
+  test('per-rule modes: enforce denies, warn warns (and --fail-on change fails on it), fill reports what enforce would deny', async () => {
+    const rollout = `${POLICY_HEADER}spec:
+  mode: fill
+  namespaces:
+    - names: ["strict"]
+      uidRange: "20000-29999"
+      mode: enforce
+    - names: ["trial"]
+      uidRange: "30000-39999"
+      mode: warn
+  fallback:
+    uidRange: "10000-19999"
+`;
+    const outside = { securityContext: { runAsUser: 5 }, containers: [{ name: 'app', image: 'nginx' }] };
+    const fake: FakeCluster = {
+      namespaces: ['strict', 'trial', 'relaxed'].map((n) => ns(n, OPT_IN)),
+      objects: { Deployment: ['strict', 'trial', 'relaxed'].map((n) => deployment(n, 'web', outside)) },
+      configMaps: { 'secure-defaults/secure-defaults-policy': { 'policy.yaml': rollout } },
+    };
+    const run = await audit(['-o', 'json', '--fail-on', 'never'], fake);
+    const byName = Object.fromEntries(JSON.parse(run.stdout).namespaces.map((n: { name: string; workloads: unknown[] }) => [n.name, n.workloads[0]]));
+    expect(byName.strict).toMatchObject({ mode: 'enforce', verdict: 'denied', refusals: [{ mode: 'enforce', path: 'spec.securityContext.runAsUser' }], ifEnforced: [] });
+    expect(byName.trial).toMatchObject({ mode: 'warn', verdict: 'hardened', refusals: [{ mode: 'warn', path: 'spec.securityContext.runAsUser' }], ifEnforced: [] });
+    expect(byName.trial.warnings.join(' ')).toContain('(warn mode) would deny this Pod in enforce mode');
+    expect(byName.relaxed).toMatchObject({ mode: 'fill', verdict: 'hardened', refusals: [], ifEnforced: [{ mode: 'enforce', path: 'spec.securityContext.runAsUser' }] });
+    const table = await audit(['--fail-on', 'change'], { ...fake, namespaces: [ns('trial', OPT_IN)] });
+    expect(table.stdout).toContain('trial: 1 workload, 1 hardened, 1 would be warned');
+    expect(table.code).toBe(1);
+    expect((await audit([], { ...fake, namespaces: [ns('trial', OPT_IN)] })).code).toBe(0);
   });
 
   test('--fail-on change exits 1 when anything would be injected; deny exits 0 then', async () => {

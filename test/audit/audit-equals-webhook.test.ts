@@ -46,6 +46,7 @@ const NAMESPACES = [
 describe.each([
   ['fill mode', `  mode: fill${RULES}`],
   ['enforce mode', `  mode: enforce${RULES}`],
+  ['warn mode', `  mode: warn${RULES}`],
   ['fill mode with Pod opt-out', `  mode: fill\n  allowPodOptOut: true${RULES}`],
 ])('audit = webhook (%s)', (_name, spec) => {
   const policy = compile(spec);
@@ -90,7 +91,7 @@ describe.each([
         }
         expect(workload!.verdict === 'denied').toBe(!answer.allowed);
         expect(workload!.patch).toEqual(decodePatch(answer) ?? []);
-        expect(workload!.leftOut).toEqual(answer.warnings ?? []);
+        expect(workload!.warnings).toEqual(answer.warnings ?? []);
         expect(workload!.message).toBe(answer.allowed ? null : answer.status.message);
         if (answer.allowed && workload!.verdict !== 'left-alone') expect(workload!.verdict).toBe(answer.patch === undefined ? 'unchanged' : 'hardened');
       }),

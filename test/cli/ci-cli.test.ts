@@ -65,10 +65,25 @@ describe('check counts restricted failures and refusals apart', () => {
     const report = JSON.parse(run.stdout);
     expect(report.counts).toEqual({ failRestricted: 0, denied: 1, warned: 0 });
     expect(report.passed).toBe(false);
-    expect(report.workloads[0].refusals).toEqual([expect.objectContaining({ mode: 'enforce', path: 'spec.securityContext.runAsUser' })]);
+    expect(report.workloads[0]).toMatchObject({ mode: 'enforce', admitted: false, wouldDeny: [expect.objectContaining({ path: 'spec.securityContext.runAsUser' })] });
     const text = await runCli(['check', '-f', '-', '--policy', fixture('policy-configmap.yaml')], { stdin: outsideRange });
     expect(text.stdout).toContain('1 of 1 Pod templates pass the restricted profile after hardening.');
-    expect(text.stdout).toContain('1 of 1 Pod templates would be denied by the webhook (enforce mode)');
+    expect(text.stdout).toContain('1 of 1 Pod templates would be refused by the webhook (enforce mode)');
+  });
+
+  it.each([
+    ['strict', 'enforce', 1, { failRestricted: 0, denied: 1, warned: 0 }],
+    ['trial', 'warn', 0, { failRestricted: 0, denied: 0, warned: 1 }],
+    ['default', 'fill', 0, { failRestricted: 0, denied: 0, warned: 0 }],
+  ])('a rule in its own mode (%s, %s): exit %i, counted as %j', async (namespace, _mode, code, counts) => {
+    const stdin = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  securityContext: {runAsUser: 5}\n  containers: [{name: c, image: x}]\n';
+    const run = await runCli(['check', '-f', '-', '--policy', fixture('rollout-policy.yaml'), '-n', namespace, '-o', 'json'], { stdin });
+    expect(run.code).toBe(code);
+    expect(JSON.parse(run.stdout).counts).toEqual(counts);
+    if (namespace === 'trial') {
+      const text = await runCli(['check', '-f', '-', '--policy', fixture('rollout-policy.yaml'), '-n', namespace], { stdin });
+      expect(text.stdout).toContain('1 of 1 Pod templates would be admitted with a warning (warn mode): enforce mode would refuse them.');
+    }
   });
 
   it('fill mode: the same template is all clear, exit 0', async () => {

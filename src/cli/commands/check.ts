@@ -1,9 +1,10 @@
 // `secure-defaults check`: what the Pod Security "restricted" profile would refuse in each Pod
-// template, before and after hardening, and what the webhook would refuse under the policy's
-// mode. Exit status 1 when something still fails restricted or the webhook would deny it.
+// template, before and after hardening, and what the webhook itself would refuse where the
+// namespace's rule is in enforce mode. Exit status 1 when something remains after hardening or
+// the webhook would refuse the workload.
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import type { Violation } from '../../engine/model.js';
+import type { LeftOutDefault, PolicyMode, Violation } from '../../engine/model.js';
 import type { RestrictedFinding } from '../../engine/restricted/index.js';
 import type { CommandDeps, ExitCodeSink } from '../command-deps.js';
 import { hardenStream, writeStreamNotes } from '../harden-stream.js';
@@ -28,10 +29,44 @@ export interface WorkloadReport {
   readonly after: readonly RestrictedFinding[];
   readonly injected: readonly string[];
   readonly warnings: readonly string[];
+  /** The mode of the policy rule that matched the namespace. */
+  readonly mode: PolicyMode;
+  /** What enforce mode refuses (in enforce mode the webhook refuses the workload's Pods). */
+  readonly wouldDeny: readonly Violation[];
+  readonly leftOut: readonly LeftOutDefault[];
   /** Why the engine left the Pod template alone, when it did. */
   readonly skipped: string | undefined;
-  /** What the webhook would refuse: enforce mode denies the Pods, warn mode only warns. */
-  readonly refusals: readonly { readonly mode: 'enforce' | 'warn'; readonly violation: Violation }[];
+}
+
+function refused(report: WorkloadReport): boolean {
+  return report.mode === 'enforce' && report.wouldDeny.length > 0;
+}
+
+/** Warn mode: admitted, with the denial's wording as warnings. Counted, never failing. */
+function warnedAbout(report: WorkloadReport): boolean {
+  return report.mode === 'warn' && report.wouldDeny.length > 0;
+}
+
+/** Restricted failures and refusals, counted apart. */
+export interface CheckCounts {
+  /** Still failing restricted after hardening. */
+  readonly failRestricted: number;
+  /** Refused by the webhook (enforce mode). */
+  readonly denied: number;
+  /** Admitted with a warning (warn mode). */
+  readonly warned: number;
+}
+
+export function countsOf(reports: readonly WorkloadReport[]): CheckCounts {
+  return {
+    failRestricted: reports.filter((r) => r.after.length > 0).length,
+    denied: reports.filter(refused).length,
+    warned: reports.filter(warnedAbout).length,
+  };
+}
+
+function fails(report: WorkloadReport): boolean {
+  return report.after.length > 0 || refused(report);
 }
 
 function findingsAt(deps: CommandDeps, item: ManifestItem, object: unknown): RestrictedFinding[] {
@@ -49,7 +84,7 @@ function findingsAt(deps: CommandDeps, item: ManifestItem, object: unknown): Res
 function renderText(reports: readonly WorkloadReport[], skipped: readonly ManifestItem[]): string {
   const lines: string[] = [];
   for (const report of reports) {
-    lines.push(`${report.item.label}  (namespace ${report.namespace})`);
+    lines.push(`${report.item.label}  (namespace ${report.namespace}, mode ${report.mode})`);
     const width = Math.max(0, ...[...report.before, ...report.after].map((f) => f.check.length));
     for (const finding of report.before) {
       lines.push(`  before  ${finding.check.padEnd(width)}  ${finding.message}`);
@@ -63,45 +98,29 @@ function renderText(reports: readonly WorkloadReport[], skipped: readonly Manife
     if (report.after.length === 0) {
       lines.push('  after   passes restricted');
     }
-    for (const refusal of report.refusals) {
-      lines.push(`  ${refusal.mode === 'enforce' ? 'denied ' : 'warned '} ${refusal.violation.message}  [${refusal.violation.path}]`);
+    if (refused(report)) {
+      lines.push(`  denied  the webhook refuses its Pods (enforce mode): fix the ${report.wouldDeny.length === 1 ? 'violation' : `${report.wouldDeny.length} violations`} in the warnings below`);
     }
     if (report.skipped !== undefined) {
       lines.push(`  note    left unchanged: ${report.skipped}`);
     }
-    // The refusals' text is among the engine's warnings too; shown once, above.
-    for (const warning of report.warnings.filter((w) => !w.startsWith('enforce mode would deny: '))) {
+    for (const warning of report.warnings) {
       lines.push(`  warning ${warning}`);
     }
     lines.push('');
   }
-  const counts = countsOf(reports);
+  const failing = reports.filter((report) => report.after.length > 0).length;
+  const denied = reports.filter(refused).length;
   const skippedNote = skipped.length > 0 ? ` (${skipped.length} other ${skipped.length === 1 ? 'object' : 'objects'} skipped: not workloads)` : '';
   lines.push(
-    counts.failRestricted === 0
+    failing === 0
       ? `${reports.length} of ${reports.length} Pod templates pass the restricted profile after hardening${skippedNote}.`
-      : `${counts.failRestricted} of ${reports.length} Pod templates still fail the restricted profile after hardening: fix the fields marked "after"${skippedNote}.`,
+      : `${failing} of ${reports.length} Pod templates still fail the restricted profile after hardening: fix the fields marked "after"${skippedNote}.`,
   );
-  if (counts.denied > 0) lines.push(`${counts.denied} of ${reports.length} Pod templates would be denied by the webhook (enforce mode): fix the fields marked "denied".`);
-  if (counts.warned > 0) lines.push(`${counts.warned} of ${reports.length} Pod templates would be warned about by the webhook (warn mode): enforce mode would deny them.`);
+  if (denied > 0) lines.push(`${denied} of ${reports.length} Pod templates would be refused by the webhook (enforce mode): fix the fields marked "denied".`);
+  const warned = reports.filter(warnedAbout).length;
+  if (warned > 0) lines.push(`${warned} of ${reports.length} Pod templates would be admitted with a warning (warn mode): enforce mode would refuse them.`);
   return `${lines.join('\n')}\n`;
-}
-
-export interface CheckCounts {
-  /** Pod templates still failing restricted after hardening. */
-  readonly failRestricted: number;
-  /** Pod templates the webhook would deny (enforce mode). */
-  readonly denied: number;
-  /** Pod templates the webhook would warn about (warn mode). */
-  readonly warned: number;
-}
-
-export function countsOf(reports: readonly WorkloadReport[]): CheckCounts {
-  return {
-    failRestricted: reports.filter((r) => r.after.length > 0).length,
-    denied: reports.filter((r) => r.refusals.some((x) => x.mode === 'enforce')).length,
-    warned: reports.filter((r) => r.refusals.some((x) => x.mode === 'warn')).length,
-  };
 }
 
 function renderJson(reports: readonly WorkloadReport[], skipped: readonly ManifestItem[]): string {
@@ -112,16 +131,18 @@ function renderJson(reports: readonly WorkloadReport[], skipped: readonly Manife
     namespace: report.namespace,
     location: report.item.location,
     passesAfterHardening: report.after.length === 0,
+    mode: report.mode,
+    admitted: !refused(report),
     before: report.before,
     after: report.after,
+    wouldDeny: report.wouldDeny,
+    leftOut: report.leftOut,
     injected: report.injected,
     warnings: report.warnings,
-    refusals: report.refusals.map((r) => ({ mode: r.mode, path: r.violation.path, message: r.violation.message })),
     ...(report.skipped !== undefined ? { skipped: report.skipped } : {}),
   });
   const skippedJson = skipped.map((item) => ({ apiVersion: item.apiVersion, kind: item.kind, name: item.name, location: item.location }));
-  const counts = countsOf(reports);
-  const document = { passed: counts.failRestricted === 0 && counts.denied === 0, counts, workloads: reports.map(toJson), skipped: skippedJson };
+  const document = { passed: !reports.some(fails), counts: countsOf(reports), workloads: reports.map(toJson), skipped: skippedJson };
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
@@ -141,8 +162,10 @@ export async function runCheck(deps: CommandDeps, options: CheckOptions): Promis
       after: findingsAt(deps, outcome.item, outcome.object),
       injected: outcome.injected,
       warnings: outcome.warnings,
+      mode: outcome.mode,
+      wouldDeny: outcome.wouldDeny,
+      leftOut: outcome.leftOut,
       skipped: outcome.skipped,
-      refusals: outcome.refusals,
     });
   }
   if (reports.length === 0) {
@@ -151,8 +174,7 @@ export async function runCheck(deps: CommandDeps, options: CheckOptions): Promis
   }
   writeStreamNotes(deps.io, stream);
   deps.io.writeStdout(options.output === 'json' ? renderJson(reports, skipped) : renderText(reports, skipped));
-  const counts = countsOf(reports);
-  return counts.failRestricted > 0 || counts.denied > 0 ? EXIT_FINDINGS : EXIT_OK;
+  return reports.some(fails) ? EXIT_FINDINGS : EXIT_OK;
 }
 
 export function registerCheckCommand(program: Command, deps: CommandDeps, exitWith: ExitCodeSink): void {
@@ -160,13 +182,15 @@ export function registerCheckCommand(program: Command, deps: CommandDeps, exitWi
     .command('check')
     .description(
       'Report, per Pod template, what the Pod Security Standards "restricted" profile would refuse before ' +
-        'and after hardening, and what the webhook would refuse under the policy (enforce mode denies, warn mode warns), counted apart.',
+        'and after hardening, in the mode of the namespace\'s policy rule. Exit status 1 when something is still ' +
+        'refused after hardening or the webhook would refuse it (enforce mode), 0 otherwise. Restricted failures, ' +
+        'enforce refusals and warn-mode warnings are counted apart.',
     );
   addHardeningOptions(command)
     .addOption(new Option('-o, --output <format>', 'text for people, json for machines').choices(CHECK_OUTPUTS).default('text'))
     .addHelpText(
       'after',
-      '\nExit status:\n  0  all clear: every Pod template passes restricted after hardening and the webhook would deny none (warn-mode warnings do not fail)\n  1  something still fails restricted after hardening, or the webhook would deny it (enforce mode)\n  2  bad input: unreadable file, invalid YAML, invalid policy, no workload',
+      '\nExit status:\n  0  all clear: every Pod template passes restricted after hardening and the webhook would refuse none (warn-mode warnings do not fail)\n  1  something still fails restricted after hardening, or the webhook would refuse it (enforce mode)\n  2  bad input: unreadable file, invalid YAML, invalid policy, no workload',
     )
     .action(async (options: CheckOptions) => {
       exitWith(await runCheck(deps, options));

@@ -224,7 +224,7 @@ async function compareWithWebhook(report: Json, namespaces: ReadonlySet<string>)
         const expectedView = securityView(predicted);
         const actualView = securityView(answer.body);
         if (canonical(expectedView) !== canonical(actualView)) mismatches.push(`${where}: audit ${JSON.stringify(expectedView)}\n   webhook ${JSON.stringify(actualView)}`);
-        if (JSON.stringify(w.leftOut) !== JSON.stringify(answer.warnings)) mismatches.push(`${where}: audit warnings ${JSON.stringify(w.leftOut)}, API server ${JSON.stringify(answer.warnings)}`);
+        if (JSON.stringify(w.warnings) !== JSON.stringify(answer.warnings)) mismatches.push(`${where}: audit warnings ${JSON.stringify(w.warnings)}, API server ${JSON.stringify(answer.warnings)}`);
       });
     }
   }
