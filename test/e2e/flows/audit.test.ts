@@ -1,6 +1,6 @@
 // `secure-defaults audit` against a real kube-apiserver with the webhook running: a few hundred
 // workloads of every audited kind over namespaces with name and selector rules, allocated and
-// hand-set UID blocks, a rejected annotation and no opt-in; privileged, root and Windows Pods.
+// hand-set UID blocks, a rejected annotation and no opt-in, a rule in warn mode; privileged, root and Windows Pods.
 // For each workload the audit reports, the Pod its controller would create is sent through the
 // API server's whole admission chain (dryRun=All), and what the webhook did there must be what
 // the audit said: allowed or denied (with the same message), the same fields added, the same
@@ -35,6 +35,7 @@ spec:
     - selector:
         matchLabels: { tier: search }
       uidRange: "30000-39999"
+      mode: warn
   allocation:
     range: "1000000000-1999999999"
     blockSize: 10000
