@@ -13,9 +13,9 @@ describe('check', () => {
       [
         'Pod/single  (namespace payments)',
         '  before  allowPrivilegeEscalation  container "app" must set securityContext.allowPrivilegeEscalation=false',
+        '  before  capabilities              container "app" must set securityContext.capabilities.drop=["ALL"]',
         '  before  runAsNonRoot              pod or container "app" must set securityContext.runAsNonRoot=true',
         '  before  seccompProfile            pod or container "app" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"',
-        '  before  capabilities              container "app" must set securityContext.capabilities.drop=["ALL"]',
         '  after   passes restricted',
         '',
         '1 of 1 Pod templates pass the restricted profile after hardening.',

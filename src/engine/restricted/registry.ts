@@ -1,5 +1,5 @@
-// Every Pod Security Standards check, in the order findings are reported (PSA's registry order:
-// baseline checks first, then restricted ones). A restricted check that `overrides` a baseline
+// Every Pod Security Standards check, in the order findings are reported (PSA's registry order,
+// which test/e2e/pss-oracle.test.ts checks against a real API server). A restricted check that `overrides` a baseline
 // check replaces it when the restricted profile is evaluated.
 import type { PodSecurityCheck, PodSecurityLevel } from './check.js';
 import { LATEST_POLICY_MINOR } from './policy-version.js';
@@ -23,26 +23,28 @@ import { seLinuxOptionsCheck } from './checks/selinux-options.js';
 import { sysctlsCheck } from './checks/sysctls.js';
 import { windowsHostProcessCheck } from './checks/windows-host-process.js';
 
+// PSA sorts check ids (its own: "capabilities_baseline", "seccompProfile_restricted", …) byte-wise
+// within each level, baseline first; findings and its refusal message follow that order.
 const ALL_CHECKS: readonly PodSecurityCheck[] = [
-  hostNamespacesCheck,
-  privilegedCheck,
+  appArmorProfileCheck,
   capabilitiesBaselineCheck,
+  hostNamespacesCheck,
   hostPathVolumesCheck,
   hostPortsCheck,
-  appArmorProfileCheck,
-  seLinuxOptionsCheck,
+  hostProbesAndHostLifecycleCheck,
+  privilegedCheck,
   procMountBaselineCheck,
+  seLinuxOptionsCheck,
   seccompProfileBaselineCheck,
   sysctlsCheck,
   windowsHostProcessCheck,
-  hostProbesAndHostLifecycleCheck,
-  restrictedVolumesCheck,
   allowPrivilegeEscalationCheck,
+  capabilitiesRestrictedCheck,
+  procMountRestrictedCheck,
+  restrictedVolumesCheck,
   runAsNonRootCheck,
   runAsUserCheck,
   seccompProfileRestrictedCheck,
-  capabilitiesRestrictedCheck,
-  procMountRestrictedCheck,
 ];
 
 /** The checks that make up a profile at policy version 1.<minor>, overridden baseline checks removed. */
