@@ -18,6 +18,7 @@ import {
 import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
 import { hardenNewEphemeralContainers, hardenPodSpec, isUnset, type Injection, type SpecHardening } from './pod-hardener.js';
 import { withMembers } from './object-copy.js';
+import { podSecurityWarnings } from './pod-security-warnings.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
 import { windowsPodReason } from './windows-pod.js';
 
@@ -192,7 +193,7 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
     allowed: true,
     patch: hardeningPatch(pod, outcome.object),
     injected: outcome.injections.map((injection) => injection.path),
-    warnings: outcome.warnings,
+    warnings: [...outcome.warnings, ...podSecurityWarnings(namespace, outcome.object)],
     ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
   };
 }
