@@ -140,7 +140,7 @@ function ephemeralContainerNames(pod: unknown): Set<string> {
 
 /**
  * The patch from `pod` to hardenPodLike's copy of it. The copy differs only in
- * metadata.annotations, spec.securityContext and the securityContext of replaced containers
+ * metadata.annotations, spec.securityContext, spec.hostUsers and the securityContext of replaced containers
  * (pod-hardener.ts, annotate above), so only those are compared; a list that changed in any other
  * way (never, today) is compared whole.
  */
@@ -149,6 +149,7 @@ function hardeningPatch(pod: PlainMap, hardened: PlainMap): Operation[] {
   if (hardened === pod) return operations;
   diffAlong(pod, hardened, ['metadata', 'annotations'], operations);
   diffAlong(pod, hardened, ['spec', 'securityContext'], operations);
+  diffAlong(pod, hardened, ['spec', 'hostUsers'], operations);
   const before = pod['spec'];
   const after = hardened['spec'];
   if (before === after || !isPlainMap(before) || !isPlainMap(after)) return operations;

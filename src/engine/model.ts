@@ -46,6 +46,11 @@ export interface PodDefaults {
   readonly readOnlyRootFilesystem: boolean;
   /** Added beside an injected fsGroup; null adds nothing. */
   readonly fsGroupChangePolicy: 'OnRootMismatch' | 'Always' | null;
+  /**
+   * false: Pods that leave spec.hostUsers unset and can run in their own user namespace get
+   * hostUsers: false (user-namespace-default.ts); absent: hostUsers is left to the Pod.
+   */
+  readonly hostUsers?: false;
 }
 
 /** Settings of the per-namespace UID block allocator (spec.allocation). */

@@ -166,6 +166,7 @@ const DEFAULTS_FIELDS = [
   'allowPrivilegeEscalation',
   'readOnlyRootFilesystem',
   'fsGroupChangePolicy',
+  'hostUsers',
 ] as const;
 
 function readDefaults(errors: PolicyErrorList, warnings: string[], spec: PlainMap): PodDefaults {
@@ -194,6 +195,13 @@ function readDefaults(errors: PolicyErrorList, warnings: string[], spec: PlainMa
   const changePolicy =
     readChoice(errors, map, 'fsGroupChangePolicy', path, ['OnRootMismatch', 'Always', 'None'] as const, 'None adds nothing beside an injected fsGroup') ?? 'OnRootMismatch';
 
+  const hostUsers = map['hostUsers'];
+  if (hostUsers === true) {
+    errors.add(`${path}.hostUsers`, 'true is what Kubernetes does anyway (Pods share the node\'s user namespace); use false to run Pods in their own user namespace, or leave it out');
+  } else if (hostUsers !== undefined && hostUsers !== null && hostUsers !== false) {
+    errors.add(`${path}.hostUsers`, `expected false (run Pods in their own user namespace), got ${describeValue(hostUsers)}`);
+  }
+
   if (!runAsNonRoot) warnings.push(`${path}.runAsNonRoot is false: ${RESTRICTED_HINT}`);
   if (seccompProfile === null && map['seccompProfile'] === 'None') warnings.push(`${path}.seccompProfile is None: ${RESTRICTED_HINT}`);
   if (!dropCapabilities.includes('ALL')) warnings.push(`${path}.dropCapabilities does not include ALL: ${RESTRICTED_HINT}`);
@@ -206,6 +214,7 @@ function readDefaults(errors: PolicyErrorList, warnings: string[], spec: PlainMa
     allowPrivilegeEscalation,
     readOnlyRootFilesystem,
     fsGroupChangePolicy: changePolicy === 'None' ? null : changePolicy,
+    ...(hostUsers === false ? { hostUsers: false as const } : {}),
   };
 }
 
