@@ -191,10 +191,10 @@ describe('automatic pod hardening', () => {
 
   flowTest('kubectl debug adds an ephemeral container that is stored hardened and passes "restricted"', async () => {
     expect(await env.kubectlCreatePod(TEAM, 'debug-target', { containers: [container('app')] })).toMatchObject({ code: 0 });
-    // kubectl 1.34's default profile is still "legacy" (it warns so): no securityContext at all,
-    // so whatever the stored container carries came from the webhook. No --attach/-it: with no
-    // kubelet, only the stored Pod changes.
-    const debug = await env.plane.kubectl(['debug', 'debug-target', '-n', TEAM, '--image=busybox', '-c', 'dbg']);
+    // The "legacy" profile (kubectl's default up to 1.35 at least; 1.37 defaults to "general" and still accepts it)
+    // sets no securityContext at all, so whatever the stored container carries came from the
+    // webhook. No --attach/-it: with no kubelet, only the stored Pod changes.
+    const debug = await env.plane.kubectl(['debug', 'debug-target', '-n', TEAM, '--image=busybox', '-c', 'dbg', '--profile=legacy']);
     expect(debug).toMatchObject({ code: 0 });
     expect(debug.stderr).toContain('--profile=legacy is deprecated');
 
@@ -209,6 +209,8 @@ describe('automatic pod hardening', () => {
     const general = await env.plane.kubectl(['debug', 'debug-general', '-n', TEAM, '--image=busybox', '-c', 'dbg', '--profile=general']);
     expect(general.code).not.toBe(0);
     expect(general.stderr).toContain('violates PodSecurity "restricted:latest": unrestricted capabilities (container "dbg" must not include "SYS_PTRACE"');
+    // The webhook said so first, reading the namespace's own enforce label.
+    expect(general.stderr).toContain('Warning: Pod Security "restricted:latest" (namespace "team-restricted") will refuse this Pod: unrestricted capabilities');
 
     // The profile meant for such namespaces, or "baseline" completed by the webhook, is admitted.
     const baseline = await env.plane.kubectl(['debug', 'debug-general', '-n', TEAM, '--image=busybox', '-c', 'dbg-baseline', '--profile=baseline']);
