@@ -3,12 +3,44 @@
 // the API server refuses hostUsers: false beside hostNetwork, hostPID, hostIPC and volumeDevices
 // (pkg/apis/core/validation validateHostUsers), and what asks for the node itself (a privileged
 // container, an added capability, a hostPath volume) would get only the Pod's own namespace's
-// worth of it. Such Pods keep the node's user namespace, and a warning says why.
+// worth of it. Nor where the Pod would run as an ID the user namespace does not map: the kubelet
+// maps 65536 IDs per Pod (KubeletConfiguration userNamespaces.idsPerPod, default 65536), so a UID
+// range above 65535 cannot apply inside it. Such Pods keep the node's user namespace, and a
+// warning says why.
 import { withMembers } from './object-copy.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
 
 /** Names listed in a warning before "and N more": a Pod may have thousands of containers. */
 const NAMES_SHOWN = 3;
+
+/** The highest UID/GID inside a Pod's user namespace with the kubelet's default 65536 IDs per Pod. */
+export const HIGHEST_USER_NAMESPACE_ID = 65535;
+
+/** The first UID/GID the hardened Pod would run with that its user namespace cannot map, and where. */
+function unmappableId(hardened: PlainMap): string | null {
+  const tooHigh = (value: unknown): value is number => typeof value === 'number' && value > HIGHEST_USER_NAMESPACE_ID;
+  const podContext = isPlainMap(hardened['securityContext']) ? hardened['securityContext'] : {};
+  for (const field of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) {
+    if (tooHigh(podContext[field])) return `${podContext[field]} (spec.securityContext.${field})`;
+  }
+  const groups = podContext['supplementalGroups'];
+  if (Array.isArray(groups)) {
+    const index = groups.findIndex(tooHigh);
+    if (index !== -1) return `${groups[index]} (spec.securityContext.supplementalGroups[${index}])`;
+  }
+  for (const list of ['initContainers', 'containers'] as const) {
+    const containers = hardened[list];
+    if (!Array.isArray(containers)) continue;
+    for (let index = 0; index < containers.length; index++) {
+      const container: unknown = containers[index];
+      const context = isPlainMap(container) && isPlainMap(container['securityContext']) ? container['securityContext'] : {};
+      for (const field of ['runAsUser', 'runAsGroup'] as const) {
+        if (tooHigh(context[field])) return `${context[field]} (spec.${list}[${index}].securityContext.${field})`;
+      }
+    }
+  }
+  return null;
+}
 
 function listed(kind: string, names: readonly string[]): string {
   const shown = names.slice(0, NAMES_SHOWN).map((name) => `"${name}"`);
@@ -72,6 +104,12 @@ export interface UserNamespaceDecision {
 export function applyUserNamespaceDefault(original: PlainMap, hardened: PlainMap, specPath: string): UserNamespaceDecision {
   if (original['hostUsers'] !== undefined && original['hostUsers'] !== null) return { spec: hardened, injected: false, warning: null };
   const blockers = userNamespaceBlockers(original);
+  const unmappable = unmappableId(hardened);
+  if (unmappable !== null) {
+    blockers.push(
+      `it would run as ID ${unmappable}, above ${HIGHEST_USER_NAMESPACE_ID}, the highest ID inside a Pod's user namespace (give the namespace a UID/GID range within 1-${HIGHEST_USER_NAMESPACE_ID})`,
+    );
+  }
   if (blockers.length > 0) {
     return {
       spec: hardened,

@@ -51,6 +51,22 @@ describe('defaults.hostUsers: false', () => {
     expect(warning).toContain(reason);
   });
 
+  it('leaves it out where the namespace\'s range lies above 65535, which a Pod\'s user namespace cannot map', () => {
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [APP] } };
+    // "other" matches no rule: the fallback range 100000-165535 applies.
+    const decision = decideAdmission({ policy: policyWith(USER_NAMESPACES), namespace: namespace('other'), pod, target: 'pod' });
+    expect(decision.allowed && decision.injected).not.toContain('spec.hostUsers');
+    expect(decision.warnings).toContain(
+      "spec.hostUsers: false not added, the Pod keeps the node's user namespace, because it would run as ID 100000 (spec.securityContext.runAsUser), above 65535, the highest ID inside a Pod's user namespace (give the namespace a UID/GID range within 1-65535)",
+    );
+  });
+
+  it('and where a container asks for such an ID itself', () => {
+    const { out, decision } = decide({ containers: [{ ...APP, securityContext: { runAsGroup: 70000 } }] });
+    expect((out['spec'] as Json)['hostUsers']).toBeUndefined();
+    expect(decision.warnings.join('\n')).toContain('it would run as ID 70000 (spec.containers[0].securityContext.runAsGroup)');
+  });
+
   it('NET_BIND_SERVICE alone does not keep a Pod out (it works inside the Pod\'s user namespace)', () => {
     const { out } = decide({ containers: [{ ...APP, securityContext: { capabilities: { add: ['NET_BIND_SERVICE'] } } }] });
     expect((out['spec'] as Json)['hostUsers']).toBe(false);

@@ -21,12 +21,15 @@ spec:
     hostUsers: false
   namespaces:
     - names: ["userns-*"]
+      uidRange: "40000-49999" # inside the 65536 IDs the kubelet maps into each Pod's user namespace
+    - names: ["high-*"]
       uidRange: "300000-309999"
 `;
 
 const LATEST = 'userns-latest'; // restricted, latest policy version
 const PINNED_135 = 'userns-v135'; // restricted, enforce-version v1.35 (oldest supported release)
 const PINNED_134 = 'userns-v134'; // restricted, enforce-version v1.34 (before the user-namespace exemption)
+const HIGH_RANGE = 'high-range'; // restricted, a UID range no user namespace maps
 
 let env: FlowEnvironment;
 const flowTest = flowTestWithLog(() => env.logFile);
@@ -38,6 +41,7 @@ beforeAll(async () => {
     env.createNamespace(LATEST, { ...OPT_IN, ...ENFORCE_RESTRICTED }),
     env.createNamespace(PINNED_135, pinned('v1.35')),
     env.createNamespace(PINNED_134, pinned('v1.34')),
+    env.createNamespace(HIGH_RANGE, { ...OPT_IN, ...ENFORCE_RESTRICTED }),
   ]);
 });
 
@@ -50,7 +54,7 @@ describe('user namespaces as a default', () => {
     expect(await env.kubectlCreatePod(LATEST, 'bare', { containers: [container('app')] })).toMatchObject({ code: 0 });
     const pod = await env.storedPod(LATEST, 'bare');
     expect(pod.spec.hostUsers).toBe(false);
-    expect(pod.spec.securityContext).toMatchObject({ runAsUser: 300000, runAsGroup: 300000, runAsNonRoot: true });
+    expect(pod.spec.securityContext).toMatchObject({ runAsUser: 40000, runAsGroup: 40000, runAsNonRoot: true });
   });
 
   flowTest('a Pod that runs as root keeps UID 0 inside its own user namespace, which Pod Security v1.35 admits', async () => {
@@ -70,6 +74,15 @@ describe('user namespaces as a default', () => {
     expect(created.stderr).toContain('violates PodSecurity "restricted:v1.34"');
     expect(created.stderr).toContain('runAsUser=0');
     expect(created.stderr).toContain('Warning: Pod Security "restricted:v1.34" (namespace "userns-v134") will refuse this Pod: runAsUser=0');
+  });
+
+  flowTest('a namespace whose UID range lies above 65535 keeps the node\'s user namespace, with its range, and kubectl shows why', async () => {
+    const created = await env.kubectlCreatePod(HIGH_RANGE, 'bare', { containers: [container('app')] });
+    expect(created).toMatchObject({ code: 0 });
+    expect(created.stderr).toContain('Warning: spec.hostUsers: false not added, the Pod keeps the node\'s user namespace, because it would run as ID 300000');
+    const pod = await env.storedPod(HIGH_RANGE, 'bare');
+    expect(pod.spec.hostUsers).toBeUndefined();
+    expect(pod.spec.securityContext.runAsUser).toBe(300000);
   });
 
   flowTest('a hostNetwork Pod keeps the node\'s user namespace, and kubectl shows why', async () => {
