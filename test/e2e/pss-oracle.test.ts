@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals
 import { ApiException, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { checkPodSecurity, type PodSecurityLevel, type PssVersion } from '../../src/engine/restricted/index.js';
 import { readGoldenFiles, versionsOf, type GoldenCase } from '../engine/restricted/golden-files.js';
-import { startControlPlane, type ControlPlane } from './rig/control-plane.js';
+import { E2E_K8S_VERSION, startControlPlane, type ControlPlane } from './rig/control-plane.js';
 
 jest.setTimeout(15 * 60 * 1000); // the first run builds kube-apiserver from source
 
@@ -108,6 +108,11 @@ describe('Pod Security verdicts equal the API server\'s, per policy version', ()
 
   afterAll(async () => {
     await plane?.stop();
+  });
+
+  test(`the oracle is Kubernetes ${E2E_K8S_VERSION}`, async () => {
+    const version = await plane.kubectl(['version', '-o', 'json']);
+    expect((JSON.parse(version.stdout) as { serverVersion: { gitVersion: string } }).serverVersion.gitVersion).toBe(E2E_K8S_VERSION);
   });
 
   test('reasonsOf reads PSA\'s aggregated message, parentheses in details included', () => {
