@@ -169,6 +169,7 @@ function securityView(pod: Json): Json {
   return {
     injected: pod.metadata?.annotations?.[INJECTED] ?? null,
     pod: pod.spec.securityContext ?? null,
+    hostUsers: pod.spec.hostUsers ?? null,
     initContainers: containers(pod.spec.initContainers),
     containers: containers(pod.spec.containers),
   };
