@@ -2,7 +2,7 @@
 // (package.json, dist/src/cli/main.js, policies/), run from an unrelated working directory.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +15,11 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 let packageDir = '';
 let workDir = '';
 
-function runBin(args: readonly string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+const RECORD_LOADED_MODULES = fileURLToPath(new URL('./hooks/record-loaded-modules.mjs', import.meta.url));
+
+function runBin(args: readonly string[], stdin = '', nodeFlags: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(packageDir, 'dist/src/cli/main.js'), ...args], { cwd: workDir });
+    const child = spawn(process.execPath, [...nodeFlags, join(packageDir, 'dist/src/cli/main.js'), ...args], { cwd: workDir });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -80,6 +82,28 @@ describe('the built secure-defaults bin', () => {
     expect(run.stdout).toMatch(/^\s+serve\b/m);
     expect(run.stdout).toMatch(/^\s+allocations\b/m);
     expect(run.stdout).toMatch(/^\s+mutate\b/m);
+  });
+
+  /** The module URLs the bin resolved while running `args` (from the preloaded recording hook). */
+  async function modulesLoadedBy(args: readonly string[]): Promise<{ stdout: string; modules: string[] }> {
+    const run = await runBin(args, '', ['--import', RECORD_LOADED_MODULES]);
+    expect(run.code).toBe(0);
+    const line = run.stderr.split('\n').find((l) => l.startsWith('loaded-modules '));
+    expect(line).toBeDefined();
+    return { stdout: run.stdout, modules: JSON.parse(line!.slice('loaded-modules '.length)) as string[] };
+  }
+  const kubernetesClient = (url: string): boolean => url.includes('/@kubernetes/client-node/');
+
+  it.each([[['--version']], [['version']]])('%j prints the package version without loading the Kubernetes client, winston or prom-client', async (args) => {
+    const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    const { stdout, modules } = await modulesLoadedBy(args);
+    expect(stdout).toBe(`${version}\n`);
+    expect(modules.filter((url) => kubernetesClient(url) || url.includes('/winston/') || url.includes('/prom-client/'))).toEqual([]);
+  });
+
+  it('does load the Kubernetes client for --help (which lists allocations), so the recording sees it', async () => {
+    const { modules } = await modulesLoadedBy(['--help']);
+    expect(modules.some(kubernetesClient)).toBe(true);
   });
 
   it('validates a policy', async () => {
