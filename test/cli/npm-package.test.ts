@@ -23,7 +23,7 @@ beforeAll(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'secure-defaults-pack-'));
   installDir = join(scratch, 'install');
   const packed = await run('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: REPO, env, maxBuffer: 16 * 1024 * 1024 });
-  const [{ filename }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string }>;
+  const [{ filename }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ filename: string }];
   // An empty folder: no clone and no workspace above it, only the tarball's install.
   mkdirSync(installDir);
   writeFileSync(join(installDir, 'package.json'), '{"name":"consumer","version":"1.0.0","private":true}\n');
