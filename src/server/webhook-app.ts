@@ -14,6 +14,7 @@ import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-re
 import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
 import { createTurnBatch } from './turn-batch.js';
+import { warningReason } from './warning-reasons.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
 /**
@@ -92,6 +93,8 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     const recordAnswer = ({ request, outcome, seconds }: AnsweredReview): void => {
       deps.metrics.observeAdmission(endpoint, request.operation, outcome.result, seconds);
       deps.metrics.countInjected(outcome.injected);
+      const warnings = outcome.response.warnings;
+      if (warnings !== undefined && warnings.length > 0) deps.metrics.countWarnings(warnings.map(warningReason));
       const fields = {
         endpoint,
         uid: request.uid,

@@ -11,6 +11,34 @@ export interface WebhookMetrics {
   setPolicyGeneration(generation: number): void;
   countPolicyReloadError(): void;
   countTlsReloadError(): void;
+  /** The serving certificate's notAfter, as Unix seconds (set at start and on every reload). */
+  setCertificateExpiry(unixSeconds: number): void;
+  /** One per warning sent back to the Pod's author, by reason (warning-reasons.ts). */
+  countWarnings(reasons: readonly string[]): void;
+}
+
+/** The AdmissionReview operations; anything else (or none: an unreadable review) is counted as "unknown". */
+const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+
+/** The `operation` label: bounded, so a client cannot grow the series with made-up operations. */
+export function operationLabel(operation: string): string {
+  return OPERATIONS.has(operation) ? operation : 'unknown';
+}
+
+export interface BuildInfo {
+  readonly version: string;
+  /** e.g. "v24.22.3" (process.version). */
+  readonly node: string;
+}
+
+/** `secure_defaults_build_info{version,node} 1`, for dashboards and "which version runs where". */
+export function registerBuildInfo(registry: Registry, build: BuildInfo): void {
+  new Gauge({
+    name: 'secure_defaults_build_info',
+    help: 'Always 1; the labels say which secure-defaults version runs on which Node.js.',
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+  }).set({ version: build.version, node: build.node }, 1);
 }
 
 // Container names inside paths would make one time series per workload; keep only the field.
@@ -104,9 +132,26 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     help: 'Attempts to load a changed TLS certificate/key pair that failed (the previous pair stays in use).',
     registers,
   });
+  const certificateExpiry = new Gauge({
+    name: 'secure_defaults_tls_certificate_expiry_timestamp_seconds',
+    help: 'When the serving certificate in use expires (its notAfter), as Unix seconds; 0 until one is loaded.',
+    registers,
+  });
+  const warningCounts = new LabelledCounts<string>();
+  new Counter({
+    name: 'secure_defaults_warnings_total',
+    help: 'Warnings sent back with admitted or denied Pods (defaults left out, and why), by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+    collect() {
+      warningCounts.publish(this);
+    },
+  });
   generation.set(0);
+  certificateExpiry.set(0);
   return {
-    observeAdmission(endpoint, operation, result, seconds) {
+    observeAdmission(endpoint, rawOperation, result, seconds) {
+      const operation = operationLabel(rawOperation);
       requestCounts.add(requestKey(endpoint, operation, result), () => ({ endpoint, operation, result }), 1);
       latency.observe({ endpoint, operation }, seconds);
     },
@@ -119,5 +164,9 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     setPolicyGeneration: (value) => generation.set(value),
     countPolicyReloadError: () => reloadErrors.inc(),
     countTlsReloadError: () => tlsReloadErrors.inc(),
+    setCertificateExpiry: (unixSeconds) => certificateExpiry.set(unixSeconds),
+    countWarnings(reasons) {
+      for (const reason of reasons) warningCounts.add(reason, () => ({ reason }), 1);
+    },
   };
 }

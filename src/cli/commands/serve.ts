@@ -13,7 +13,8 @@ import { createJsonLineLogger, type Logger } from '../../server/logger.js';
 import type { ConfigMapRef } from '../../server/policy-config-map-review.js';
 import { everyNamespaceOptedIn, staticPolicySource } from '../../server/policy-ports.js';
 import { startWebhook, type RunningWebhook, type TlsSource } from '../../server/webhook.js';
-import { createWebhookMetrics } from '../../server/webhook-metrics.js';
+import { createWebhookMetrics, registerBuildInfo } from '../../server/webhook-metrics.js';
+import { findPackageRoot, packageVersion } from '../package-paths.js';
 import { UserError } from '../user-error.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -124,6 +125,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const metrics = createWebhookMetrics(registry);
+  registerBuildInfo(registry, { version: packageVersion(findPackageRoot(import.meta.url)), node: process.version });
 
   let cluster: ClusterSources | null = null;
   let allocation: WebhookAllocation | null = null;
