@@ -11,6 +11,7 @@ import {
   type AdmissionDecision,
   type AdmissionInput,
   type CompiledPolicy,
+  type IdDefaults,
   type IdResolution,
   type NamespaceInfo,
   type Violation,
@@ -29,6 +30,8 @@ export interface PodLikeOutcome {
   /** Enforce mode only: what the policy denies (the object is still hardened, for the CLI). */
   readonly violations: readonly Violation[];
   readonly skipped?: string;
+  /** The namespace's IDs and the rule that chose them; absent when the object was not looked at. */
+  readonly ids?: IdDefaults | null;
 }
 
 export interface PodLikeContext {
@@ -110,13 +113,13 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
         })
       : [];
   const windows = windowsPodReason(spec);
-  if (windows !== null) return { ...unchanged(`${windows}: Linux security defaults do not apply`), violations };
+  if (windows !== null) return { ...unchanged(`${windows}: Linux security defaults do not apply`), violations, ids };
 
   const settings = { defaults: policy.defaults, ids, annotations, specPath };
   const hardening: SpecHardening =
     target === 'pod' ? hardenPodSpec(spec, settings) : hardenNewEphemeralContainers(spec, settings, context.existingEphemeralNames);
   warnings.push(...hardening.warnings);
-  if (hardening.spec === spec) return { object: podLike, injections: [], warnings, violations };
+  if (hardening.spec === spec) return { object: podLike, injections: [], warnings, violations, ids };
 
   const members: PlainMap = { spec: hardening.spec };
   if (target === 'pod') {
@@ -124,7 +127,13 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
     if (annotated !== null) members['metadata'] = annotated;
   }
   const hardened = withMembers(podLike, members);
-  return { object: hardened, injections: hardening.injections, warnings, violations };
+  return { object: hardened, injections: hardening.injections, warnings, violations, ids };
+}
+
+function injectedValuesOf(injections: readonly Injection[]): Record<string, unknown> {
+  const values: Record<string, unknown> = {};
+  for (const injection of injections) values[injection.path] = injection.value;
+  return values;
 }
 
 function ephemeralContainerNames(pod: unknown): Set<string> {
@@ -186,6 +195,7 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
       message: `policy "${policy.name}" (enforce mode) denies ${subject} in namespace "${namespace.name}": ${outcome.violations.map((v) => v.message).join('; ')}`,
       violations: outcome.violations,
       warnings: outcome.warnings,
+      ids: outcome.ids ?? null,
     };
   }
   return {
@@ -194,5 +204,7 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
     injected: outcome.injections.map((injection) => injection.path),
     warnings: outcome.warnings,
     ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
+    ids: outcome.ids ?? null,
+    injectedValues: injectedValuesOf(outcome.injections),
   };
 }

@@ -18,6 +18,8 @@ export interface Injection {
   readonly field: string;
   /** e.g. "spec.containers[app].securityContext.allowPrivilegeEscalation" */
   readonly path: string;
+  /** What was set there; for capabilities.drop, the names added to the list. */
+  readonly value: unknown;
 }
 
 export interface SpecHardening {
@@ -95,7 +97,7 @@ function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, pla
   const add = (field: string, value: unknown): void => {
     adds[field] = value;
     added = true;
-    injections.push({ scope: 'container', field, path: `${where}.securityContext.${field}` });
+    injections.push({ scope: 'container', field, path: `${where}.securityContext.${field}`, value });
   };
 
   if (defaults.allowPrivilegeEscalation !== null && isUnset(sc['allowPrivilegeEscalation'])) {
@@ -122,7 +124,7 @@ function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, pla
       if (missing.length > 0) {
         adds['capabilities'] = withMembers(isPlainMap(capabilities) ? capabilities : {}, { drop: [...existing, ...missing] });
         added = true;
-        injections.push({ scope: 'container', field: 'capabilities.drop', path: `${where}.securityContext.capabilities.drop` });
+        injections.push({ scope: 'container', field: 'capabilities.drop', path: `${where}.securityContext.capabilities.drop`, value: missing });
       }
     }
   }
@@ -199,7 +201,7 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
   const podAdds: PlainMap = {};
   const add = (field: string, value: unknown): void => {
     podAdds[field] = value;
-    injections.push({ scope: 'pod', field, path: `${specPath}.securityContext.${field}` });
+    injections.push({ scope: 'pod', field, path: `${specPath}.securityContext.${field}`, value });
   };
 
   let perContainerRunAsNonRoot = false;

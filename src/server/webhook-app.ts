@@ -9,7 +9,7 @@ import { readAdmissionReview, type AdmissionRequest } from './admission-review.j
 import type { Clock } from './clock.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { Logger } from './logger.js';
-import { admitPod, podLogName, type AdmissionOutcome } from './pod-admission.js';
+import { admitPod, podLogName, podOwner, type AdmissionOutcome } from './pod-admission.js';
 import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-review.js';
 import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
@@ -42,6 +42,11 @@ export interface WebhookAppDeps {
   readonly clock: Clock;
   readonly readinessChecks: readonly ReadinessCheck[];
   readonly bodyLimitBytes?: number;
+}
+
+function ownerField(request: AdmissionRequest): { owner?: string } {
+  const owner = podOwner(request.object);
+  return owner === '' ? {} : { owner };
 }
 
 type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionOutcome>;
@@ -100,6 +105,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         uid: request.uid,
         namespace: request.namespace,
         name: endpoint === 'mutate' ? podLogName(request) : request.name,
+        ...(endpoint === 'mutate' ? ownerField(request) : {}),
         operation: request.operation,
         resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
         dryRun: request.dryRun,
