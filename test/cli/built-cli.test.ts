@@ -106,6 +106,44 @@ describe('the built secure-defaults bin', () => {
     expect(modules.some(kubernetesClient)).toBe(true);
   });
 
+  describe('serve and signals', () => {
+    /** Starts `serve` with a 60 s shutdown delay and resolves once it listens. */
+    function startServing() {
+      const child = spawn(process.execPath, [join(packageDir, 'dist/src/cli/main.js'), 'serve', '--policy', join(packageDir, 'policies/default.yaml'), '--port', '0', '--host', '127.0.0.1', '--shutdown-delay', '60'], { cwd: workDir });
+      let stdout = '';
+      const seen = (text: string) => new Promise<void>((resolve) => {
+        const look = () => (stdout.includes(text) ? resolve() : child.stdout.once('data', look));
+        look();
+      });
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      return { child, seen, exited, output: () => stdout };
+    }
+
+    it('a second Ctrl-C exits at once instead of waiting out the shutdown delay', async () => {
+      const serving = startServing();
+      await serving.seen('webhook server listening');
+      serving.child.kill('SIGINT');
+      await serving.seen('signal received; shutting down');
+      serving.child.kill('SIGINT');
+      // Bounds a hang, measures nothing: the first signal alone would keep it alive for 60 s.
+      const result = await Promise.race([serving.exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
+      if (result === 'still running') serving.child.kill('SIGKILL');
+      expect(result).toEqual({ code: 130, signal: null });
+      expect(serving.output()).toContain('second signal received; exiting without draining');
+    }, 30_000);
+
+    it('one signal alone starts the graceful shutdown and keeps serving meanwhile', async () => {
+      const serving = startServing();
+      await serving.seen('webhook server listening');
+      serving.child.kill('SIGTERM');
+      await serving.seen('signal received; shutting down');
+      const early = await Promise.race([serving.exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 1_000))]);
+      serving.child.kill('SIGKILL');
+      expect(early).toBe('still running');
+    }, 30_000);
+  });
+
   it('validates a policy', async () => {
     const run = await runBin(['policy', 'validate', fixture('invalid-policy.yaml')]);
     expect(run.code).toBe(1);

@@ -48,6 +48,8 @@ export interface ServeOptions {
 }
 
 export const DEFAULT_ALLOCATION_WAIT_SECONDS = 3;
+/** Exit status of a process ended by an interrupt (128 + SIGINT), as shells report Ctrl-C. */
+const EXIT_INTERRUPTED = 130;
 // The allocation modules' defaults, repeated here because importing them would load
 // @kubernetes/client-node (~65 MB RSS) in standalone mode too; a test keeps the copies equal.
 export const DEFAULT_LEDGER_NAME = 'secure-defaults-uid-ledger';
@@ -309,7 +311,16 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
       });
-      logger.info('signal received; shutting down', { signal });
+      logger.info('signal received; shutting down (send it again to exit at once)', { signal });
+      // Kubernetes sends one SIGTERM and waits; a second signal is a person at a terminal who
+      // does not want to sit through the shutdown delay and the drain.
+      const exitNow = (again: NodeJS.Signals): void => {
+        logger.warn('second signal received; exiting without draining', { signal: again });
+        // Log lines are written at the end of the turn: give this one a moment to go out.
+        setTimeout(() => process.exit(EXIT_INTERRUPTED), 50);
+      };
+      process.once('SIGINT', () => exitNow('SIGINT'));
+      process.once('SIGTERM', () => exitNow('SIGTERM'));
       await running.stop();
       logger.info('exiting');
       // Keep-alive sockets of the Kubernetes client may hold the event loop open; the work is done.
