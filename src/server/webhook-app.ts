@@ -225,13 +225,15 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     ),
   );
   app.get('/healthz', (_req, res) => oneLine(res, 200, 'ok'));
+  const notReadyReasons = (): string[] => deps.readinessChecks.map((check) => check()).filter((r): r is string => r !== null);
   app.get('/readyz', (_req, res) => {
-    const reasons = deps.readinessChecks.map((check) => check()).filter((r): r is string => r !== null);
+    const reasons = notReadyReasons();
     if (reasons.length === 0) oneLine(res, 200, 'ok');
     else oneLine(res, 503, `not ready: ${reasons.join('; ')}`);
   });
   app.get('/metrics', async (_req, res) => {
     deps.metrics.setPolicyGeneration(deps.policySource.current()?.generation ?? 0);
+    deps.metrics.setReady(notReadyReasons().length === 0);
     res.status(200).type(deps.registry.contentType).send(await deps.registry.metrics());
   });
   app.all(['/mutate', '/validate-policy'], (req, res) => oneLine(res, 405, `${req.method} is not allowed; send POST with an AdmissionReview`));

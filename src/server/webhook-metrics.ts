@@ -15,6 +15,8 @@ export interface WebhookMetrics {
   setCertificateExpiry(unixSeconds: number): void;
   /** One per warning sent back to the Pod's author, by reason (warning-reasons.ts). */
   countWarnings(reasons: readonly string[]): void;
+  /** Whether /readyz would answer 200, set when scraped (alerts: "no ready replica"). */
+  setReady(ready: boolean): void;
 }
 
 /** The AdmissionReview operations; anything else (or none: an unreadable review) is counted as "unknown". */
@@ -95,7 +97,8 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     name: 'secure_defaults_admission_duration_seconds',
     help: 'Time from reading an admission request to sending the answer.',
     labelNames: ['endpoint', 'operation'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    // Up to the longest webhook timeout the API server allows (30 s), so p99 near the timeout can be seen.
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
   const injectedCounts = new LabelledCounts<string>();
@@ -147,8 +150,14 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
       warningCounts.publish(this);
     },
   });
+  const ready = new Gauge({
+    name: 'secure_defaults_ready',
+    help: '1 while this replica is ready to judge Pods (what /readyz answers), else 0.',
+    registers,
+  });
   generation.set(0);
   certificateExpiry.set(0);
+  ready.set(0);
   return {
     observeAdmission(endpoint, rawOperation, result, seconds) {
       const operation = operationLabel(rawOperation);
@@ -165,6 +174,7 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     countPolicyReloadError: () => reloadErrors.inc(),
     countTlsReloadError: () => tlsReloadErrors.inc(),
     setCertificateExpiry: (unixSeconds) => certificateExpiry.set(unixSeconds),
+    setReady: (value) => ready.set(value ? 1 : 0),
     countWarnings(reasons) {
       for (const reason of reasons) warningCounts.add(reason, () => ({ reason }), 1);
     },

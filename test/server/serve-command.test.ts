@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigMapRef, registerServeCommand, startServe, type ServeOptions } from '../../src/cli/commands/serve.js';
-import { decodePatch, httpsCall, podReview, RecordingLogger } from './webhook-harness.js';
+import { decodePatch, httpsCall, podReview, RecordingLogger, startTestWebhook } from './webhook-harness.js';
 
 const base: ServeOptions = { port: 0, host: '127.0.0.1', failClosed: false, shutdownDelay: 0, drainTimeout: 2 };
 
@@ -50,8 +50,19 @@ describe('secure-defaults serve', () => {
       const notAfter = Math.floor(Date.parse(new X509Certificate(ca).validTo) / 1000);
       expect(metrics).toContain(`secure_defaults_tls_certificate_expiry_timestamp_seconds ${notAfter}\n`);
       expect(metrics).toContain('secure_defaults_warnings_total{reason="privileged-container"} 1');
+      expect(metrics).toContain('secure_defaults_ready 1\n');
     } finally {
       await running.stop();
+    }
+  });
+
+  it('exports secure_defaults_ready 0 while /readyz says not ready (no policy loaded)', async () => {
+    const hook = await startTestWebhook({ policySource: { current: () => null } });
+    try {
+      expect((await httpsCall(hook.webhook.port, { method: 'GET', path: '/readyz', ca: hook.ca })).status).toBe(503);
+      expect((await httpsCall(hook.webhook.port, { method: 'GET', path: '/metrics', ca: hook.ca })).text).toContain('secure_defaults_ready 0\n');
+    } finally {
+      await hook.stop();
     }
   });
 
