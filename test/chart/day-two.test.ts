@@ -160,3 +160,20 @@ describe('NOTES.txt', () => {
     }
   });
 });
+
+describe('helm package', () => {
+  test('packages the chart with its dashboard file, as the README tells', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'secure-defaults-package-'));
+    try {
+      const result = await runHelm(['package', CHART_DIR, '-d', out]);
+      expect(result.code).toBe(0);
+      const version = /^version: (\S+)$/m.exec(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'utf8'))![1]!;
+      const tarball = join(out, `secure-defaults-${version}.tgz`);
+      const rendered = await runHelm(['template', 'sd', tarball, '--kube-version', KUBE_VERSION, '--set', 'grafanaDashboard.enabled=true']);
+      expect(rendered.code).toBe(0);
+      expect(rendered.stdout).toContain('"uid": "secure-defaults"');
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
+});
