@@ -1,10 +1,13 @@
 // The dashboard's and the alerts' PromQL against what the webhook really exports: the chart is
-// rendered by the real helm, the webhook is started as `serve` runs it and driven with real
+// rendered by the real helm, every expression is parsed by Prometheus's own PromQL parser
+// (test/chart/promql-inspect), the webhook is started as `serve` runs it and driven with real
 // AdmissionReviews, and every metric name and label a query uses must be in its /metrics.
 import { afterAll, beforeAll, describe, expect, jest, test } from '@jest/globals';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createAllocatorMetrics } from '../../src/allocation/allocator-metrics.js';
 import { startServe, type RunningServe } from '../../src/cli/commands/serve.js';
 import { httpsCall, podReview, RecordingLogger } from '../server/webhook-harness.js';
@@ -41,38 +44,62 @@ export function readExposition(text: string): Exported {
   return exported;
 }
 
-/** What a PromQL expression uses that the webhook does not export; [] when everything is there. */
-export function unexportedIn(expr: string, exported: Exported): string[] {
+/** What Prometheus's parser found in one expression (test/chart/promql-inspect). */
+interface Inspection {
+  readonly error?: string;
+  readonly selectors: ReadonlyArray<{ readonly metric: string; readonly labels: readonly string[] }>;
+  readonly grouping: readonly string[];
+}
+
+let promqlInspect = '';
+
+function locatePromqlInspect(): string {
+  if (promqlInspect !== '') return promqlInspect;
+  const script = fileURLToPath(new URL('./ensure-promql-inspect.sh', import.meta.url));
+  try {
+    promqlInspect = execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 20 * 60 * 1000 }).trim().split('\n').pop() ?? '';
+  } catch (error) {
+    throw new Error(`the PromQL checker could not be built by ${script} (needs Go and the Go module proxy): ${(error as Error).message}`);
+  }
+  return promqlInspect;
+}
+
+/** Parses every expression with Prometheus's own PromQL parser. */
+async function inspect(expressions: Readonly<Record<string, string>>): Promise<Record<string, Inspection>> {
+  const child = execFile(locatePromqlInspect(), [], { maxBuffer: 16 * 1024 * 1024 });
+  const output = new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`promql-inspect exited ${code}: ${stderr}`))));
+  });
+  child.stdin!.end(JSON.stringify(expressions));
+  return JSON.parse(await output) as Record<string, Inspection>;
+}
+
+/** What one parsed expression uses that the webhook does not export; [] when everything is there. */
+export function unexportedIn(inspection: Inspection, exported: Exported): string[] {
+  if (inspection.error !== undefined) return [`does not parse: ${inspection.error}`];
   const problems: string[] = [];
-  const used = new Set<string>();
   const labelsOf = (metric: string): Set<string> => new Set([...(exported.get(metric) ?? EXPORTED_ELSEWHERE.get(metric) ?? []), ...TARGET_LABELS]);
-  // A selector: a name, optionally {matchers}; any name with matchers must be one of ours.
-  for (const match of expr.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\}|\b(secure_defaults_[a-z0-9_]+)\b/g)) {
-    const metric = match[1] ?? match[3]!;
+  for (const { metric, labels } of inspection.selectors) {
     if (!metric.startsWith('secure_defaults_')) {
-      problems.push(`${metric}: not a metric the webhook exports`);
+      problems.push(`${metric || '(no name)'}: not a metric the webhook exports`);
       continue;
     }
-    used.add(metric);
     if (!exported.has(metric) && !EXPORTED_ELSEWHERE.has(metric)) problems.push(`${metric}: not exported`);
-    for (const matcher of (match[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"/g)) {
-      if (!labelsOf(metric).has(matcher[1]!)) problems.push(`${metric}{${matcher[1]}}: no such label`);
-    }
+    for (const label of labels) if (!labelsOf(metric).has(label)) problems.push(`${metric}{${label}}: no such label`);
   }
-  if (used.size === 0) problems.push('uses no secure_defaults metric');
-  const available = new Set([...used].flatMap((metric) => [...labelsOf(metric)]));
-  for (const grouping of expr.matchAll(/\b(?:by|without)\s*\(([^)]*)\)/g)) {
-    for (const label of grouping[1]!.split(',').map((l) => l.trim()).filter((l) => l !== '')) {
-      if (!available.has(label)) problems.push(`by (${label}): no metric in the expression has it`);
-    }
-  }
-  let depth = 0;
-  for (const char of expr) {
-    depth += char === '(' ? 1 : char === ')' ? -1 : 0;
-    if (depth < 0) break;
-  }
-  if (depth !== 0) problems.push('unbalanced parentheses');
+  if (!inspection.selectors.some(({ metric }) => metric.startsWith('secure_defaults_'))) problems.push('uses no secure_defaults metric');
+  const available = new Set(inspection.selectors.flatMap(({ metric }) => [...labelsOf(metric)]));
+  for (const label of inspection.grouping) if (!available.has(label)) problems.push(`by (${label}): no metric in the expression has it`);
   return problems;
+}
+
+/** Grafana's variables replaced by values Prometheus accepts, as Grafana does before it queries. */
+function asPromql(expr: string): string {
+  return expr.replaceAll('$__rate_interval', '1m').replaceAll('$namespace', 'platform-security');
 }
 
 let running: RunningServe | null = null;
@@ -82,6 +109,7 @@ let manifests: Manifest[] = [];
 
 beforeAll(async () => {
   locateHelm();
+  locatePromqlInspect();
   manifests = await renderChart({ namespace: 'platform-security', set: ['prometheusRule.enabled=true', 'grafanaDashboard.enabled=true', 'allocation.enabled=true'] });
   scratch = mkdtempSync(join(tmpdir(), 'secure-defaults-queries-'));
   const policy = join(scratch, 'policy.yaml');
@@ -115,18 +143,27 @@ function dashboardExpressions(): Array<[string, string]> {
   const configMap = manifests.find((m) => m['kind'] === 'ConfigMap' && m['metadata']['name'].endsWith('-dashboard'))!;
   const dashboard = JSON.parse(configMap['data']['secure-defaults.json']) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }>; templating: { list: Array<{ name: string; definition?: string }> } };
   const panels = dashboard.panels.flatMap((panel) => panel.targets.map((target, i): [string, string] => [`${panel.title} #${i + 1}`, target.expr]));
-  const variables = dashboard.templating.list.filter((v) => v.definition !== undefined).map((v): [string, string] => [`variable ${v.name}`, v.definition!]);
+  // Grafana's label_values(selector, label) lists the label's values: as PromQL, count by (label) (selector).
+  const variables = dashboard.templating.list
+    .filter((v) => v.definition !== undefined)
+    .map((v): [string, string] => [`variable ${v.name}`, v.definition!.replace(/^label_values\((.+),\s*([a-zA-Z_][a-zA-Z0-9_]*)\)$/, 'count by ($2) ($1)')]);
   return [...panels, ...variables];
 }
 
 describe('the checker', () => {
-  test('finds a made-up metric, a made-up label and a grouping no metric has', () => {
-    expect(unexportedIn('sum by (colour) (rate(secure_defaults_admission_requests_total{flavour="x"}[5m])) + secure_defaults_nope', exported)).toEqual([
+  test('finds a syntax error, a made-up metric, a made-up label and a grouping no metric has', async () => {
+    const found = await inspect({
+      made_up: 'sum by (colour) (rate(secure_defaults_admission_requests_total{flavour="x"}[5m])) + on (pod) secure_defaults_nope',
+      foreign: 'kube_deployment_status_replicas_available{namespace="x"}',
+      broken: 'sum(rate(secure_defaults_ready[5m])',
+    });
+    expect(unexportedIn(found['made_up']!, exported)).toEqual([
       'secure_defaults_admission_requests_total{flavour}: no such label',
       'secure_defaults_nope: not exported',
       'by (colour): no metric in the expression has it',
     ]);
-    expect(unexportedIn('kube_deployment_status_replicas_available{namespace="x"}', exported)).toContain('kube_deployment_status_replicas_available: not a metric the webhook exports');
+    expect(unexportedIn(found['foreign']!, exported)).toEqual(['kube_deployment_status_replicas_available: not a metric the webhook exports', 'uses no secure_defaults metric']);
+    expect(unexportedIn(found['broken']!, exported)).toEqual([expect.stringMatching(/^does not parse: .*unclosed left parenthesis/)]);
   });
 
   test('the webhook exports what the issue asks for, with its labels', () => {
@@ -138,10 +175,11 @@ describe('the checker', () => {
 });
 
 describe('every query uses only what the webhook exports', () => {
-  test.each([['alert', alertExpressions], ['dashboard', dashboardExpressions]])('%s expressions', (_what, expressions) => {
+  test.each([['alert', alertExpressions], ['dashboard', dashboardExpressions]])('%s expressions parse and use only exported metrics and labels', async (_what, expressions) => {
     const list = expressions();
     expect(list.length).toBeGreaterThan(5);
-    const problems = list.flatMap(([name, expr]) => unexportedIn(expr, exported).map((problem) => `${name}: ${problem}`));
+    const found = await inspect(Object.fromEntries(list.map(([name, expr]) => [name, asPromql(expr)])));
+    const problems = list.flatMap(([name]) => unexportedIn(found[name]!, exported).map((problem) => `${name}: ${problem}`));
     expect(problems).toEqual([]);
   });
 });
