@@ -24,6 +24,7 @@ describe('optional objects are off by default', () => {
     expect(kinds(manifests)).not.toContain('PrometheusRule');
     expect(manifests.filter((m) => m['kind'] === 'ConfigMap').map((m) => m['metadata']['name'])).toEqual(['sd-secure-defaults-policy']);
     expect(findOne(manifests, 'Deployment')['spec']['template']['spec']['hostNetwork']).toBeUndefined();
+    expect(container(manifests)['args']).not.toContain('--host');
   });
 
   test('helm lint --strict passes with all of them on', async () => {
@@ -69,6 +70,9 @@ describe('hostNetwork, startupProbe and Service metadata', () => {
       { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: findOne(manifests, 'Deployment')['spec']['selector']['matchLabels'] } },
     ]);
     expect(argAfter(container(manifests)['args'], '--port')).toBe('10270');
+    // Bound to the node's own address (the kubelet expands $(POD_IP) from the env), not 0.0.0.0.
+    expect(argAfter(container(manifests)['args'], '--host')).toBe('$(POD_IP)');
+    expect(container(manifests)['env']).toContainEqual({ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
     expect(container(manifests)['ports']).toEqual([{ name: 'https', containerPort: 10270, protocol: 'TCP' }]);
     // The Service still targets the named port, so the API server reaches the node's port.
     expect(findOne(manifests, 'Service')['spec']['ports'][0]['targetPort']).toBe('https');
