@@ -48,6 +48,16 @@ describe('warning reasons', () => {
     expect(new Set(warnings.map(warningReason))).toEqual(new Set(['namespace-range-annotation-ignored']));
   });
 
+  // The wording of the warn mode and never-break rules (built on another branch at the same time):
+  // once they are merged, the engine cases above should cover them with real Pods.
+  it.each([
+    ['would-deny', 'policy "p" (warn mode) would deny this Pod in enforce mode: spec.containers[0] runs as UID 0'],
+    ['kept-requested-privileges', 'spec: container "agent" is privileged: runAsUser, runAsGroup not added (spec.defaults.keepRequestedPrivileges)'],
+    ['moved-to-containers', 'spec.securityContext: runAsUser, runAsGroup set on each container instead of the Pod, so that they do not reach the containers that keep their own'],
+  ])('names %s', (reason, warning) => {
+    expect(warningReason(warning)).toBe(reason);
+  });
+
   it('names the fail-open warning of a request that could not be judged', () => {
     const { warnings } = unableToJudge('u', 'open', 503, 'no valid policy has been loaded yet');
     expect(warnings?.map(warningReason)).toEqual(['not-judged']);
