@@ -1,4 +1,4 @@
-// Calls back when a file may have changed: a watch on its directory (editors and kubelet replace
+// Calls back when files may have changed: a watch on their directories (editors and kubelet replace
 // files by rename, and a ConfigMap volume swaps a "..data" symlink, which a watch on the file
 // itself misses), debounced because writers touch a file several times per save, plus a periodic
 // poll because fs.watch is best-effort (NFS, overlay filesystems, a directory that is replaced).
@@ -9,7 +9,8 @@ import type { Clock, TimerHandle } from './clock.js';
 import type { Logger } from './logger.js';
 
 export interface FileChangeTriggerOptions {
-  readonly path: string;
+  /** The files to follow; their directories are watched. */
+  readonly paths: readonly string[];
   /** Called after a change settles and on every poll; runs are never concurrent. */
   readonly check: () => Promise<void>;
   readonly logger: Logger;
@@ -20,7 +21,7 @@ export interface FileChangeTriggerOptions {
 
 export class FileChangeTrigger {
   private readonly options: FileChangeTriggerOptions;
-  private watcher: FSWatcher | null = null;
+  private watchers: FSWatcher[] = [];
   private pollTimer: TimerHandle | null = null;
   private debounceTimer: TimerHandle | null = null;
   private running: Promise<void> | null = null;
@@ -32,14 +33,14 @@ export class FileChangeTrigger {
   }
 
   start(): void {
-    this.watchDirectory();
+    this.watchDirectories();
     this.schedulePoll();
   }
 
   stop(): void {
     this.stopped = true;
-    this.watcher?.close();
-    this.watcher = null;
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
     if (this.pollTimer) this.options.clock.clearTimeout(this.pollTimer);
     if (this.debounceTimer) this.options.clock.clearTimeout(this.debounceTimer);
   }
@@ -60,18 +61,19 @@ export class FileChangeTrigger {
     }
   }
 
-  private watchDirectory(): void {
-    const directory = dirname(this.options.path);
-    try {
-      const watcher = watch(directory, { persistent: false }, () => this.scheduleCheck());
-      watcher.on('error', (error) => {
-        this.options.logger.warn('watching a directory failed; relying on the periodic check', { directory, error: error.message });
-        watcher.close();
-        if (this.watcher === watcher) this.watcher = null;
-      });
-      this.watcher = watcher;
-    } catch (error) {
-      this.options.logger.warn('cannot watch a directory; relying on the periodic check', { directory, error: (error as Error).message });
+  private watchDirectories(): void {
+    for (const directory of new Set(this.options.paths.map((path) => dirname(path)))) {
+      try {
+        const watcher = watch(directory, { persistent: false }, () => this.scheduleCheck());
+        watcher.on('error', (error) => {
+          this.options.logger.warn('watching a directory failed; relying on the periodic check', { directory, error: error.message });
+          watcher.close();
+          this.watchers = this.watchers.filter((w) => w !== watcher);
+        });
+        this.watchers.push(watcher);
+      } catch (error) {
+        this.options.logger.warn('cannot watch a directory; relying on the periodic check', { directory, error: (error as Error).message });
+      }
     }
   }
 
@@ -88,7 +90,7 @@ export class FileChangeTrigger {
   private schedulePoll(): void {
     if (this.stopped) return;
     this.pollTimer = this.options.clock.setTimeout(() => {
-      if (this.watcher === null) this.watchDirectory();
+      if (this.watchers.length === 0) this.watchDirectories();
       void this.checkNow().finally(() => this.schedulePoll());
     }, this.options.pollIntervalMs ?? 10_000);
     this.pollTimer.unref?.();

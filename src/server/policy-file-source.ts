@@ -68,7 +68,7 @@ export class PolicyFileSource implements PolicySource {
     this.acceptedText = options.initialText;
     options.metrics.setPolicyGeneration(1);
     this.trigger = new FileChangeTrigger({
-      path: options.path,
+      paths: [options.path],
       check: () => this.reload(),
       logger: options.logger,
       clock: options.clock,
