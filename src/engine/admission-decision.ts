@@ -130,11 +130,6 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
   return { object: hardened, injections: hardening.injections, warnings, violations, ids };
 }
 
-function injectedValuesOf(injections: readonly Injection[]): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  for (const injection of injections) values[injection.path] = injection.value;
-  return values;
-}
 
 function ephemeralContainerNames(pod: unknown): Set<string> {
   const spec = isPlainMap(pod) ? pod['spec'] : undefined;
@@ -205,6 +200,7 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
     warnings: outcome.warnings,
     ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
     ids: outcome.ids ?? null,
-    injectedValues: injectedValuesOf(outcome.injections),
+    // The injections themselves (path and value, plain data): nothing is copied per Pod.
+    injectedValues: outcome.injections,
   };
 }

@@ -131,6 +131,12 @@ export interface Violation {
   readonly message: string;
 }
 
+/** One field the engine filled in, and what it put there (for capabilities.drop, the names added). */
+export interface InjectedValue {
+  readonly path: string;
+  readonly value: unknown;
+}
+
 export type AdmissionDecision =
   | {
       readonly allowed: true;
@@ -148,8 +154,8 @@ export type AdmissionDecision =
        * none applies. For logs: "why did my Pod get UID 100000?".
        */
       readonly ids?: IdDefaults | null;
-      /** Each injected path (as in `injected`) with the value set there. */
-      readonly injectedValues?: Readonly<Record<string, unknown>>;
+      /** Each injected path (as in `injected`, same order) with the value set there. */
+      readonly injectedValues?: readonly InjectedValue[];
     }
   | {
       readonly allowed: false;

@@ -5,7 +5,7 @@
 import { awaitsAllocatedBlock } from '../allocation/allocator-policy.js';
 import type { NamespaceBlockWait } from '../allocation/namespace-block-waiter.js';
 import { formatIdRange } from '../engine/id-range.js';
-import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, IdDefaults, NamespaceInfo } from '../engine/model.js';
+import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, IdDefaults, InjectedValue, NamespaceInfo } from '../engine/model.js';
 import { allowed, denied, patched, type AdmissionResponse } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
@@ -94,9 +94,9 @@ export function podOwner(object: unknown): string {
 }
 
 /** "path=value" per injected field, the value as JSON: one string type for log indexers, values included. */
-export function injectedLogEntries(injected: readonly string[], values: Readonly<Record<string, unknown>> | undefined): string[] {
+export function injectedLogEntries(injected: readonly string[], values: readonly InjectedValue[] | undefined): string[] {
   if (values === undefined) return [...injected];
-  return injected.map((path) => (path in values ? `${path}=${JSON.stringify(values[path])}` : path));
+  return values.map(({ path, value }) => `${path}=${JSON.stringify(value)}`);
 }
 
 /** Which part of the policy chose the Pod's IDs, and the range, for the decision's log line. */

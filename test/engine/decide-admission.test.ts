@@ -385,15 +385,16 @@ describe('decideAdmission says which rule chose the IDs and what values it injec
     const { out, decision } = harden(pod({ containers: [{ name: 'app', image: 'nginx', securityContext: { capabilities: { drop: ['NET_RAW'] } } }] }), policy, ns);
     expect(decision.ids?.source).toBe(source);
     expect(decision.ids?.uidRange.min).toBe(uid);
-    expect(decision.injectedValues).toMatchObject({
+    const values = Object.fromEntries((decision.injectedValues ?? []).map(({ path, value }) => [path, value]));
+    expect(values).toMatchObject({
       'spec.securityContext.runAsUser': uid,
       'spec.securityContext.runAsNonRoot': true,
       'spec.securityContext.seccompProfile': { type: 'RuntimeDefault' },
       'spec.containers[app].securityContext.allowPrivilegeEscalation': false,
       'spec.containers[app].securityContext.capabilities.drop': ['ALL'],
     });
-    // Every injected path has its value, and each value is what the patched Pod holds.
-    expect(Object.keys(decision.injectedValues ?? {}).sort()).toEqual([...decision.injected].sort());
+    // Every injected path has its value, in the same order, and each value is what the patched Pod holds.
+    expect((decision.injectedValues ?? []).map(({ path }) => path)).toEqual(decision.injected);
     expect((out['spec'] as { securityContext: Json }).securityContext['runAsUser']).toBe(uid);
   });
 

@@ -80,6 +80,6 @@ describe('the decision log line with the real engine', () => {
 
   it('keeps plain paths for an engine that reports no values', () => {
     expect(injectedLogEntries(['a.b'], undefined)).toEqual(['a.b']);
-    expect(injectedLogEntries(['a.b', 'c'], { 'a.b': 1 })).toEqual(['a.b=1', 'c']);
+    expect(injectedLogEntries(['a.b', 'c'], [{ path: 'a.b', value: 1 }, { path: 'c', value: ['ALL'] }])).toEqual(['a.b=1', 'c=["ALL"]']);
   });
 });
