@@ -193,14 +193,13 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
       ids: outcome.ids ?? null,
     };
   }
-  return {
-    allowed: true,
-    patch: hardeningPatch(pod, outcome.object),
-    injected: outcome.injections.map((injection) => injection.path),
-    warnings: outcome.warnings,
-    ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
-    ids: outcome.ids ?? null,
-    // The injections themselves (path and value, plain data): nothing is copied per Pod.
-    injectedValues: outcome.injections,
-  };
+  const patch = hardeningPatch(pod, outcome.object);
+  const injected = outcome.injections.map((injection) => injection.path);
+  const ids = outcome.ids ?? null;
+  // The injections themselves (path and value, plain data): nothing is copied per Pod. Two
+  // literals rather than a spread of `skipped`: a spread makes V8 build the object the slow way.
+  if (outcome.skipped !== undefined) {
+    return { allowed: true, patch, injected, warnings: outcome.warnings, skipped: outcome.skipped, ids, injectedValues: outcome.injections };
+  }
+  return { allowed: true, patch, injected, warnings: outcome.warnings, ids, injectedValues: outcome.injections };
 }
