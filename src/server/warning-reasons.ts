@@ -7,8 +7,8 @@ export const OTHER_WARNING_REASON = 'other';
 
 /** First match wins; each pattern is anchored on wording the engine and the server use. */
 const WARNING_REASONS: ReadonlyArray<readonly [reason: string, pattern: RegExp]> = [
-  ['privileged-container', /allowPrivilegeEscalation: false not added because the container is privileged/],
-  ['sys-admin-capability', /allowPrivilegeEscalation: false not added because the container adds SYS_ADMIN/],
+  ['privileged-container', /allowPrivilegeEscalation: false not added .*\b(is|are) privileged/],
+  ['sys-admin-capability', /allowPrivilegeEscalation: false not added .*\badds? SYS_ADMIN/],
   ['legacy-seccomp-annotation', /seccompProfile not added because the legacy annotation/],
   ['container-runs-as-root', /runAsNonRoot: true not added because/],
   ['opt-out-not-allowed', /does not allow Pods to opt out/],

@@ -100,6 +100,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
       deps.metrics.countInjected(outcome.injected);
       const warnings = outcome.response.warnings;
       if (warnings !== undefined && warnings.length > 0) deps.metrics.countWarnings(warnings.map(warningReason));
+      if (outcome.wouldDeny !== undefined) deps.metrics.countWouldDeny(outcome.wouldDeny.namespace, outcome.wouldDeny.reasons);
       const fields = {
         endpoint,
         uid: request.uid,

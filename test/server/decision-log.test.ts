@@ -70,7 +70,7 @@ describe('the decision log line with the real engine', () => {
           `spec.securityContext.runAsUser=${uid}`,
           `spec.securityContext.fsGroup=${uid}`,
           'spec.securityContext.seccompProfile={"type":"RuntimeDefault"}',
-          'spec.containers[app].securityContext.capabilities.drop=["ALL"]',
+          'spec.containers[0].securityContext.capabilities.drop=["ALL"]',
         ]),
       );
     } finally {

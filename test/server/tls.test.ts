@@ -126,7 +126,7 @@ describe('TLS', () => {
   });
 
   it('exports the expiry of the certificate in use, and the new one after a rotation', async () => {
-    const [short, long] = (await Promise.all([generateSelfSignedCertificate({ validDays: 3 }), generateSelfSignedCertificate({ validDays: 300 })])) as [TlsPair, TlsPair];
+    const [short, long] = (await Promise.all([generateSelfSignedCertificate({ commonName: 'short', validDays: 3 }), generateSelfSignedCertificate({ commonName: 'long', validDays: 300 })])) as [TlsPair, TlsPair];
     dir = await mkdtemp(join(tmpdir(), 'sd-tls-'));
     const certPath = join(dir, 'tls.crt');
     const keyPath = join(dir, 'tls.key');

@@ -48,12 +48,14 @@ describe('warning reasons', () => {
     expect(new Set(warnings.map(warningReason))).toEqual(new Set(['namespace-range-annotation-ignored']));
   });
 
-  // The wording of the warn mode and never-break rules (built on another branch at the same time):
-  // once they are merged, the engine cases above should cover them with real Pods.
+  // Also the wording of a grouped warning (several containers) and of the engine before it grouped them.
   it.each([
     ['would-deny', 'policy "p" (warn mode) would deny this Pod in enforce mode: spec.containers[0] runs as UID 0'],
     ['kept-requested-privileges', 'spec: container "agent" is privileged: runAsUser, runAsGroup not added (spec.defaults.keepRequestedPrivileges)'],
     ['moved-to-containers', 'spec.securityContext: runAsUser, runAsGroup set on each container instead of the Pod, so that they do not reach the containers that keep their own'],
+    ['privileged-container', 'spec: allowPrivilegeEscalation: false not added to containers "a", "b" because they are privileged (the API server refuses that combination)'],
+    ['privileged-container', 'spec.containers[app]: allowPrivilegeEscalation: false not added because the container is privileged (the API server refuses that combination)'],
+    ['sys-admin-capability', 'spec: allowPrivilegeEscalation: false not added to containers "a", "b" because they add SYS_ADMIN (the API server refuses that combination)'],
   ])('names %s', (reason, warning) => {
     expect(warningReason(warning)).toBe(reason);
   });

@@ -95,4 +95,17 @@ describe('webhook metrics', () => {
     expect(series(await registry.metrics(), 'secure_defaults_tls_certificate_expiry_timestamp_seconds')).toEqual(['secure_defaults_tls_certificate_expiry_timestamp_seconds 1900000000']);
     expect(series(await registry.metrics(), 'secure_defaults_build_info')).toEqual(['secure_defaults_build_info{version="1.2.3",node="v24.0.0"} 1']);
   });
+
+  it('counts would-deny violations by namespace and reason, a reason once per violation', async () => {
+    const registry = new Registry();
+    const metrics = createWebhookMetrics(registry);
+    metrics.countWouldDeny('team-a', ['privileged', 'uidRange', 'privileged']);
+    metrics.countWouldDeny('team-b', ['runAsNonRoot']);
+    metrics.countWouldDeny('team-a', []);
+    expect(series(await registry.metrics(), 'secure_defaults_would_deny_total')).toEqual([
+      'secure_defaults_would_deny_total{namespace="team-a",reason="privileged"} 2',
+      'secure_defaults_would_deny_total{namespace="team-a",reason="uidRange"} 1',
+      'secure_defaults_would_deny_total{namespace="team-b",reason="runAsNonRoot"} 1',
+    ]);
+  });
 });
