@@ -51,6 +51,9 @@ describe('warning reasons', () => {
   // Also the wording of a grouped warning (several containers) and of the engine before it grouped them.
   it.each([
     ['would-deny', 'policy "p" (warn mode) would deny this Pod in enforce mode: spec.containers[0] runs as UID 0'],
+    ['user-namespace-not-added', "spec.hostUsers: false not added, the Pod keeps the node's user namespace, because it uses hostNetwork"],
+    ['pod-security-will-refuse', 'Pod Security "restricted:v1.35" (namespace "team-a") will refuse this Pod: privileged at spec.containers[0]: privileged'],
+    ['pod-security-will-refuse', 'Pod Security "restricted:v1.35" will also refuse it for 3 more reasons (secure-defaults check --pss-version v1.35 lists them all)'],
     ['kept-requested-privileges', 'spec: container "agent" is privileged: runAsUser, runAsGroup not added (spec.defaults.keepRequestedPrivileges)'],
     ['moved-to-containers', 'spec.securityContext: runAsUser, runAsGroup set on each container instead of the Pod, so that they do not reach the containers that keep their own'],
     ['privileged-container', 'spec: allowPrivilegeEscalation: false not added to containers "a", "b" because they are privileged (the API server refuses that combination)'],
