@@ -17,9 +17,9 @@ let workDir = '';
 
 const RECORD_LOADED_MODULES = fileURLToPath(new URL('./hooks/record-loaded-modules.mjs', import.meta.url));
 
-function runBin(args: readonly string[], stdin = '', nodeFlags: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBin(args: readonly string[], stdin = '', nodeFlags: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, join(packageDir, 'dist/src/cli/main.js'), ...args], { cwd: workDir });
+    const child = spawn(process.execPath, [...nodeFlags, join(packageDir, 'dist/src/cli/main.js'), ...args], { cwd: workDir, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -86,11 +86,10 @@ describe('the built secure-defaults bin', () => {
 
   /** The module URLs the bin resolved while running `args` (from the preloaded recording hook). */
   async function modulesLoadedBy(args: readonly string[]): Promise<{ stdout: string; modules: string[] }> {
-    const run = await runBin(args, '', ['--import', RECORD_LOADED_MODULES]);
+    const record = join(workDir, `loaded-modules-${args.join('_')}.json`);
+    const run = await runBin(args, '', ['--import', RECORD_LOADED_MODULES], { SECURE_DEFAULTS_LOADED_MODULES: record });
     expect(run.code).toBe(0);
-    const line = run.stderr.split('\n').find((l) => l.startsWith('loaded-modules '));
-    expect(line).toBeDefined();
-    return { stdout: run.stdout, modules: JSON.parse(line!.slice('loaded-modules '.length)) as string[] };
+    return { stdout: run.stdout, modules: JSON.parse(readFileSync(record, 'utf8')) as string[] };
   }
   const kubernetesClient = (url: string): boolean => url.includes('/@kubernetes/client-node/');
 

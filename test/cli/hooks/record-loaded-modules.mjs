@@ -1,7 +1,8 @@
 // Preloaded with `node --import` by test/cli/built-cli.test.ts: records every module URL the
-// process resolves and prints them as one JSON line on stderr at exit, so a test can tell which
-// modules a command loaded (not how long it took).
-import { writeSync } from 'node:fs';
+// process resolves and writes them, as a JSON array, to the file named by
+// SECURE_DEFAULTS_LOADED_MODULES at exit, so a test can tell which modules a command loaded (not
+// how long it took). A file, not stderr: a pipe may take only part of a large synchronous write.
+import { writeFileSync } from 'node:fs';
 import { registerHooks } from 'node:module';
 
 const resolved = new Set();
@@ -13,5 +14,5 @@ registerHooks({
   },
 });
 process.on('exit', () => {
-  writeSync(2, `loaded-modules ${JSON.stringify([...resolved])}\n`);
+  writeFileSync(process.env.SECURE_DEFAULTS_LOADED_MODULES, JSON.stringify([...resolved]));
 });
