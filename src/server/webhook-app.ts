@@ -41,6 +41,8 @@ export interface WebhookAppDeps {
   readonly clock: Clock;
   readonly readinessChecks: readonly ReadinessCheck[];
   readonly bodyLimitBytes?: number;
+  /** Told how many reviews each batch of one turn held (turn-batch.ts): lets a test see batches form. */
+  readonly onReviewBatch?: (endpoint: string, size: number) => void;
 }
 
 type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionOutcome>;
@@ -158,6 +160,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     // Stage by stage: every review of the turn is parsed before any is decided, so the parser and
     // then the engine run warm (turn-batch.ts); each answer leaves as soon as it is decided.
     const received = createTurnBatch<ReceivedReview>((reviews) => {
+      deps.onReviewBatch?.(endpoint, reviews.length);
       const readable: Array<{ review: ReceivedReview; request: AdmissionRequest }> = [];
       for (const review of reviews) {
         let request: AdmissionRequest | null;
@@ -230,12 +233,9 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   app.use((req, res) => oneLine(res, 404, `no such endpoint: ${req.method} ${req.path}`));
   // Anything that escapes a handler ends here with a one-line reason.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const err = error as { status?: number; type?: string; message?: string; limit?: number; length?: number };
+    const err = error as { status?: number; message?: string };
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
-    const message =
-      err.type === 'entity.too.large'
-        ? `request body of ${err.length ?? 'unknown'} bytes is over the ${err.limit ?? limit}-byte limit`
-        : `${err.message ?? 'request failed'}`;
+    const message = err.message ?? 'request failed';
     const endpoint = req.path === '/mutate' ? 'mutate' : req.path === '/validate-policy' ? 'validate-policy' : 'other';
     deps.metrics.observeAdmission(endpoint, '', 'invalid', 0);
     deps.logger.warn('request refused', { path: req.path, status, reason: message });
