@@ -6,10 +6,9 @@
  * floor and ceiling are the references the performance issue defines; hosted-ceiling is the
  * ceiling with req/res built with the app's prototypes, as our webhook hosts Express
  * (src/server/express-request-classes.ts), so that ours/ceiling above 1 is not mistaken for doing
- * less than Express. ours-whole-parse is ours with the managedFields shortcut off
- * (SECURE_DEFAULTS_WHOLE_PARSE=1), so the shortcut's gain is a same-run ratio.
+ * less than Express.
  */
-export const TARGET_NAMES = ['floor', 'ceiling', 'hosted-ceiling', 'ours', 'ours-whole-parse'] as const;
+export const TARGET_NAMES = ['floor', 'ceiling', 'hosted-ceiling', 'ours'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export const BODY_NAMES = ['typical', 'fifty-containers', 'hardened'] as const;

@@ -87,7 +87,6 @@ export function summaryTables(all: readonly RoundMeasurement[], targets: readonl
   if (targets.includes('ours') && targets.includes('ceiling')) headers.push('ours/ceiling');
   if (targets.includes('ours') && targets.includes('hosted-ceiling')) headers.push('ours/hosted-ceiling');
   if (targets.includes('ours') && targets.includes('floor')) headers.push('ours/floor');
-  if (targets.includes('ours') && targets.includes('ours-whole-parse')) headers.push('ours/ours-whole-parse');
   lines.push(`| ${headers.join(' | ')} |`);
   lines.push(`|${headers.map(() => '---').join('|')}|`);
   for (const body of bodies) {
@@ -101,7 +100,6 @@ export function summaryTables(all: readonly RoundMeasurement[], targets: readonl
       if (targets.includes('ours') && targets.includes('ceiling')) row.push(ratio(ratios(all, body, c, 'ceiling')));
       if (targets.includes('ours') && targets.includes('hosted-ceiling')) row.push(ratio(ratios(all, body, c, 'hosted-ceiling')));
       if (targets.includes('ours') && targets.includes('floor')) row.push(ratio(ratios(all, body, c, 'floor')));
-      if (targets.includes('ours') && targets.includes('ours-whole-parse')) row.push(ratio(ratios(all, body, c, 'ours-whole-parse')));
       lines.push(`| ${row.join(' | ')} |`);
     }
   }

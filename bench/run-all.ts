@@ -59,7 +59,6 @@ function launchArguments(target: TargetName, config: BenchConfig, files: { cert:
     case 'hosted-ceiling':
       return [...config.nodeFlags, join(HERE, 'servers/express-ceiling-server.js'), ...tls, '--prototype-ready'];
     case 'ours':
-    case 'ours-whole-parse':
       return [
         ...config.nodeFlags,
         ...(config.profile ? ['--cpu-prof', `--cpu-prof-dir=${files.profileDir}`] : []),
@@ -160,10 +159,8 @@ async function main(): Promise<number> {
   try {
     for (const name of config.targets) {
       const port = await findFreePort();
-      const env: Record<string, string> = name === 'ours-whole-parse' ? { SECURE_DEFAULTS_WHOLE_PARSE: '1' } : {};
-      const server = await startServer({ name, nodeArgs: launchArguments(name, config, files, port), port, logDir: workDir, readyTimeoutMs: 20_000, env });
-      const isOurs = name === 'ours' || name === 'ours-whole-parse';
-      started.push({ name, pid: server.pid, port, path: isOurs ? config.oursPath : '/mutate', server, expectsWork: isOurs });
+      const server = await startServer({ name, nodeArgs: launchArguments(name, config, files, port), port, logDir: workDir, readyTimeoutMs: 20_000 });
+      started.push({ name, pid: server.pid, port, path: name === 'ours' ? config.oursPath : '/mutate', server, expectsWork: name === 'ours' });
       log(`started ${name} (pid ${server.pid}) on https://127.0.0.1:${port}`);
     }
     const ours = started.find((t) => t.name === 'ours');

@@ -18,8 +18,6 @@ export interface ServerLaunch {
   /** Folder for the server's stdout/stderr files. */
   readonly logDir: string;
   readonly readyTimeoutMs: number;
-  /** Variables added to this process's environment for the server. */
-  readonly env?: Readonly<Record<string, string>>;
 }
 
 export interface RunningServer {
@@ -88,7 +86,7 @@ export async function startServer(launch: ServerLaunch): Promise<RunningServer> 
   const err = openSync(stderrFile, 'w');
   // Logs go straight to files, so a chatty server costs its own write() calls and never the load
   // generator's CPU for draining a pipe.
-  const child = spawn(process.execPath, [...launch.nodeArgs], { stdio: ['ignore', out, err], env: { ...process.env, ...launch.env } });
+  const child = spawn(process.execPath, [...launch.nodeArgs], { stdio: ['ignore', out, err] });
   closeSync(out);
   closeSync(err);
   let exit: string | null = null;

@@ -22,8 +22,6 @@ const NUL_ESCAPE = Buffer.from('\\u0000');
 const MAX_SKIPPED = 2;
 /** managedFields' value sits at depth 3 below request (request → object → metadata → managedFields), where the hostile-shape check counts from. */
 const MANAGED_FIELDS_DEPTH = 3;
-/** Benchmark switch (bench/README.md): the shortcut off, so its gain is measured in the same run. */
-const WHOLE_PARSE = process.env.SECURE_DEFAULTS_WHOLE_PARSE === '1';
 
 
 function parseWhole(body: Buffer): ParsedReviewBody {
@@ -90,6 +88,6 @@ function parseWithoutManagedFields(body: Buffer): { value: unknown } | null {
 /** The parsed body, or why it is not JSON; managedFields of the Pods are validated but not returned. */
 export function parseAdmissionReviewBody(body: Buffer): ParsedReviewBody {
   if (skipWhitespace(body, 0) >= body.length) return { ok: false, reason: 'request body is empty; expected an AdmissionReview (admission.k8s.io/v1) as JSON' };
-  const shortcut = WHOLE_PARSE ? null : parseWithoutManagedFields(body);
+  const shortcut = parseWithoutManagedFields(body);
   return shortcut !== null ? { ok: true, value: shortcut.value } : parseWhole(body);
 }
