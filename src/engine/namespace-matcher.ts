@@ -1,6 +1,7 @@
 // Which namespaces a `spec.namespaces` rule applies to: name globs, or a Kubernetes label selector
 // with the same semantics as metav1.LabelSelector. Compiled once when the policy loads.
 import type { NamespaceInfo } from './model.js';
+import { quoteText } from './policy-reader.js';
 
 export type NamespacePredicate = (namespace: NamespaceInfo) => boolean;
 
@@ -23,9 +24,9 @@ const NAME_PATTERN_CHARS = /^[a-z0-9*?-]+$/;
 /** Why a namespace name or glob can never match a namespace, or null when it is fine. */
 export function namePatternProblem(pattern: string): string | null {
   if (pattern.length === 0) return 'is empty; write a namespace name or a glob such as "team-*"';
-  if (pattern.length > 63) return `${JSON.stringify(pattern)} is longer than 63 characters, the longest namespace name`;
+  if (pattern.length > 63) return `${quoteText(pattern)} is longer than 63 characters, the longest namespace name`;
   if (!NAME_PATTERN_CHARS.test(pattern)) {
-    return `${JSON.stringify(pattern)} is not a valid name or glob; use lowercase letters, digits, "-", and the wildcards "*" (any run) and "?" (one character)`;
+    return `${quoteText(pattern)} is not a valid name or glob; use lowercase letters, digits, "-", and the wildcards "*" (any run) and "?" (one character)`;
   }
   return null;
 }
@@ -71,7 +72,7 @@ function findSegment(name: string, segment: string, from: number, last: number):
  * last segments are anchored, each middle one is taken at its leftmost match (leftmost is always
  * safe between stars). At most name length × pattern length character comparisons, both ≤ 63.
  */
-export function globMatches(glob: Glob, name: string): boolean {
+function globMatches(glob: Glob, name: string): boolean {
   if (name.length < glob.minLength || !NAMESPACE_NAME_CHARS.test(name)) return false;
   const segments = glob.segments;
   if (segments.length === 0) return glob.openStart; // "*" (any name) or "" (never written: refused by validation)
@@ -121,7 +122,7 @@ export function labelKeyProblem(key: string): string | null {
   const slash = key.indexOf('/');
   const prefix = slash >= 0 ? key.slice(0, slash) : null;
   const name = slash >= 0 ? key.slice(slash + 1) : key;
-  const quoted = JSON.stringify(key);
+  const quoted = quoteText(key);
   if (prefix !== null && (prefix.length === 0 || prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
     return `${quoted} is not a valid label key: the prefix before "/" must be a lowercase DNS subdomain such as "example.com"`;
   }
@@ -134,7 +135,7 @@ export function labelKeyProblem(key: string): string | null {
 export function labelValueProblem(value: string): string | null {
   if (value === '') return null;
   if (value.length > 63 || !LABEL_NAME.test(value)) {
-    return `${JSON.stringify(value)} is not a valid label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`;
+    return `${quoteText(value)} is not a valid label value: at most 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit`;
   }
   return null;
 }
