@@ -13,6 +13,8 @@ import { admitPod, podLogName, type AdmissionOutcome } from './pod-admission.js'
 import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-review.js';
 import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
+import { createReviewBudget, defaultBudgetBytes, type ReviewBudget } from './review-budget.js';
+import { getHeapStatistics } from 'node:v8';
 import { createTurnBatch } from './turn-batch.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
@@ -41,6 +43,8 @@ export interface WebhookAppDeps {
   readonly clock: Clock;
   readonly readinessChecks: readonly ReadinessCheck[];
   readonly bodyLimitBytes?: number;
+  /** Large reviews judged at once (review-budget.ts); default: from the heap limit. */
+  readonly reviewBudget?: ReviewBudget;
 }
 
 type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionOutcome>;
@@ -73,6 +77,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   // Express would parse the query string of every request for req.query, which nothing here reads.
   app.set('query parser', false);
   const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const budget = deps.reviewBudget ?? createReviewBudget(defaultBudgetBytes(getHeapStatistics().heap_size_limit, limit));
 
   // A review whose body has been read, waiting for the end of the turn (see turn-batch.ts).
   interface ReceivedReview {
@@ -179,8 +184,26 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
       }
     });
 
+    const refuseBusy = (req: Request, res: Response, bytes: number, started: number): void => {
+      const reason = `secure-defaults is busy: ${budget.inFlight()} bytes of large reviews are being judged (limit ${budget.limitBytes}); this review of ${bytes} bytes is refused rather than risk running out of memory; retry it`;
+      deps.metrics.observeAdmission(endpoint, '', 'errored', secondsSince(started));
+      deps.logger.warn('request refused', { path: req.path, status: 429, reason });
+      res.setHeader('Connection', 'close');
+      res.setHeader('Retry-After', '1');
+      oneLine(res, 429, reason);
+    };
+
     return async (req: Request, res: Response): Promise<void> => {
       const started = deps.clock.monotonic();
+      // Held from before the body is read until the answer is gone: reading, parsing, deciding and
+      // the answer are what a large review costs.
+      const declared = Number(req.headers['content-length']);
+      let held = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit ? declared : 0;
+      if (!budget.tryReserve(held)) {
+        refuseBusy(req, res, held, started);
+        return;
+      }
+      res.once('close', () => budget.release(held));
       // The body is read whatever its declared type, so a too-large body is refused as such.
       let body: Buffer;
       try {
@@ -194,6 +217,16 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         res.setHeader('Connection', 'close');
         oneLine(res, status, reason);
         return;
+      }
+      // A body without Content-Length (chunked, or compressed) is counted once it is read.
+      if (body.length > held) {
+        budget.release(held);
+        held = 0;
+        if (!budget.tryReserve(body.length)) {
+          refuseBusy(req, res, body.length, started);
+          return;
+        }
+        held = body.length;
       }
       if (!isJsonRequest(req)) {
         deps.metrics.observeAdmission(endpoint, '', 'invalid', secondsSince(started));
