@@ -19,11 +19,13 @@ export interface ReviewBudget {
 export const DEFAULT_LARGE_REVIEW_BYTES = 256 * 1024;
 
 /**
- * The budget for a heap of `heapLimitBytes`: a tenth of it, as bodies expand about ten times, but
- * never less than one largest body, so a lone review of the body limit is always judged.
+ * The budget for a heap of `heapLimitBytes`: a sixteenth of it, as bodies expand about ten times
+ * and the rest of the process needs room too, but never less than one largest body, so a lone
+ * review of the body limit is always judged. Under the image's 128 MB cap: one 8 MiB review, or
+ * several smaller large ones.
  */
 export function defaultBudgetBytes(heapLimitBytes: number, bodyLimitBytes: number): number {
-  return Math.max(Math.floor(heapLimitBytes / 10), bodyLimitBytes);
+  return Math.max(Math.floor(heapLimitBytes / 16), bodyLimitBytes);
 }
 
 export function createReviewBudget(limitBytes: number, largeBytes = DEFAULT_LARGE_REVIEW_BYTES): ReviewBudget {

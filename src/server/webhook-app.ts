@@ -161,7 +161,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
 
     // Stage by stage: every review of the turn is parsed before any is decided, so the parser and
     // then the engine run warm (turn-batch.ts); each answer leaves as soon as it is decided.
-    const received = createTurnBatch<ReceivedReview>((reviews) => {
+    const judgeReviews = (reviews: readonly ReceivedReview[]): void => {
       const readable: Array<{ review: ReceivedReview; request: AdmissionRequest }> = [];
       for (const review of reviews) {
         let request: AdmissionRequest | null;
@@ -182,7 +182,16 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
           deps.logger.error('could not send an admission answer', { endpoint, uid: request.uid, reason: error instanceof Error ? error.message : String(error) });
         });
       }
-    });
+    };
+    const received = createTurnBatch<ReceivedReview>(judgeReviews);
+    // Large reviews are judged one per event-loop turn, never batched together: parsing, hardening
+    // and answering one takes a while, and probes and ordinary Pods are served in between.
+    const largeReviews: ReceivedReview[] = [];
+    const judgeNextLarge = (): void => {
+      const next = largeReviews.shift();
+      if (next !== undefined) judgeReviews([next]);
+      if (largeReviews.length > 0) setImmediate(judgeNextLarge);
+    };
 
     const refuseBusy = (req: Request, res: Response, bytes: number, started: number): void => {
       const reason = `secure-defaults is busy: ${budget.inFlight()} bytes of large reviews are being judged (limit ${budget.limitBytes}); this review of ${bytes} bytes is refused rather than risk running out of memory; retry it`;
@@ -234,7 +243,11 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         oneLine(res, 400, `Content-Type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}`);
         return;
       }
-      received.add({ res, body, started });
+      if (body.length < budget.largeBytes) {
+        received.add({ res, body, started });
+      } else if (largeReviews.push({ res, body, started }) === 1) {
+        setImmediate(judgeNextLarge);
+      }
     };
   };
 
