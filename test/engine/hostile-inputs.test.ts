@@ -164,7 +164,7 @@ describe('policy parsing of hostile documents', () => {
     bounded(value);
     if (!value.ok) expect(value.errors.at(-1)?.message).toMatch(/^and \d+ more errors; fix the ones above first$/);
     expect(ms).toBeLessThan(10_000);
-  });
+ }, 30_000);
 
   it.each([
     ['a duplicate at the end of 40,000 keys', `${Array.from({ length: 40_000 }, (_, i) => `    l${i}: v\n`).join('')}    l7: v\n`, /line \d+, column 9: YAML syntax error: Map keys must be unique; "l7" appears again here/],
@@ -175,7 +175,7 @@ describe('policy parsing of hostile documents', () => {
     bounded(value);
     expect(errorText(value)).toMatch(expected);
     expect(ms).toBeLessThan(10_000);
-  });
+ }, 30_000);
 
   it('still tells 1 from "1" as keys, like YAML does', () => {
     const result = parsePolicy(`${POLICY_HEADER}spec:\n  namespaces:\n    - selector:\n        matchLabels: {1: a, "1": b}\n      uidRange: "10000-19999"\n`);
@@ -201,7 +201,7 @@ describe('policy parsing of hostile documents', () => {
     expect(errorText(value).slice(0, 300)).toEqual(valid ? '' : expect.stringMatching(/overlaps/));
     if (!valid) bounded(value);
     expect(ms).toBeLessThan(10_000);
-  });
+ }, 30_000);
 
   it('reports overlaps exactly where comparing every pair would (one error per later range, property)', () => {
     const range = fc.tuple(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 0, max: 15 })).map(([min, width]) => ({ min, max: min + width }));
@@ -246,7 +246,7 @@ describe('policy parsing of hostile documents', () => {
     expect(errorText(value)).toMatch(/"a{60}…" \(899940 more characters\)|"A{60}…" \(899940 more characters\)/);
     expect(JSON.stringify(value.ok ? null : value.errors).length).toBeLessThan(64 * 1024);
     expect(ms).toBeLessThan(5000);
-  });
+ }, 30_000);
 
   it.each([
     ['101 aliases of one anchor', `x: &a v\ny: [${Array(101).fill('*a').join(', ')}]\n`],
@@ -257,5 +257,5 @@ describe('policy parsing of hostile documents', () => {
     bounded(value);
     expect(errorText(value)).toMatch(/aliases|alias count/);
     expect(ms).toBeLessThan(3000);
-  });
+ }, 30_000);
 });

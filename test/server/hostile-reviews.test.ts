@@ -40,13 +40,13 @@ describe('reviews too large to be a Pod the API server stores', () => {
     expect(response.allowed).toBe(false);
     expect(response.status.message).toMatch(/^request\.object\.spec has \d+ containers \(\d+ containers.*\), more than the 30000 the API server can store in one Pod/);
     expect(engineCalls).toBe(0);
-  });
+  }, 30_000);
 
   it('hardens a Pod of exactly the limit', async () => {
     hook = await startTestWebhook();
     const answer = await hook.post('/mutate', podReview({ object: podWith({ containers: containers(MAX_POD_CONTAINERS) }) }));
     expect(answer.json().response).toMatchObject({ allowed: true });
-  });
+  }, 30_000);
 });
 
 describe('answers and log lines stay bounded', () => {
@@ -87,7 +87,7 @@ describe('answers and log lines stay bounded', () => {
     expect(line.fields['injected']).toHaveLength(50);
     expect(line.fields['injectedOmitted']).toBeGreaterThan(29_000);
     expect(JSON.stringify(line.fields).length).toBeLessThan(64 * 1024);
-  });
+  }, 30_000);
 
   it('an enforce-mode denial of 30,000 containers names the first violations and counts the rest', async () => {
     const policy = parsePolicy('apiVersion: secure-defaults.io/v1alpha1\nkind: SecureDefaultsPolicy\nmetadata: {name: p}\nspec:\n  mode: enforce\n  fallback: {uidRange: "100000-165535"}\n');
@@ -104,7 +104,7 @@ describe('answers and log lines stay bounded', () => {
     expect(response.status.message).toMatch(/; and \d+ more/);
     const line = hook.logger.decisions().at(-1)!;
     expect(JSON.stringify(line.fields).length).toBeLessThan(64 * 1024);
-  });
+  }, 30_000);
 });
 
 describe('large reviews in flight are held to a budget', () => {
@@ -159,4 +159,61 @@ describe('large reviews in flight are held to a budget', () => {
     expect(budget.inFlight()).toBe(0);
     expect((await hook.post('/mutate', big)).status).toBe(200);
   });
+});
+
+describe('hostile policy ConfigMaps at /validate-policy', () => {
+  let hook: TestWebhook | null = null;
+  afterEach(async () => {
+    await hook?.stop();
+    hook = null;
+  });
+  const header = 'apiVersion: secure-defaults.io/v1alpha1\nkind: SecureDefaultsPolicy\nmetadata: {name: p}\n';
+  const configMapReview = (policyText: string) => ({
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: 'cm-1',
+      kind: { group: '', version: 'v1', kind: 'ConfigMap' },
+      resource: { group: '', version: 'v1', resource: 'configmaps' },
+      namespace: 'secure-defaults',
+      name: 'policy',
+      operation: 'UPDATE',
+      userInfo: { username: 'tenant-admin' },
+      object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'policy', namespace: 'secure-defaults' }, data: { 'policy.yaml': policyText } },
+    },
+  });
+
+  it.each([
+    ['40,000 unknown keys under spec', `${header}spec:\n${Array.from({ length: 40_000 }, (_, i) => `  k${i}: 1\n`).join('')}`],
+    ['40,000 labels with a duplicate at the end', `${header}spec:\n  namespaces:\n  - uidRange: "10000-19999"\n    selector:\n      matchLabels:\n${Array.from({ length: 40_000 }, (_, i) => `        l${i}: v\n`).join('')}        l1: v\n`],
+    ['a 900 KB anchored scalar in 99 rules', `${header}x: &a ${'a'.repeat(900_000)}\nspec:\n  namespaces:\n${Array.from({ length: 99 }, (_, i) => `  - {names: [*a], uidRange: "${10000 + i * 10}-${10000 + i * 10 + 9}"}\n`).join('')}`],
+    ['10,000 overlapping rules', `${header}spec:\n  namespaces:\n${Array.from({ length: 10_000 }, (_, i) => `  - {names: [n${i}], uidRange: "${100000 + i}-${200000 + i}"}\n`).join('')}`],
+  ])('refuses %s with a bounded message, in bounded time, while /healthz answers', async (_label, policyText) => {
+    hook = await startTestWebhook({ parsePolicy });
+    let slowest = 0;
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        const started = Date.now();
+        expect((await hook!.get('/healthz')).status).toBe(200);
+        slowest = Math.max(slowest, Date.now() - started);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 150));
+    const started = Date.now();
+    const answer = await hook.post('/validate-policy', configMapReview(policyText));
+    const took = Date.now() - started;
+    polling = false;
+    await poller;
+    const response = answer.json().response;
+    expect(response.allowed).toBe(false);
+    expect(response.status.message).toMatch(/^policy ConfigMap secure-defaults\/policy refused \(data\.policy\.yaml\): /);
+    expect(response.status.message.length).toBeLessThan(8192 + 100);
+    expect(JSON.stringify(hook.logger.decisions().at(-1)!.fields).length).toBeLessThan(16 * 1024);
+    // The parse is synchronous: what bounds it is the policy's size (1 MiB) and linear parsing.
+    // It took 25 s and more for the first case before; these bounds are generous for a loaded CI machine.
+    expect(took).toBeLessThan(10_000);
+    expect(slowest).toBeLessThan(5_000);
+  }, 30_000);
 });
