@@ -19,13 +19,13 @@ export interface ReviewBudget {
 export const DEFAULT_LARGE_REVIEW_BYTES = 256 * 1024;
 
 /**
- * The budget for a heap of `heapLimitBytes`: a sixteenth of it, as bodies expand about ten times
- * and the rest of the process needs room too, but never less than one largest body, so a lone
- * review of the body limit is always judged. Under the image's 128 MB cap: one 8 MiB review, or
- * several smaller large ones.
+ * The default budget: one largest body. Parsed, hardened and answered, a review takes about ten
+ * times its size, so under the image's 128 MB old-generation cap one 8 MiB review (or several
+ * smaller large ones adding up to that) is what fits beside the rest of the process. Not derived
+ * from V8's heap_size_limit, which also counts the young generation (about 335 MB at that cap).
  */
-export function defaultBudgetBytes(heapLimitBytes: number, bodyLimitBytes: number): number {
-  return Math.max(Math.floor(heapLimitBytes / 16), bodyLimitBytes);
+export function defaultBudgetBytes(bodyLimitBytes: number): number {
+  return bodyLimitBytes;
 }
 
 export function createReviewBudget(limitBytes: number, largeBytes = DEFAULT_LARGE_REVIEW_BYTES): ReviewBudget {

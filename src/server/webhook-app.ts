@@ -14,7 +14,6 @@ import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-re
 import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
 import { createReviewBudget, defaultBudgetBytes, type ReviewBudget } from './review-budget.js';
-import { getHeapStatistics } from 'node:v8';
 import { createTurnBatch } from './turn-batch.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
@@ -77,7 +76,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   // Express would parse the query string of every request for req.query, which nothing here reads.
   app.set('query parser', false);
   const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
-  const budget = deps.reviewBudget ?? createReviewBudget(defaultBudgetBytes(getHeapStatistics().heap_size_limit, limit));
+  const budget = deps.reviewBudget ?? createReviewBudget(defaultBudgetBytes(limit));
 
   // A review whose body has been read, waiting for the end of the turn (see turn-batch.ts).
   interface ReceivedReview {
@@ -161,8 +160,9 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
 
     // Stage by stage: every review of the turn is parsed before any is decided, so the parser and
     // then the engine run warm (turn-batch.ts); each answer leaves as soon as it is decided.
-    const judgeReviews = (reviews: readonly ReceivedReview[]): void => {
-      const readable: Array<{ review: ReceivedReview; request: AdmissionRequest }> = [];
+    type ReadableReview = { review: ReceivedReview; request: AdmissionRequest };
+    const readReviews = (reviews: readonly ReceivedReview[]): ReadableReview[] => {
+      const readable: ReadableReview[] = [];
       for (const review of reviews) {
         let request: AdmissionRequest | null;
         try {
@@ -177,20 +177,35 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         }
         if (request !== null) readable.push({ review, request });
       }
-      for (const { review, request } of readable) {
-        decide(review, request).catch((error: unknown) => {
-          deps.logger.error('could not send an admission answer', { endpoint, uid: request.uid, reason: error instanceof Error ? error.message : String(error) });
-        });
-      }
+      return readable;
     };
-    const received = createTurnBatch<ReceivedReview>(judgeReviews);
-    // Large reviews are judged one per event-loop turn, never batched together: parsing, hardening
-    // and answering one takes a while, and probes and ordinary Pods are served in between.
+    const startDecision = ({ review, request }: ReadableReview): void => {
+      decide(review, request).catch((error: unknown) => {
+        deps.logger.error('could not send an admission answer', { endpoint, uid: request.uid, reason: error instanceof Error ? error.message : String(error) });
+      });
+    };
+    const received = createTurnBatch<ReceivedReview>((reviews) => {
+      for (const readable of readReviews(reviews)) startDecision(readable);
+    });
+    // Large reviews are never batched: each is parsed in one event-loop turn and decided in the
+    // next, one review at a time, so probes and ordinary Pods are served in between.
     const largeReviews: ReceivedReview[] = [];
+    let judgingLarge = false;
     const judgeNextLarge = (): void => {
       const next = largeReviews.shift();
-      if (next !== undefined) judgeReviews([next]);
-      if (largeReviews.length > 0) setImmediate(judgeNextLarge);
+      if (next === undefined) {
+        judgingLarge = false;
+        return;
+      }
+      const [readable] = readReviews([next]);
+      if (readable === undefined) {
+        setImmediate(judgeNextLarge);
+        return;
+      }
+      setImmediate(() => {
+        startDecision(readable);
+        setImmediate(judgeNextLarge);
+      });
     };
 
     const refuseBusy = (req: Request, res: Response, bytes: number, started: number): void => {
@@ -245,8 +260,12 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
       }
       if (body.length < budget.largeBytes) {
         received.add({ res, body, started });
-      } else if (largeReviews.push({ res, body, started }) === 1) {
-        setImmediate(judgeNextLarge);
+      } else {
+        largeReviews.push({ res, body, started });
+        if (!judgingLarge) {
+          judgingLarge = true;
+          setImmediate(judgeNextLarge);
+        }
       }
     };
   };

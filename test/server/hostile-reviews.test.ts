@@ -211,9 +211,10 @@ describe('hostile policy ConfigMaps at /validate-policy', () => {
     expect(response.status.message).toMatch(/^policy ConfigMap secure-defaults\/policy refused \(data\.policy\.yaml\): /);
     expect(response.status.message.length).toBeLessThan(8192 + 100);
     expect(JSON.stringify(hook.logger.decisions().at(-1)!.fields).length).toBeLessThan(16 * 1024);
-    // The parse is synchronous: what bounds it is the policy's size (1 MiB) and linear parsing.
-    // It took 25 s and more for the first case before; these bounds are generous for a loaded CI machine.
-    expect(took).toBeLessThan(10_000);
-    expect(slowest).toBeLessThan(5_000);
+    // The parse is synchronous: what bounds it is the policy's size (1 MiB) and linear parsing
+    // (about half a second for the first case on an idle core; 25 s before, /healthz blocked
+    // throughout). The bounds are generous for a loaded CI machine.
+    expect(took).toBeLessThan(15_000);
+    expect(slowest).toBeLessThan(8_000);
   }, 30_000);
 });
