@@ -199,6 +199,13 @@ describe(`serve with --max-old-space-size=${HEAP_MB} under hostile requests`, ()
       expect(failures).toEqual([]);
       expect(slowestMs).toBeLessThan(1000);
 
+      // Alone, the largest Pod the API server can store (30,000 containers as it sends them) is hardened within the heap.
+      const widest = review('widest', defaulted(30_000));
+      const alone = await call(server.port, 'POST', '/mutate', widest);
+      expect([alone.status, alone.ms < 30_000, alone.bytes <= 2 * widest.length]).toEqual([200, true, true]);
+      expect(alone.text).toMatch(/"uid":"widest","allowed":true,"patchType":"JSONPatch"/);
+      expect(server.child.exitCode).toBeNull();
+
       // Still serving ordinary Pods afterwards, and no log line is megabytes long.
       const after = await call(server.port, 'POST', '/mutate', review('after', minimal(2)));
       expect(after.status).toBe(200);
