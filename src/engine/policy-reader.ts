@@ -8,11 +8,11 @@ export type PlainMap = Record<string, unknown>;
 const MAX_SUGGESTIONS_PER_MAP = 50;
 /** Errors listed for one policy; the rest are counted in a last "and N more errors" entry. */
 export const MAX_LISTED_ERRORS = 50;
-/** Characters of an offending value or key quoted in a message. */
-const MAX_QUOTED_CHARS = 60;
+/** Characters of an offending value or key quoted in a message: enough to recognise a label key (up to 317). */
+const MAX_QUOTED_CHARS = 120;
 
 /**
- * A user's text quoted for a message: at most its first 60 characters, then how many were left
+ * A user's text quoted for a message: at most its first 120 characters, then how many were left
  * out. A YAML anchor can repeat one 900 KB scalar in a hundred places, so no message may carry it whole.
  */
 export function quoteText(text: string): string {
