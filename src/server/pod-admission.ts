@@ -4,7 +4,8 @@
 // line written for it.
 import { awaitsAllocatedBlock } from '../allocation/allocator-policy.js';
 import type { NamespaceBlockWait } from '../allocation/namespace-block-waiter.js';
-import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, LeftOutDefault, NamespaceInfo } from '../engine/model.js';
+import { formatIdRange } from '../engine/id-range.js';
+import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, IdDefaults, InjectedValue, LeftOutDefault, NamespaceInfo } from '../engine/model.js';
 import { allowed, cutText, denied, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, patched, type AdmissionResponse } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
@@ -92,6 +93,43 @@ export function podLogName(request: AdmissionRequest): string {
   if (request.name !== '') return request.name;
   if (typeof metadata.generateName === 'string' && metadata.generateName !== '') return `${metadata.generateName}*`;
   return '';
+}
+
+/** Longest owner written to a log line: a Kubernetes kind and object name are far shorter. */
+const MAX_OWNER_LENGTH = 320;
+
+/**
+ * Who made the Pod, for logs: "Kind/name" of its controller (else of its first owner) from
+ * metadata.ownerReferences, else its generateName prefix with a "*"; "" when neither is there.
+ */
+export function podOwner(object: unknown): string {
+  const metadata = isJsonObject(object) && isJsonObject(object.metadata) ? object.metadata : {};
+  const references = Array.isArray(metadata.ownerReferences) ? metadata.ownerReferences : [];
+  let owner: Record<string, unknown> | undefined;
+  for (const reference of references) {
+    if (!isJsonObject(reference)) continue;
+    owner ??= reference;
+    if (reference.controller === true) {
+      owner = reference;
+      break;
+    }
+  }
+  if (owner !== undefined && typeof owner.kind === 'string' && typeof owner.name === 'string') return truncate(`${owner.kind}/${owner.name}`, MAX_OWNER_LENGTH);
+  if (typeof metadata.generateName === 'string' && metadata.generateName !== '') return truncate(`${metadata.generateName}*`, MAX_OWNER_LENGTH);
+  return '';
+}
+
+/** "path=value" per injected field, the value as JSON: one string type for log indexers, values included. */
+export function injectedLogEntries(injected: readonly string[], values: readonly InjectedValue[] | undefined): string[] {
+  if (values === undefined) return [...injected];
+  return values.map(({ path, value }) => `${path}=${JSON.stringify(value)}`);
+}
+
+/** Which part of the policy chose the Pod's IDs, and the range, for the decision's log line. */
+function ruleFields(ids: IdDefaults | null | undefined): LogFields {
+  if (ids === undefined) return {};
+  if (ids === null) return { rule: 'none' };
+  return { rule: ids.source, uidRange: formatIdRange(ids.uidRange) };
 }
 
 function podNamespace(request: AdmissionRequest): string {
@@ -193,12 +231,14 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
       reason: cutText(decision.message, MAX_MESSAGE_CHARS),
       ...boundedList('violations', decision.violations.map((v) => v.path)),
       ...leftOutLog(decision.leftOut),
+      ...ruleFields(decision.ids),
       ...policyFields,
     });
   }
   if (decision.skipped !== undefined) {
     return outcome(allowed(uid, { warnings: decision.warnings, auditAnnotations: { skipped: decision.skipped } }), 'skipped', {
       reason: decision.skipped,
+      ...ruleFields(decision.ids),
       ...policyFields,
     });
   }
@@ -215,10 +255,11 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
       patched(uid, decision.patch, { warnings: decision.warnings, auditAnnotations }),
       result,
       {
-        ...boundedList('injected', decision.injected),
+        ...boundedList('injected', injectedLogEntries(decision.injected, decision.injectedValues)),
         ...boundedList('warnings', decision.warnings),
         ...leftOutLog(decision.leftOut),
         ...(wouldDeny.length > 0 ? { mode: 'warn', wouldDeny: wouldDeny.slice(0, MAX_LEFT_OUT_LOGGED).map((v) => v.path), wouldDenyCount: wouldDeny.length } : {}),
+        ...ruleFields(decision.ids),
         ...policyFields,
       },
       decision.injected,

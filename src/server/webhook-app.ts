@@ -9,12 +9,13 @@ import { readAdmissionReview, type AdmissionRequest } from './admission-review.j
 import type { Clock } from './clock.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { Logger } from './logger.js';
-import { admitPod, podLogName, type AdmissionOutcome } from './pod-admission.js';
+import { admitPod, podLogName, podOwner, type AdmissionOutcome } from './pod-admission.js';
 import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-review.js';
 import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
 import { createReviewBudget, defaultBudgetBytes, type ReviewBudget } from './review-budget.js';
 import { createTurnBatch } from './turn-batch.js';
+import { warningReason } from './warning-reasons.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
 /**
@@ -44,6 +45,11 @@ export interface WebhookAppDeps {
   readonly bodyLimitBytes?: number;
   /** Large reviews judged at once (review-budget.ts); default: from the heap limit. */
   readonly reviewBudget?: ReviewBudget;
+}
+
+function ownerField(request: AdmissionRequest): { owner?: string } {
+  const owner = podOwner(request.object);
+  return owner === '' ? {} : { owner };
 }
 
 type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionOutcome>;
@@ -96,12 +102,15 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     const recordAnswer = ({ request, outcome, seconds }: AnsweredReview): void => {
       deps.metrics.observeAdmission(endpoint, request.operation, outcome.result, seconds);
       deps.metrics.countInjected(outcome.injected);
+      const warnings = outcome.response.warnings;
+      if (warnings !== undefined && warnings.length > 0) deps.metrics.countWarnings(warnings.map(warningReason));
       if (outcome.wouldDeny !== undefined) deps.metrics.countWouldDeny(outcome.wouldDeny.namespace, outcome.wouldDeny.reasons);
       const fields = {
         endpoint,
         uid: request.uid,
         namespace: request.namespace,
         name: endpoint === 'mutate' ? podLogName(request) : request.name,
+        ...(endpoint === 'mutate' ? ownerField(request) : {}),
         operation: request.operation,
         resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
         dryRun: request.dryRun,
@@ -282,13 +291,15 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     ),
   );
   app.get('/healthz', (_req, res) => oneLine(res, 200, 'ok'));
+  const notReadyReasons = (): string[] => deps.readinessChecks.map((check) => check()).filter((r): r is string => r !== null);
   app.get('/readyz', (_req, res) => {
-    const reasons = deps.readinessChecks.map((check) => check()).filter((r): r is string => r !== null);
+    const reasons = notReadyReasons();
     if (reasons.length === 0) oneLine(res, 200, 'ok');
     else oneLine(res, 503, `not ready: ${reasons.join('; ')}`);
   });
   app.get('/metrics', async (_req, res) => {
     deps.metrics.setPolicyGeneration(deps.policySource.current()?.generation ?? 0);
+    deps.metrics.setReady(notReadyReasons().length === 0);
     res.status(200).type(deps.registry.contentType).send(await deps.registry.metrics());
   });
   app.all(['/mutate', '/validate-policy'], (req, res) => oneLine(res, 405, `${req.method} is not allowed; send POST with an AdmissionReview`));

@@ -426,3 +426,35 @@ describe('decideAdmission, target ephemeralContainers (kubectl debug)', () => {
     expect(containerSc(applyPatch(input, decision.patch), 'debugger-new', 'ephemeralContainers')).toEqual(RESTRICTED_CONTAINER);
   });
 });
+
+describe('decideAdmission says which rule chose the IDs and what values it injected', () => {
+  const allocating = policyWith('  allocation:\n    range: "1000000000-1999999999"\n    blockSize: 10000\n');
+  it.each([
+    ['a namespaces rule', policyWith(), namespace('payments'), 'spec.namespaces[0]', 10000],
+    ['the fallback', policyWith(), namespace('team-b'), 'spec.fallback', 100000],
+    ['an allocated block', allocating, namespace('team-c', {}, { 'secure-defaults.io/uid-range': '1000010000-1000019999' }), 'namespace annotation secure-defaults.io/uid-range', 1000010000],
+  ])('%s', (_what, policy, ns, source, uid) => {
+    const { out, decision } = harden(pod({ containers: [{ name: 'app', image: 'nginx', securityContext: { capabilities: { drop: ['NET_RAW'] } } }] }), policy, ns);
+    expect(decision.ids?.source).toBe(source);
+    expect(decision.ids?.uidRange.min).toBe(uid);
+    const values = Object.fromEntries((decision.injectedValues ?? []).map(({ path, value }) => [path, value]));
+    expect(values).toMatchObject({
+      'spec.securityContext.runAsUser': uid,
+      'spec.securityContext.runAsNonRoot': true,
+      'spec.securityContext.seccompProfile': { type: 'RuntimeDefault' },
+      'spec.containers[0].securityContext.allowPrivilegeEscalation': false,
+      'spec.containers[0].securityContext.capabilities.drop': ['ALL'],
+    });
+    // Every injected path has its value, in the same order, and each value is what the patched Pod holds.
+    expect((decision.injectedValues ?? []).map(({ path }) => path)).toEqual(decision.injected);
+    expect((out['spec'] as { securityContext: Json }).securityContext['runAsUser']).toBe(uid);
+  });
+
+  it('is null when no rule, block or fallback applies, and names the rule in an enforce-mode denial', () => {
+    const noIds = policyWith('', { rules: false });
+    expect(allowed(decideAdmission({ policy: noIds, namespace: namespace('x'), pod: pod({ containers: [{ name: 'a', image: 'i' }] }), target: 'pod' })).ids).toBeNull();
+    const denial = decideAdmission({ policy: policyWith('  mode: enforce\n'), namespace: namespace('payments'), pod: pod({ securityContext: { runAsUser: 5 }, containers: [{ name: 'a', image: 'i' }] }), target: 'pod' });
+    expect(denial.allowed).toBe(false);
+    expect(denial.ids?.source).toBe('spec.namespaces[0]');
+  });
+});

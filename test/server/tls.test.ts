@@ -163,6 +163,26 @@ describe('TLS', () => {
     await eventually(async () => (await servedFingerprint(port, cas)) === fingerprintOf(c));
   });
 
+  it('exports the expiry of the certificate in use, and the new one after a rotation', async () => {
+    const [short, long] = (await Promise.all([generateSelfSignedCertificate({ commonName: 'short', validDays: 3 }), generateSelfSignedCertificate({ commonName: 'long', validDays: 300 })])) as [TlsPair, TlsPair];
+    dir = await mkdtemp(join(tmpdir(), 'sd-tls-'));
+    const certPath = join(dir, 'tls.crt');
+    const keyPath = join(dir, 'tls.key');
+    await writeFile(certPath, short.certPem);
+    await writeFile(keyPath, short.keyPem);
+    hook = await startTestWebhook({ tls: { kind: 'files', certPath, keyPath, pollIntervalMs: 200, debounceMs: 30 } });
+    const expiry = async (): Promise<number> => {
+      const text = (await httpsCall(hook!.webhook.port, { method: 'GET', path: '/metrics', ca: [short.certPem, long.certPem] })).text;
+      return Number(/^secure_defaults_tls_certificate_expiry_timestamp_seconds (\S+)$/m.exec(text)?.[1]);
+    };
+    const notAfter = (pair: TlsPair): number => Math.floor(Date.parse(new X509Certificate(pair.certPem).validTo) / 1000);
+    expect(await expiry()).toBe(notAfter(short));
+    await writeFile(certPath, long.certPem);
+    await writeFile(keyPath, long.keyPem);
+    await eventually(async () => (await expiry()) === notAfter(long));
+    expect(notAfter(long) - notAfter(short)).toBeGreaterThan(200 * 86400);
+  });
+
   it('follows a Kubernetes Secret volume swapping its ..data symlink', async () => {
     const [a, b] = await Promise.all(['a', 'b'].map((commonName) => generateSelfSignedCertificate({ commonName }))) as [TlsPair, TlsPair];
     dir = await mkdtemp(join(tmpdir(), 'sd-tls-'));
