@@ -189,6 +189,15 @@ function hardeningPatch(pod: PlainMap, hardened: PlainMap): Operation[] {
   return operations;
 }
 
+/** Violations named in a denial; a Pod with thousands of them gets the first ones and a count. */
+const MAX_VIOLATIONS_IN_MESSAGE = 20;
+
+function listViolations(violations: readonly Violation[]): string {
+  const shown = violations.slice(0, MAX_VIOLATIONS_IN_MESSAGE).map((v) => v.message).join('; ');
+  const more = violations.length - MAX_VIOLATIONS_IN_MESSAGE;
+  return more > 0 ? `${shown}; and ${more} more` : shown;
+}
+
 export function decideAdmission(input: AdmissionInput): AdmissionDecision {
   const { policy, namespace, pod, target } = input;
   if (!isPlainMap(pod)) {
@@ -209,7 +218,7 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
       allowed: false,
       mode: outcome.mode,
       leftOut: outcome.leftOut,
-      message: `policy "${policy.name}" (enforce mode) denies ${subject} in namespace "${namespace.name}": ${outcome.violations.map((v) => v.message).join('; ')}`,
+      message: `policy "${policy.name}" (enforce mode) denies ${subject} in namespace "${namespace.name}": ${listViolations(outcome.violations)}`,
       violations: outcome.violations,
       warnings: outcome.warnings,
       ids: outcome.ids ?? null,

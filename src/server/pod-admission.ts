@@ -6,7 +6,7 @@ import { awaitsAllocatedBlock } from '../allocation/allocator-policy.js';
 import type { NamespaceBlockWait } from '../allocation/namespace-block-waiter.js';
 import { formatIdRange } from '../engine/id-range.js';
 import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, IdDefaults, InjectedValue, LeftOutDefault, NamespaceInfo } from '../engine/model.js';
-import { allowed, denied, patched, type AdmissionResponse } from './admission-responses.js';
+import { allowed, cutText, denied, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, patched, type AdmissionResponse } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import { isJsonObject } from './json-shape.js';
@@ -62,6 +62,30 @@ export function notAPodReason(object: unknown): string | null {
   return null;
 }
 
+/**
+ * More containers than the API server can store in one Pod. etcd takes at most 1.5 MiB per write
+ * (--max-request-bytes); in the protobuf the API server stores, a container costs at least 54 bytes
+ * (its name and image, the defaulted terminationMessagePath, terminationMessagePolicy and
+ * imagePullPolicy, the always-written flags and resources), so no stored Pod has more than about
+ * 29,000. A review with more is refused before any work is done on it.
+ */
+export const MAX_POD_CONTAINERS = 30_000;
+const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
+
+/** Why a Pod spec is larger than any Pod the API server stores, or null. */
+export function oversizedPodReason(spec: Record<string, unknown>): string | null {
+  let total = 0;
+  const counts: string[] = [];
+  for (const list of CONTAINER_LISTS) {
+    const value = spec[list];
+    if (!Array.isArray(value)) continue;
+    total += value.length;
+    counts.push(`${value.length} ${list}`);
+  }
+  if (total <= MAX_POD_CONTAINERS) return null;
+  return `request.object.spec has ${total} containers (${counts.join(', ')}), more than the ${MAX_POD_CONTAINERS} the API server can store in one Pod (etcd's 1.5 MiB limit); split the workload into several Pods`;
+}
+
 /** The Pod's name for logs: its name, or its generateName prefix with a "*" when the name is not chosen yet. */
 export function podLogName(request: AdmissionRequest): string {
   const metadata = isJsonObject(request.object) && isJsonObject(request.object.metadata) ? request.object.metadata : {};
@@ -114,6 +138,15 @@ function podNamespace(request: AdmissionRequest): string {
   return typeof metadata.namespace === 'string' ? metadata.namespace : '';
 }
 
+/** Paths and warnings listed in one log line; a Pod with 30,000 containers would make a line of megabytes. */
+export const MAX_LOGGED_ITEMS = 50;
+
+/** `{name: items}`, cut to MAX_LOGGED_ITEMS (each at most MAX_WARNING_CHARS) plus `{nameOmitted: n}` counting the rest. */
+function boundedList(name: string, items: readonly string[]): LogFields {
+  const shown = items.slice(0, MAX_LOGGED_ITEMS).map((item) => cutText(item, MAX_WARNING_CHARS));
+  return items.length > MAX_LOGGED_ITEMS ? { [name]: shown, [`${name}Omitted`]: items.length - MAX_LOGGED_ITEMS } : { [name]: shown };
+}
+
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
@@ -148,6 +181,8 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   if (notAPod !== null) {
     return outcome(unableToJudge(uid, deps.failurePolicy, 400, notAPod), 'invalid', { reason: notAPod });
   }
+  const oversized = oversizedPodReason((request.object as { spec: Record<string, unknown> }).spec);
+  if (oversized !== null) return outcome(denied(uid, oversized), 'invalid', { reason: oversized });
   const namespaceName = podNamespace(request);
   if (namespaceName === '') {
     const reason = 'request.namespace is empty; a Pod always belongs to a namespace';
@@ -193,8 +228,8 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   }
   if (!decision.allowed) {
     return outcome(denied(uid, decision.message, { warnings: decision.warnings }), 'denied', {
-      reason: decision.message,
-      violations: decision.violations.map((v) => v.path),
+      reason: cutText(decision.message, MAX_MESSAGE_CHARS),
+      ...boundedList('violations', decision.violations.map((v) => v.path)),
       ...leftOutLog(decision.leftOut),
       ...ruleFields(decision.ids),
       ...policyFields,
@@ -220,8 +255,8 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
       patched(uid, decision.patch, { warnings: decision.warnings, auditAnnotations }),
       result,
       {
-        injected: injectedLogEntries(decision.injected, decision.injectedValues),
-        warnings: decision.warnings,
+        ...boundedList('injected', injectedLogEntries(decision.injected, decision.injectedValues)),
+        ...boundedList('warnings', decision.warnings),
         ...leftOutLog(decision.leftOut),
         ...(wouldDeny.length > 0 ? { mode: 'warn', wouldDeny: wouldDeny.slice(0, MAX_LEFT_OUT_LOGGED).map((v) => v.path), wouldDenyCount: wouldDeny.length } : {}),
         ...ruleFields(decision.ids),

@@ -13,6 +13,7 @@ import { admitPod, podLogName, podOwner, type AdmissionOutcome } from './pod-adm
 import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-review.js';
 import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
+import { createReviewBudget, defaultBudgetBytes, type ReviewBudget } from './review-budget.js';
 import { createTurnBatch } from './turn-batch.js';
 import { warningReason } from './warning-reasons.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
@@ -42,6 +43,10 @@ export interface WebhookAppDeps {
   readonly clock: Clock;
   readonly readinessChecks: readonly ReadinessCheck[];
   readonly bodyLimitBytes?: number;
+  /** Large reviews judged at once (review-budget.ts); default: from the heap limit. */
+  readonly reviewBudget?: ReviewBudget;
+  /** Told how many reviews each batch of one turn held (turn-batch.ts): lets a test see batches form. */
+  readonly onReviewBatch?: (endpoint: string, size: number) => void;
 }
 
 function ownerField(request: AdmissionRequest): { owner?: string } {
@@ -79,6 +84,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   // Express would parse the query string of every request for req.query, which nothing here reads.
   app.set('query parser', false);
   const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const budget = deps.reviewBudget ?? createReviewBudget(defaultBudgetBytes(limit));
 
   // A review whose body has been read, waiting for the end of the turn (see turn-batch.ts).
   interface ReceivedReview {
@@ -166,8 +172,9 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
 
     // Stage by stage: every review of the turn is parsed before any is decided, so the parser and
     // then the engine run warm (turn-batch.ts); each answer leaves as soon as it is decided.
-    const received = createTurnBatch<ReceivedReview>((reviews) => {
-      const readable: Array<{ review: ReceivedReview; request: AdmissionRequest }> = [];
+    type ReadableReview = { review: ReceivedReview; request: AdmissionRequest };
+    const readReviews = (reviews: readonly ReceivedReview[]): ReadableReview[] => {
+      const readable: ReadableReview[] = [];
       for (const review of reviews) {
         let request: AdmissionRequest | null;
         try {
@@ -182,15 +189,58 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         }
         if (request !== null) readable.push({ review, request });
       }
-      for (const { review, request } of readable) {
-        decide(review, request).catch((error: unknown) => {
-          deps.logger.error('could not send an admission answer', { endpoint, uid: request.uid, reason: error instanceof Error ? error.message : String(error) });
-        });
-      }
+      return readable;
+    };
+    const startDecision = ({ review, request }: ReadableReview): void => {
+      decide(review, request).catch((error: unknown) => {
+        deps.logger.error('could not send an admission answer', { endpoint, uid: request.uid, reason: error instanceof Error ? error.message : String(error) });
+      });
+    };
+    const received = createTurnBatch<ReceivedReview>((reviews) => {
+      deps.onReviewBatch?.(endpoint, reviews.length);
+      for (const readable of readReviews(reviews)) startDecision(readable);
     });
+    // Large reviews are never batched: each is parsed in one event-loop turn and decided in the
+    // next, one review at a time, so probes and ordinary Pods are served in between.
+    const largeReviews: ReceivedReview[] = [];
+    let judgingLarge = false;
+    const judgeNextLarge = (): void => {
+      const next = largeReviews.shift();
+      if (next === undefined) {
+        judgingLarge = false;
+        return;
+      }
+      const [readable] = readReviews([next]);
+      if (readable === undefined) {
+        setImmediate(judgeNextLarge);
+        return;
+      }
+      setImmediate(() => {
+        startDecision(readable);
+        setImmediate(judgeNextLarge);
+      });
+    };
+
+    const refuseBusy = (req: Request, res: Response, bytes: number, started: number): void => {
+      const reason = `secure-defaults is busy: ${budget.inFlight()} bytes of large reviews are being judged (limit ${budget.limitBytes}); this review of ${bytes} bytes is refused rather than risk running out of memory; retry it`;
+      deps.metrics.observeAdmission(endpoint, '', 'errored', secondsSince(started));
+      deps.logger.warn('request refused', { path: req.path, status: 429, reason });
+      res.setHeader('Connection', 'close');
+      res.setHeader('Retry-After', '1');
+      oneLine(res, 429, reason);
+    };
 
     return async (req: Request, res: Response): Promise<void> => {
       const started = deps.clock.monotonic();
+      // Held from before the body is read until the answer is gone: reading, parsing, deciding and
+      // the answer are what a large review costs.
+      const declared = Number(req.headers['content-length']);
+      let held = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit ? declared : 0;
+      if (!budget.tryReserve(held)) {
+        refuseBusy(req, res, held, started);
+        return;
+      }
+      res.once('close', () => budget.release(held));
       // The body is read whatever its declared type, so a too-large body is refused as such.
       let body: Buffer;
       try {
@@ -205,13 +255,31 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         oneLine(res, status, reason);
         return;
       }
+      // A body without Content-Length (chunked, or compressed) is counted once it is read.
+      if (body.length > held) {
+        budget.release(held);
+        held = 0;
+        if (!budget.tryReserve(body.length)) {
+          refuseBusy(req, res, body.length, started);
+          return;
+        }
+        held = body.length;
+      }
       if (!isJsonRequest(req)) {
         deps.metrics.observeAdmission(endpoint, '', 'invalid', secondsSince(started));
         deps.logger.warn('admission request refused', { endpoint, reason: `wrong content type ${req.get('content-type') ?? '(none)'}` });
         oneLine(res, 400, `Content-Type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}`);
         return;
       }
-      received.add({ res, body, started });
+      if (body.length < budget.largeBytes) {
+        received.add({ res, body, started });
+      } else {
+        largeReviews.push({ res, body, started });
+        if (!judgingLarge) {
+          judgingLarge = true;
+          setImmediate(judgeNextLarge);
+        }
+      }
     };
   };
 
@@ -241,12 +309,9 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   app.use((req, res) => oneLine(res, 404, `no such endpoint: ${req.method} ${req.path}`));
   // Anything that escapes a handler ends here with a one-line reason.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const err = error as { status?: number; type?: string; message?: string; limit?: number; length?: number };
+    const err = error as { status?: number; message?: string };
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
-    const message =
-      err.type === 'entity.too.large'
-        ? `request body of ${err.length ?? 'unknown'} bytes is over the ${err.limit ?? limit}-byte limit`
-        : `${err.message ?? 'request failed'}`;
+    const message = err.message ?? 'request failed';
     const endpoint = req.path === '/mutate' ? 'mutate' : req.path === '/validate-policy' ? 'validate-policy' : 'other';
     deps.metrics.observeAdmission(endpoint, '', 'invalid', 0);
     deps.logger.warn('request refused', { path: req.path, status, reason: message });
