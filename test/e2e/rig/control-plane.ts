@@ -15,7 +15,11 @@ import { stringify as toYaml } from 'yaml';
 import { createCertificateAuthority, createServiceAccountKeys, issueCertificate, type CertificateAuthority, type PemKeyPair } from './certificates.js';
 
 const RIG_DIR = dirname(fileURLToPath(import.meta.url));
-const BUILD_SCRIPT = join(RIG_DIR, 'build-control-plane.sh');
+// bench/ imports this module, so it also runs compiled from dist/test/e2e/rig, where the script
+// is not copied: fall back to the source tree's copy.
+const BUILD_SCRIPT = [RIG_DIR, join(RIG_DIR, '..', '..', '..', '..', 'test', 'e2e', 'rig')]
+  .map((dir) => join(dir, 'build-control-plane.sh'))
+  .find((path) => existsSync(path)) ?? join(RIG_DIR, 'build-control-plane.sh');
 
 export interface ControlPlaneOptions {
   /** Kubernetes release to build and run; defaults to the build script's own default. */
