@@ -16,8 +16,11 @@ import type { ClientCredentials } from './pod-create-load.js';
 
 export interface RigOptions {
   readonly setups: readonly SetupName[];
-  /** The compiled tree: <distRoot>/src/cli/main.js and <distRoot>/bench/servers/fixed-patch-server.js. */
-  readonly distRoot: string;
+  /**
+   * The compiled tree: <distRoot>/src/cli/main.js and <distRoot>/bench/servers/fixed-patch-server.js;
+   * a promise lets a compile run while the control plane starts.
+   */
+  readonly distRoot: string | Promise<string>;
   /** Policy YAML put in our webhook's ConfigMap. */
   readonly policyFile: string;
   /** node/V8 flags for both webhook processes alike. */
@@ -50,6 +53,8 @@ export interface ApiServerRig {
   readonly serverVersion: string;
   /** One create per setup, checked against what the setup must do to it; the Pods are deleted again. */
   checkSetups(): Promise<string[]>;
+  /** One create of the typical Pod in the setup's namespace: the HTTP status and the stored Pod. */
+  createOne(setup: PreparedSetup, query?: string): Promise<{ readonly status: number; readonly pod: Record<string, unknown> | undefined; readonly body: string }>;
   /** Deletes every Pod in the namespace (unscheduled Pods go at once) and waits until none is left. */
   deletePods(namespace: string): Promise<number>;
   /** The webhook processes' exit status, if one has died. */
@@ -135,7 +140,10 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
   const webhooks: RunningServer[] = [];
   // The API server compacts etcd every 5 minutes by default; thousands of created and deleted
   // Pods per round would grow etcd's history faster than that.
-  const plane = await startControlPlane({ apiServerArgs: ['--etcd-compaction-interval=1m', '--delete-collection-workers=4'] });
+  const [plane, distRoot] = await Promise.all([
+    startControlPlane({ apiServerArgs: ['--etcd-compaction-interval=1m', '--delete-collection-workers=4'] }),
+    Promise.resolve(options.distRoot),
+  ]);
   const stop = async (): Promise<void> => {
     await Promise.all(webhooks.map((webhook) => webhook.stop(5_000)));
     await plane.stop();
@@ -167,7 +175,7 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
       const port = await findFreePort();
       const server = await startServer({
         name: 'trivial-webhook',
-        nodeArgs: [...options.nodeFlags, join(options.distRoot, 'bench', 'servers', 'fixed-patch-server.js'), '--port', String(port), ...tls],
+        nodeArgs: [...options.nodeFlags, join(distRoot, 'bench', 'servers', 'fixed-patch-server.js'), '--port', String(port), ...tls],
         port,
         logDir: options.logDir,
         readyTimeoutMs: 20_000,
@@ -186,7 +194,7 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
         name: 'secure-defaults',
         nodeArgs: [
           ...options.nodeFlags,
-          join(options.distRoot, 'src', 'cli', 'main.js'),
+          join(distRoot, 'src', 'cli', 'main.js'),
           'serve',
           '--host', '127.0.0.1',
           '--port', String(port),
@@ -241,10 +249,14 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
       throw new Error(`the Pods of ${namespace} were still there after 20 deletecollection calls`);
     };
 
+    const createOne = async (setup: PreparedSetup, query = ''): Promise<{ status: number; pod: Record<string, unknown> | undefined; body: string }> => {
+      const answer = await call('POST', `${setup.podsUrl.pathname}${query}`, JSON.parse(podBody.toString('utf8')));
+      return { status: answer.status, body: answer.body, pod: answer.status === 201 ? (JSON.parse(answer.body) as Record<string, unknown>) : undefined };
+    };
     const checkOnce = async (setup: PreparedSetup): Promise<string[]> => {
-      const answer = await call('POST', setup.podsUrl.pathname, JSON.parse(podBody.toString('utf8')));
-      if (answer.status !== 201) return [`${setup.name}: a Pod create in ${setup.namespace} was answered HTTP ${answer.status}: ${answer.body.slice(0, 600)}`];
-      return createdPodProblems(setup.name, JSON.parse(answer.body) as Record<string, unknown>);
+      const created = await createOne(setup);
+      if (created.pod === undefined) return [`${setup.name}: a Pod create in ${setup.namespace} was answered HTTP ${created.status}: ${created.body.slice(0, 600)}`];
+      return createdPodProblems(setup.name, created.pod);
     };
     const checkSetups = async (): Promise<string[]> => {
       const problems: string[] = [];
@@ -271,6 +283,7 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
       webhooks,
       serverVersion,
       checkSetups,
+      createOne,
       deletePods,
       deadWebhooks: () => webhooks.filter((webhook) => webhook.exitStatus() !== null).map((webhook) => `${webhook.name}: ${webhook.exitStatus()}; ${tail(webhook.stderrFile, 10)}`),
       stop,
