@@ -10,7 +10,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readImageNodeOptions } from './image-node-options.js';
 import { readCpuSeconds } from './process-stats.js';
-import { SETUP_DESCRIPTIONS, type SetupName } from './apiserver/admission-setups.js';
+import { SETUP_DESCRIPTIONS, webhookNameOf, type SetupName } from './apiserver/admission-setups.js';
+import { admissionTimes, type AdmissionTimes } from './apiserver/apiserver-metrics.js';
+import { sampleConnections } from './apiserver/connection-sampler.js';
 import { readApiServerBenchConfig, type ApiServerBenchConfig } from './apiserver/apiserver-bench-config.js';
 import { startApiServerRig, type ApiServerRig, type PreparedSetup } from './apiserver/apiserver-rig.js';
 import { formatNumber, formatSpread, ratioOf, runFigures, spread, withinTarget, type RunFigures } from './apiserver/create-summary.js';
@@ -28,6 +30,10 @@ interface Measurement {
   readonly connections: number;
   /** CPU per created Pod, µs: kube-apiserver, etcd, and the setup's webhook process (if any). */
   readonly cpuUs: { readonly apiServer: number; readonly etcd: number; readonly webhook: number | null };
+  /** From kube-apiserver's own metrics. */
+  readonly admission: AdmissionTimes;
+  /** Distinct API server → webhook connections seen during the run; null without a webhook. */
+  readonly webhookConnections: number | null;
   readonly firstFailure: string | undefined;
 }
 
@@ -56,6 +62,9 @@ function label(setup: SetupName, dryRun: boolean): string {
 async function measure(rig: ApiServerRig, setup: PreparedSetup, concurrency: number, config: ApiServerBenchConfig, dryRun: boolean, pids: { apiServer: number | null; etcd: number | null; webhook: number | null }) {
   const url = new URL(setup.podsUrl);
   if (dryRun) url.searchParams.set('dryRun', 'All');
+  const webhookPort = rig.webhooks.find((webhook) => webhook.pid === pids.webhook)?.port;
+  const metricsBefore = await rig.metrics();
+  const sampler = webhookPort === undefined ? undefined : sampleConnections(webhookPort);
   const cpuBefore = { apiServer: pids.apiServer && readCpuSeconds(pids.apiServer), etcd: pids.etcd && readCpuSeconds(pids.etcd), webhook: pids.webhook && readCpuSeconds(pids.webhook) };
   const result = await runCreateLoad({
     url,
@@ -66,6 +75,8 @@ async function measure(rig: ApiServerRig, setup: PreparedSetup, concurrency: num
     maxDurationMs: config.durationSeconds * 1000,
     requestTimeoutMs: 30_000,
   });
+  const webhookConnections = sampler === undefined ? null : sampler.stop();
+  const admission = admissionTimes(metricsBefore, await rig.metrics(), result.created, webhookNameOf(setup.name));
   const perCreate = (pid: number | null, before: number | null | undefined | 0): number => {
     if (pid === null || !before || result.created === 0) return Number.NaN;
     const after = readCpuSeconds(pid);
@@ -76,17 +87,23 @@ async function measure(rig: ApiServerRig, setup: PreparedSetup, concurrency: num
     etcd: perCreate(pids.etcd, cpuBefore.etcd),
     webhook: pids.webhook === null ? null : perCreate(pids.webhook, cpuBefore.webhook),
   };
-  return { result, figures: runFigures(result.latenciesUs, result.failed, result.elapsedMs), cpuUs };
+  return { result, figures: runFigures(result.latenciesUs, result.failed, result.elapsedMs), cpuUs, admission, webhookConnections };
 }
 
 function webhookPidOf(rig: ApiServerRig, setup: SetupName): number | null {
-  const name = setup === 'trivial' ? 'trivial-webhook' : setup === 'secure-defaults' ? 'secure-defaults' : null;
+  const name = setup === 'trivial' ? 'trivial-webhook' : setup === 'replay' ? 'replay-webhook' : setup === 'secure-defaults' ? 'secure-defaults' : null;
   return rig.webhooks.find((webhook) => webhook.name === name)?.pid ?? null;
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
   const shift = by % items.length;
   return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function webhookColumn(runs: readonly Measurement[]): string {
+  const connections = runs.map((m) => m.webhookConnections).filter((value): value is number => value !== null);
+  if (connections.length === 0) return '–';
+  return `${formatSpread(runs.map((m) => m.admission.webhookCallMs), 2)} (${formatNumber(spread(runs.map((m) => m.admission.webhookCallsPerCreate)).mean, 2)}, ${[...new Set(connections)].join('/')})`;
 }
 
 const RATIO_PAIRS: readonly (readonly [SetupName, SetupName])[] = [
@@ -96,13 +113,15 @@ const RATIO_PAIRS: readonly (readonly [SetupName, SetupName])[] = [
   ['policy', 'trivial'],
   ['policy', 'none'],
   ['secure-defaults', 'policy'],
+  ['replay', 'trivial'],
+  ['secure-defaults', 'replay'],
 ];
 
 function report(measurements: readonly Measurement[], config: ApiServerBenchConfig, setups: readonly SetupName[]): void {
   const modes = config.dryRun ? [false, true] : [false];
   log('\n## Pod creates through kube-apiserver (mean over rounds, min–max in parentheses)\n');
-  log('| clients | setup | creates/s | p50 ms | p99 ms | failed | connections | CPU per create: kube-apiserver / etcd / webhook µs |');
-  log('|---:|---|---:|---:|---:|---:|---:|---|');
+  log('| clients | setup | creates/s | p50 ms | p99 ms | failed | client conns | CPU per create: kube-apiserver / etcd / webhook µs | mutating admission ms/create | webhook call ms (calls/create, conns) |');
+  log('|---:|---|---:|---:|---:|---:|---:|---|---:|---|');
   for (const concurrency of config.concurrency) {
     for (const dryRun of modes) {
       for (const setup of setups) {
@@ -112,7 +131,8 @@ function report(measurements: readonly Measurement[], config: ApiServerBenchConf
         log(
           `| ${concurrency} | ${label(setup, dryRun)} | ${formatSpread(runs.map((m) => m.figures.createsPerSecond), 0)} | ${formatSpread(runs.map((m) => m.figures.p50Ms), 1)} | ` +
             `${formatSpread(runs.map((m) => m.figures.p99Ms), 1)} | ${runs.reduce((sum, m) => sum + m.figures.failed, 0)} | ${[...new Set(runs.map((m) => m.connections))].join(', ')} | ` +
-            `${formatNumber(spread(runs.map((m) => m.cpuUs.apiServer)).mean, 0)} / ${formatNumber(spread(runs.map((m) => m.cpuUs.etcd)).mean, 0)} / ${webhookCpu.length > 0 ? formatNumber(spread(webhookCpu).mean, 0) : '–'} |`,
+            `${formatNumber(spread(runs.map((m) => m.cpuUs.apiServer)).mean, 0)} / ${formatNumber(spread(runs.map((m) => m.cpuUs.etcd)).mean, 0)} / ${webhookCpu.length > 0 ? formatNumber(spread(webhookCpu).mean, 0) : '–'} | ` +
+            `${formatSpread(runs.map((m) => m.admission.mutatingStepMs), 2)} | ${webhookColumn(runs)} |`,
         );
       }
     }
@@ -205,11 +225,16 @@ async function main(): Promise<number> {
       for (const [index, concurrency] of config.concurrency.entries()) {
         for (const setup of rotate(rig.setups, round - 1 + index)) {
           for (const dryRun of modes) {
-            const { result, figures, cpuUs } = await measure(rig, setup, concurrency, config, dryRun, { ...pids, webhook: webhookPidOf(rig, setup.name) });
-            measurements.push({ round, concurrency, setup: setup.name, dryRun, figures, connections: result.connectionsOpened, cpuUs, firstFailure: result.firstFailure });
+            const { result, figures, cpuUs, admission, webhookConnections } = await measure(rig, setup, concurrency, config, dryRun, { ...pids, webhook: webhookPidOf(rig, setup.name) });
+            measurements.push({ round, concurrency, setup: setup.name, dryRun, figures, connections: result.connectionsOpened, cpuUs, admission, webhookConnections, firstFailure: result.firstFailure });
             log(
               `  ${String(concurrency).padStart(3)} clients ${label(setup.name, dryRun).padEnd(28)} ${formatNumber(figures.createsPerSecond, 0).padStart(6)} creates/s  p50 ${formatNumber(figures.p50Ms, 1)} ms  p99 ${formatNumber(figures.p99Ms, 1)} ms  ` +
                 `${figures.failed} failed  ${result.connectionsOpened} conns  CPU/create apiserver ${formatNumber(cpuUs.apiServer, 0)} µs, etcd ${formatNumber(cpuUs.etcd, 0)} µs${cpuUs.webhook === null ? '' : `, webhook ${formatNumber(cpuUs.webhook, 0)} µs`}`,
+            );
+            log(
+              `      API server's view: mutating admission ${formatNumber(admission.mutatingStepMs, 2)} ms/create` +
+                (webhookConnections === null ? '' : `, webhook call ${formatNumber(admission.webhookCallMs, 2)} ms × ${formatNumber(admission.webhookCallsPerCreate, 2)} per create over ${webhookConnections} connections`) +
+                (setup.name === 'policy' ? `, MutatingAdmissionPolicy plugin ${formatNumber(admission.policyPluginMs, 2)} ms/create` : ''),
             );
             if (result.firstFailure) log(`      first failure: ${result.firstFailure}`);
             await rig.deletePods(setup.namespace);

@@ -6,8 +6,15 @@
 // select their one namespace by that label, so a create in one namespace runs exactly one mutating
 // admission step of ours (plus the API server's built-in plugins, the same everywhere).
 
-export type SetupName = 'none' | 'trivial' | 'secure-defaults' | 'policy';
+export type SetupName = 'none' | 'trivial' | 'secure-defaults' | 'policy' | 'replay';
+/** What the benchmark compares by default. */
 export const SETUP_NAMES: readonly SetupName[] = ['none', 'trivial', 'secure-defaults', 'policy'];
+/**
+ * Plus `replay`, a diagnostic: the trivial server answering secure-defaults' own recorded answer
+ * for this Pod, so the API server applies exactly our patch without our process computing it.
+ */
+export const ALL_SETUP_NAMES: readonly SetupName[] = [...SETUP_NAMES, 'replay'];
+export type WebhookSetup = 'trivial' | 'secure-defaults' | 'replay';
 
 export const SETUP_LABEL = 'bench.secure-defaults.io/admission';
 /** Our webhook's own opt-in label (cluster mode reads it from the namespace, as in production). */
@@ -18,12 +25,18 @@ export const SETUP_DESCRIPTIONS: Readonly<Record<SetupName, string>> = {
   trivial: 'node:https webhook answering one fixed patch (runAsNonRoot)',
   'secure-defaults': 'the compiled `secure-defaults serve`, cluster mode (policy ConfigMap), policies/default.yaml',
   policy: 'MutatingAdmissionPolicy (CEL, in the API server) with similar defaults',
+  replay: "node:https webhook replaying secure-defaults' recorded answer for this Pod (same patch and audit annotations)",
 };
 
 /** The UID the policy sets: the first of policies/default.yaml's fallback range. */
 export const POLICY_RUN_AS = 100000;
 
 type Json = Record<string, unknown>;
+
+/** The webhook's name in its configuration (the label of the API server's webhook metrics). */
+export function webhookNameOf(setup: SetupName): string | undefined {
+  return setup === 'trivial' || setup === 'secure-defaults' || setup === 'replay' ? `pods.${setup}.bench.secure-defaults.io` : undefined;
+}
 
 export function namespaceOf(setup: SetupName): string {
   return `bench-${setup}`;
@@ -37,14 +50,14 @@ export function namespaceLabels(setup: SetupName): Record<string, string> {
  * The chart's webhook settings (charts/secure-defaults/templates/webhooks.yaml: Fail, 5 s,
  * IfNeeded, Equivalent), for the trivial webhook and ours alike, so only the server differs.
  */
-export function webhookConfiguration(setup: 'trivial' | 'secure-defaults', url: string, caPem: string): Json {
+export function webhookConfiguration(setup: WebhookSetup, url: string, caPem: string): Json {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
     metadata: { name: `bench-${setup}` },
     webhooks: [
       {
-        name: `pods.${setup}.bench.secure-defaults.io`,
+        name: webhookNameOf(setup),
         admissionReviewVersions: ['v1'],
         sideEffects: 'None',
         reinvocationPolicy: 'IfNeeded',
@@ -172,6 +185,7 @@ export function createdPodProblems(setup: SetupName, pod: Json): string[] {
         ...(injected ? [`${what}: carries ${INJECTED_ANNOTATION}`] : []),
       ];
     case 'secure-defaults':
+    case 'replay':
       return [...hardeningProblems(pod, what), ...(injected ? [] : [`${what}: no ${INJECTED_ANNOTATION} annotation: our webhook did not answer with its patch`])];
     case 'policy':
       return [

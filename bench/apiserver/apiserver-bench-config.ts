@@ -1,7 +1,7 @@
 // What one `npm run bench:apiserver` measures, read from the environment once; every bad value is
 // reported with its variable and an example, all at once, before anything starts.
 import { flag, integerList, nameList, nodeFlagList, optionalText, positiveInteger, positiveNumber, type Env } from '../bench-config.js';
-import { SETUP_NAMES, type SetupName } from './admission-setups.js';
+import { ALL_SETUP_NAMES, SETUP_NAMES, type SetupName } from './admission-setups.js';
 
 export interface ApiServerBenchConfig {
   readonly setups: readonly SetupName[];
@@ -33,7 +33,7 @@ export function readApiServerBenchConfig(env: Env, imageNodeFlags: readonly stri
   const logLevel = optionalText(env, 'BENCH_LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevel)) errors.push(`BENCH_LOG_LEVEL: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}; set e.g. BENCH_LOG_LEVEL=info`);
   const config: ApiServerBenchConfig = {
-    setups: nameList(env, 'BENCH_APISERVER_SETUPS', SETUP_NAMES, errors),
+    setups: env['BENCH_APISERVER_SETUPS']?.trim() ? nameList(env, 'BENCH_APISERVER_SETUPS', ALL_SETUP_NAMES, errors) : SETUP_NAMES,
     concurrency: integerList(env, 'BENCH_APISERVER_CONCURRENCY', [1, 8, 32], errors),
     durationSeconds: positiveNumber(env, 'BENCH_APISERVER_DURATION', 6, errors),
     maxCreates: positiveInteger(env, 'BENCH_APISERVER_MAX_CREATES', 4000, errors),
@@ -44,6 +44,9 @@ export function readApiServerBenchConfig(env: Env, imageNodeFlags: readonly stri
     policyPath: optionalText(env, 'BENCH_POLICY'),
     nodeFlags: nodeFlagList(env, 'BENCH_NODE_FLAGS', imageNodeFlags, errors),
   };
+  if (config.setups.includes('replay') && !config.setups.includes('secure-defaults')) {
+    errors.push('BENCH_APISERVER_SETUPS: replay repeats the answer of secure-defaults; add secure-defaults too (e.g. BENCH_APISERVER_SETUPS=trivial,secure-defaults,replay)');
+  }
   if (config.concurrency.some((value) => value > 256)) errors.push('BENCH_APISERVER_CONCURRENCY: at most 256 clients (the API server admits 200 mutating requests at once by default); set e.g. 1,8,32');
   if (config.durationSeconds > 300) errors.push(`BENCH_APISERVER_DURATION: ${config.durationSeconds} s is more than the 300 s a run may last; set e.g. BENCH_APISERVER_DURATION=6`);
   if (config.maxCreates > 50_000) errors.push(`BENCH_APISERVER_MAX_CREATES: ${config.maxCreates} Pods per run would grow etcd past what a test machine should hold; set e.g. 4000`);

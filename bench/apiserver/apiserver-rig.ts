@@ -9,9 +9,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { issueCertificate } from '../../test/e2e/rig/certificates.js';
 import { startControlPlane, type ControlPlane } from '../../test/e2e/rig/control-plane.js';
+import { buildAdmissionBody } from '../bodies/admission-review-bodies.js';
 import { typicalPodAsSent, TYPICAL_POD_SERVICE_ACCOUNT } from '../bodies/pod-fixtures.js';
 import { findFreePort, startServer, tail, type RunningServer } from '../server-process.js';
 import { createdPodProblems, mutatingAdmissionPolicy, namespaceLabels, namespaceOf, webhookConfiguration, type SetupName } from './admission-setups.js';
+import { parsePrometheusText } from './apiserver-metrics.js';
 import type { ClientCredentials } from './pod-create-load.js';
 
 export interface RigOptions {
@@ -57,6 +59,8 @@ export interface ApiServerRig {
   createOne(setup: PreparedSetup, query?: string): Promise<{ readonly status: number; readonly pod: Record<string, unknown> | undefined; readonly body: string }>;
   /** Deletes every Pod in the namespace (unscheduled Pods go at once) and waits until none is left. */
   deletePods(namespace: string): Promise<number>;
+  /** kube-apiserver's /metrics, parsed. */
+  metrics(): Promise<Map<string, number>>;
   /** The webhook processes' exit status, if one has died. */
   deadWebhooks(): string[];
   stop(): Promise<void>;
@@ -116,6 +120,38 @@ async function mutatingPolicyVersion(server: string, credentials: ClientCredenti
   return { reason: 'this kube-apiserver serves no MutatingAdmissionPolicy API (admissionregistration.k8s.io/v1 or v1beta1)' };
 }
 
+/**
+ * Our webhook's answer for the typical Pod (bench/bodies' AdmissionReview of it, in `namespace`):
+ * its patch and audit annotations, for the replay webhook to repeat verbatim.
+ */
+async function recordAnswer(url: string, caPem: string, namespace: string): Promise<{ patch: string; auditAnnotations?: Record<string, string> }> {
+  const review = JSON.parse(buildAdmissionBody('typical').withUid('bench-record')) as { request: { namespace: string; object: { metadata: { namespace: string } } } };
+  review.request.namespace = namespace;
+  review.request.object.metadata.namespace = namespace;
+  const payload = Buffer.from(JSON.stringify(review));
+  const ask = (): Promise<string> => new Promise<string>((resolve, reject) => {
+    const req = request(url, { method: 'POST', ca: caPem, timeout: 10_000, headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${url}: no answer within 10 s`)));
+    req.on('error', reject);
+    req.end(payload);
+  });
+  type Answer = { response?: { patch?: string; auditAnnotations?: Record<string, string> } };
+  // Until its namespace informer has seen the opted-in namespace, our webhook answers without a patch.
+  let text = await ask();
+  for (let attempt = 0; attempt < 40 && typeof (JSON.parse(text) as Answer).response?.patch !== 'string'; attempt += 1) {
+    await sleep(250);
+    text = await ask();
+  }
+  const response = (JSON.parse(text) as Answer).response;
+  if (typeof response?.patch !== 'string') throw new Error(`secure-defaults answered the typical Pod with no patch, so there is nothing to replay: ${text.slice(0, 400)}`);
+  return { patch: response.patch, ...(response.auditAnnotations ? { auditAnnotations: response.auditAnnotations } : {}) };
+}
+
 async function waitForReady(url: string, caPem: string, timeoutMs: number, server: RunningServer): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -171,6 +207,11 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
     const configurations: unknown[] = [];
     let setups = [...options.setups];
 
+    // Namespaces first: our webhook (cluster mode) learns of its opted-in namespace from its informer.
+    for (const setup of setups) {
+      await plane.createNamespace(namespaceOf(setup), namespaceLabels(setup));
+      await apply([{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: TYPICAL_POD_SERVICE_ACCOUNT, namespace: namespaceOf(setup) } }]);
+    }
     if (setups.includes('trivial')) {
       const port = await findFreePort();
       const server = await startServer({
@@ -212,6 +253,24 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
       webhooks.push(server);
       await waitForReady(`https://127.0.0.1:${port}/readyz`, plane.caPem, 30_000, server);
       configurations.push(webhookConfiguration('secure-defaults', `https://127.0.0.1:${port}/mutate`, plane.caPem));
+      if (setups.includes('replay')) {
+        const replyFile = join(options.logDir, 'secure-defaults-answer.json');
+        await writeFile(replyFile, JSON.stringify(await recordAnswer(`https://127.0.0.1:${port}/mutate`, plane.caPem, namespaceOf('secure-defaults'))));
+        const replayPort = await findFreePort();
+        webhooks.push(
+          await startServer({
+            name: 'replay-webhook',
+            nodeArgs: [...options.nodeFlags, join(distRoot, 'bench', 'servers', 'fixed-patch-server.js'), '--port', String(replayPort), ...tls, '--reply-file', replyFile],
+            port: replayPort,
+            logDir: options.logDir,
+            readyTimeoutMs: 20_000,
+          }),
+        );
+        configurations.push(webhookConfiguration('replay', `https://127.0.0.1:${replayPort}/mutate`, plane.caPem));
+      }
+    } else if (setups.includes('replay')) {
+      unavailable.push({ name: 'replay', reason: 'replay repeats the answer of secure-defaults, which is not among the setups' });
+      setups = setups.filter((setup) => setup !== 'replay');
     }
     if (setups.includes('policy')) {
       const found = await mutatingPolicyVersion(plane.server, credentials);
@@ -222,10 +281,6 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
         log(`MutatingAdmissionPolicy: ${found.version}`);
         configurations.push(...mutatingAdmissionPolicy(found.version));
       }
-    }
-    for (const setup of setups) {
-      await plane.createNamespace(namespaceOf(setup), namespaceLabels(setup));
-      await apply([{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: TYPICAL_POD_SERVICE_ACCOUNT, namespace: namespaceOf(setup) } }]);
     }
     if (configurations.length > 0) await apply(configurations);
 
@@ -285,6 +340,11 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
       checkSetups,
       createOne,
       deletePods,
+      async metrics() {
+        const answer = await call('GET', '/metrics');
+        if (answer.status !== 200) throw new Error(`GET /metrics: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
+        return parsePrometheusText(answer.body);
+      },
       deadWebhooks: () => webhooks.filter((webhook) => webhook.exitStatus() !== null).map((webhook) => `${webhook.name}: ${webhook.exitStatus()}; ${tail(webhook.stderrFile, 10)}`),
       stop,
     };

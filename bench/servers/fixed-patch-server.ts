@@ -1,18 +1,20 @@
 // The trivial webhook of the API-server benchmark: bare node:https that reads and parses the
 // AdmissionReview, echoes its uid and answers one fixed JSONPatch (runAsNonRoot: true on the Pod).
 // It is the least any mutating webhook can cost the API server: one call, one tiny patch to apply.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { readBody } from './fixed-admission-reply.js';
-import { fixedPatchReply } from './fixed-patch-reply.js';
+import { answerSuffix, fixedPatchReply, readRecordedAnswer, TRIVIAL_ANSWER } from './fixed-patch-reply.js';
 import { readServerArguments } from './server-arguments.js';
 
 const args = readServerArguments(process.argv.slice(2));
+const suffix = answerSuffix(args.replyFile === undefined ? TRIVIAL_ANSWER : readRecordedAnswer(readFileSync(args.replyFile, 'utf8')));
 const server = createServer({ cert: args.cert, key: args.key }, (req, res) => {
   readBody(req).then(
     (body) => {
       let reply: string;
       try {
-        reply = fixedPatchReply(body);
+        reply = fixedPatchReply(body, suffix);
       } catch (error) {
         res.writeHead(400, { 'content-type': 'text/plain' }).end(`bad AdmissionReview body: ${(error as Error).message}\n`);
         return;
