@@ -12,7 +12,7 @@ import { readImageNodeOptions } from './image-node-options.js';
 import { readCpuSeconds } from './process-stats.js';
 import { SETUP_DESCRIPTIONS, webhookNameOf, type SetupName } from './apiserver/admission-setups.js';
 import { admissionTimes, type AdmissionTimes } from './apiserver/apiserver-metrics.js';
-import { sampleConnections } from './apiserver/connection-sampler.js';
+import { sampleConnections, type ConnectionCount } from './apiserver/connection-sampler.js';
 import { readApiServerBenchConfig, type ApiServerBenchConfig } from './apiserver/apiserver-bench-config.js';
 import { startApiServerRig, type ApiServerRig, type PreparedSetup } from './apiserver/apiserver-rig.js';
 import { formatNumber, formatSpread, ratioOf, runFigures, spread, withinTarget, type RunFigures } from './apiserver/create-summary.js';
@@ -32,8 +32,8 @@ interface Measurement {
   readonly cpuUs: { readonly apiServer: number; readonly etcd: number; readonly webhook: number | null };
   /** From kube-apiserver's own metrics. */
   readonly admission: AdmissionTimes;
-  /** Distinct API server → webhook connections seen during the run; null without a webhook. */
-  readonly webhookConnections: number | null;
+  /** API server → webhook connections during the run; null without a webhook. */
+  readonly webhookConnections: ConnectionCount | null;
   readonly firstFailure: string | undefined;
 }
 
@@ -101,9 +101,10 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 }
 
 function webhookColumn(runs: readonly Measurement[]): string {
-  const connections = runs.map((m) => m.webhookConnections).filter((value): value is number => value !== null);
+  const connections = runs.map((m) => m.webhookConnections).filter((value): value is ConnectionCount => value !== null);
   if (connections.length === 0) return '–';
-  return `${formatSpread(runs.map((m) => m.admission.webhookCallMs), 2)} (${formatNumber(spread(runs.map((m) => m.admission.webhookCallsPerCreate)).mean, 2)}, ${[...new Set(connections)].join('/')})`;
+  const opened = connections.reduce((sum, count) => sum + count.opened, 0);
+  return `${formatSpread(runs.map((m) => m.admission.webhookCallMs), 2)} (${formatNumber(spread(runs.map((m) => m.admission.webhookCallsPerCreate)).mean, 2)}; ${Math.max(...connections.map((count) => count.seen))} conns, ${opened} new)`;
 }
 
 const RATIO_PAIRS: readonly (readonly [SetupName, SetupName])[] = [
@@ -120,7 +121,7 @@ const RATIO_PAIRS: readonly (readonly [SetupName, SetupName])[] = [
 function report(measurements: readonly Measurement[], config: ApiServerBenchConfig, setups: readonly SetupName[]): void {
   const modes = config.dryRun ? [false, true] : [false];
   log('\n## Pod creates through kube-apiserver (mean over rounds, min–max in parentheses)\n');
-  log('| clients | setup | creates/s | p50 ms | p99 ms | failed | client conns | CPU per create: kube-apiserver / etcd / webhook µs | mutating admission ms/create | webhook call ms (calls/create, conns) |');
+  log('| clients | setup | creates/s | p50 ms | p99 ms | failed | client conns | CPU per create: kube-apiserver / etcd / webhook µs | mutating admission ms/create | webhook call ms (calls/create; API server → webhook conns, new in all rounds) |');
   log('|---:|---|---:|---:|---:|---:|---:|---|---:|---|');
   for (const concurrency of config.concurrency) {
     for (const dryRun of modes) {
@@ -233,7 +234,7 @@ async function main(): Promise<number> {
             );
             log(
               `      API server's view: mutating admission ${formatNumber(admission.mutatingStepMs, 2)} ms/create` +
-                (webhookConnections === null ? '' : `, webhook call ${formatNumber(admission.webhookCallMs, 2)} ms × ${formatNumber(admission.webhookCallsPerCreate, 2)} per create over ${webhookConnections} connections`) +
+                (webhookConnections === null ? '' : `, webhook call ${formatNumber(admission.webhookCallMs, 2)} ms × ${formatNumber(admission.webhookCallsPerCreate, 2)} per create over ${webhookConnections.seen} connections (${webhookConnections.opened} new)`) +
                 (setup.name === 'policy' ? `, MutatingAdmissionPolicy plugin ${formatNumber(admission.policyPluginMs, 2)} ms/create` : ''),
             );
             if (result.firstFailure) log(`      first failure: ${result.firstFailure}`);

@@ -1,7 +1,7 @@
-// How many TCP connections the API server used to reach a webhook during a run: /proc/net/tcp is
-// sampled every few hundred ms and the distinct client ports of established connections to the
-// webhook's port are counted. About the client count means the API server kept its connections
-// alive; far more means it opened new ones (a TLS handshake each) during the run.
+// How many TCP connections the API server used to reach a webhook during a run, and how many of
+// them it newly opened: /proc/net/tcp is sampled every few hundred ms and the distinct client
+// ports of established connections to the webhook's port are counted. Few or no new ones means the
+// API server kept its connections alive; many means TLS handshakes during the run.
 import { readFileSync } from 'node:fs';
 
 const ESTABLISHED = '01';
@@ -20,27 +20,38 @@ export function clientPortsOf(procNetTcp: string, port: number): number[] {
   return ports;
 }
 
+export interface ConnectionCount {
+  /** Distinct connections seen established during the run (idle ones kept from before included). */
+  readonly seen: number;
+  /** Of those, the ones that were not there at the start: new connections, a TLS handshake each. */
+  readonly opened: number;
+}
+
 export interface ConnectionSampler {
-  /** Stops sampling; the number of distinct connections seen. */
-  stop(): number;
+  /** Stops sampling. */
+  stop(): ConnectionCount;
 }
 
 export function sampleConnections(port: number, everyMs = 250): ConnectionSampler {
-  const seen = new Set<number>();
-  const sample = (): void => {
+  const read = (): number[] => {
     try {
-      for (const clientPort of clientPortsOf(readFileSync('/proc/net/tcp', 'utf8'), port)) seen.add(clientPort);
+      return clientPortsOf(readFileSync('/proc/net/tcp', 'utf8'), port);
     } catch {
-      // No /proc (not Linux): the count stays 0 and is printed as such.
+      // No /proc (not Linux): the counts stay 0 and are printed as such.
+      return [];
     }
   };
-  sample();
+  const atStart = new Set(read());
+  const seen = new Set(atStart);
+  const sample = (): void => {
+    for (const clientPort of read()) seen.add(clientPort);
+  };
   const timer = setInterval(sample, everyMs);
   return {
     stop() {
       clearInterval(timer);
       sample();
-      return seen.size;
+      return { seen: seen.size, opened: [...seen].filter((clientPort) => !atStart.has(clientPort)).length };
     },
   };
 }

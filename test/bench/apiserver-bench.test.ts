@@ -5,9 +5,11 @@ import fc from 'fast-check';
 import jsonPatch from 'fast-json-patch';
 import { createdPodProblems, mutatingAdmissionPolicy, namespaceLabels, SETUP_LABEL, webhookConfiguration, type SetupName } from '../../bench/apiserver/admission-setups.js';
 import { readApiServerBenchConfig } from '../../bench/apiserver/apiserver-bench-config.js';
+import { admissionTimes, parsePrometheusText, sumOf } from '../../bench/apiserver/apiserver-metrics.js';
+import { clientPortsOf } from '../../bench/apiserver/connection-sampler.js';
 import { percentile, ratioOf, runFigures, withinTarget } from '../../bench/apiserver/create-summary.js';
 import { checkLoopbackTarget } from '../../bench/apiserver/pod-create-load.js';
-import { fixedPatchReply } from '../../bench/servers/fixed-patch-reply.js';
+import { answerSuffix, fixedPatchReply, readRecordedAnswer } from '../../bench/servers/fixed-patch-reply.js';
 
 type Json = Record<string, unknown>;
 
@@ -82,6 +84,52 @@ describe('configuration', () => {
   });
 });
 
+describe("the API server's metrics", () => {
+  const scrape = (stepSum: number, stepCount: number, callSum: number, calls: number): Map<string, number> =>
+    parsePrometheusText(
+      [
+        '# HELP apiserver_admission_step_admission_duration_seconds [STABLE] Admission sub-step latency',
+        `apiserver_admission_step_admission_duration_seconds_sum{operation="CREATE",rejected="false",type="admit"} ${stepSum}`,
+        `apiserver_admission_step_admission_duration_seconds_count{operation="CREATE",rejected="false",type="admit"} ${stepCount}`,
+        'apiserver_admission_step_admission_duration_seconds_sum{operation="CREATE",rejected="false",type="validate"} 99',
+        `apiserver_admission_webhook_admission_duration_seconds_sum{name="pods.ours",operation="CREATE",rejected="false",type="admit"} ${callSum}`,
+        `apiserver_admission_webhook_admission_duration_seconds_count{name="pods.ours",operation="CREATE",rejected="false",type="admit"} ${calls}`,
+        'apiserver_admission_webhook_admission_duration_seconds_count{name="pods.other",operation="CREATE",rejected="false",type="admit"} 1000',
+        'a line without a value',
+      ].join('\n'),
+    );
+
+  test('samples are summed over the series whose labels match', () => {
+    const samples = scrape(1, 10, 0.5, 10);
+    expect(sumOf(samples, 'apiserver_admission_step_admission_duration_seconds_sum', { operation: 'CREATE' })).toBe(100);
+    expect(sumOf(samples, 'apiserver_admission_step_admission_duration_seconds_sum', { type: 'admit' })).toBe(1);
+    expect(sumOf(samples, 'apiserver_admission_webhook_admission_duration_seconds_count', { name: 'pods.other' })).toBe(1000);
+    expect(sumOf(samples, 'no_such_metric')).toBe(0);
+  });
+
+  test("a run's share is the difference of two scrapes, per create and per call", () => {
+    const times = admissionTimes(scrape(1, 10, 0.5, 10), scrape(3, 110, 1.5, 210), 100, 'pods.ours');
+    expect(times.mutatingStepMs).toBeCloseTo(20);
+    expect(times.webhookCallMs).toBeCloseTo(5);
+    expect(times.webhookCallsPerCreate).toBe(2);
+    expect(admissionTimes(scrape(1, 10, 0.5, 10), scrape(3, 110, 1.5, 210), 100, undefined).webhookCallMs).toBeNaN();
+  });
+});
+
+describe('connections to a webhook, from /proc/net/tcp', () => {
+  const table = [
+    '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+    '   0: 0100007F:20FB 0100007F:C350 01 00000000:00000000 00:00000000 00000000     0        0 1 1 0 20 4 30 10 -1',
+    '   1: 0100007F:20FB 0100007F:C351 01 00000000:00000000 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1',
+    '   2: 0100007F:20FB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 3 1 0 20 4 30 10 -1',
+    '   3: 0100007F:C350 0100007F:20FB 01 00000000:00000000 00:00000000 00000000     0        0 4 1 0 20 4 30 10 -1',
+  ].join('\n');
+  test('counts established connections whose server side is the port, by client port', () => {
+    expect(clientPortsOf(table, 0x20fb)).toEqual([0xc350, 0xc351]);
+    expect(clientPortsOf(table, 9443)).toEqual([]);
+  });
+});
+
 describe('load target', () => {
   test.each(['https://localhost:6443/api', 'https://10.0.0.1/api', 'http://127.0.0.1:6443/api', 'https://127.0.0.2/api'])('%s is refused', (url) => {
     expect(() => checkLoopbackTarget(new URL(url))).toThrow('only https://127.0.0.1 is allowed');
@@ -103,6 +151,20 @@ describe('the trivial webhook', () => {
 
   test('refuses a body that is not JSON', () => {
     expect(() => fixedPatchReply(Buffer.from('{"request":'))).toThrow();
+  });
+
+  test('replays a recorded answer verbatim: its patch and audit annotations', () => {
+    const recorded = readRecordedAnswer(JSON.stringify({ patch: 'W10=', auditAnnotations: { policy: 'cluster-defaults@1' } }));
+    const answer = JSON.parse(fixedPatchReply(Buffer.from('{"request":{"uid":"u1"}}'), answerSuffix(recorded))) as { response: Json };
+    expect(answer.response).toEqual({ uid: 'u1', allowed: true, patchType: 'JSONPatch', patch: 'W10=', auditAnnotations: { policy: 'cluster-defaults@1' } });
+  });
+
+  test.each([
+    ['{}', '"patch" must be the base64 JSONPatch'],
+    ['{"patch":""}', '"patch" must be the base64 JSONPatch'],
+    ['{"patch":"W10=","auditAnnotations":{"a":1}}', '"auditAnnotations" must map names to strings'],
+  ])('a reply file %s is refused: %s', (text, message) => {
+    expect(() => readRecordedAnswer(text)).toThrow(message);
   });
 });
 
