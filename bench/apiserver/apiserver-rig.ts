@@ -207,11 +207,15 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
     const configurations: unknown[] = [];
     let setups = [...options.setups];
 
-    // Namespaces first: our webhook (cluster mode) learns of its opted-in namespace from its informer.
-    for (const setup of setups) {
-      await plane.createNamespace(namespaceOf(setup), namespaceLabels(setup));
-      await apply([{ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: TYPICAL_POD_SERVICE_ACCOUNT, namespace: namespaceOf(setup) } }]);
-    }
+    // Namespaces first: our webhook (cluster mode) learns of its opted-in namespace from its
+    // informer. One apply for all of them, each with the `default` ServiceAccount (as
+    // plane.createNamespace makes it; no controller does here) and the Pod's own.
+    const serviceAccount = (name: string, namespace: string) => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace } });
+    await apply([
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: POLICY_NAMESPACE } },
+      ...setups.map((setup) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceOf(setup), labels: namespaceLabels(setup) } })),
+    ]);
+    await apply(setups.flatMap((setup) => [serviceAccount('default', namespaceOf(setup)), serviceAccount(TYPICAL_POD_SERVICE_ACCOUNT, namespaceOf(setup))]));
     if (setups.includes('trivial')) {
       const port = await findFreePort();
       const server = await startServer({
@@ -225,7 +229,6 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
       configurations.push(webhookConfiguration('trivial', `https://127.0.0.1:${port}/mutate`, plane.caPem));
     }
     if (setups.includes('secure-defaults')) {
-      await plane.createNamespace(POLICY_NAMESPACE);
       const policy = await readFile(options.policyFile, 'utf8');
       await apply([{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: POLICY_CONFIGMAP, namespace: POLICY_NAMESPACE }, data: { 'policy.yaml': policy } }]);
       const port = await findFreePort();
