@@ -62,9 +62,16 @@ describe('configuration', () => {
     const result = readApiServerBenchConfig({});
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.config).toMatchObject({ setups: ['none', 'trivial', 'secure-defaults', 'policy'], concurrency: [1, 8, 32], dryRun: false, logLevel: 'info' });
+    expect(result.config).toMatchObject({ setups: ['none', 'trivial', 'secure-defaults', 'policy'], concurrency: [1, 8, 32], dryRun: false, pinCpus: false, logLevel: 'info' });
     expect(result.config.durationSeconds).toBeLessThanOrEqual(300);
     expect(result.config.maxCreates).toBeLessThanOrEqual(50_000);
+  });
+
+  test('replay without secure-defaults is refused: there would be no answer to replay', () => {
+    const result = readApiServerBenchConfig({ BENCH_APISERVER_SETUPS: 'trivial,replay' });
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.errors.join('\n')).toContain('replay repeats the answer of secure-defaults');
+    expect(readApiServerBenchConfig({ BENCH_APISERVER_SETUPS: 'trivial,secure-defaults,replay' }).ok).toBe(true);
   });
 
   test('every bad value is reported at once, with its variable and an example', () => {
@@ -74,11 +81,12 @@ describe('configuration', () => {
       BENCH_APISERVER_DURATION: '3600',
       BENCH_APISERVER_MAX_CREATES: '-3',
       BENCH_LOG_LEVEL: 'loud',
+      BENCH_APISERVER_PIN: 'yes',
     });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     const text = result.errors.join('\n');
-    for (const fragment of ['BENCH_APISERVER_SETUPS: unknown "kyverno"', 'BENCH_APISERVER_CONCURRENCY: at most 256', 'BENCH_APISERVER_DURATION: 3600 s', 'BENCH_APISERVER_MAX_CREATES: "-3"', 'BENCH_LOG_LEVEL: "loud"']) {
+    for (const fragment of ['BENCH_APISERVER_SETUPS: unknown "kyverno"', 'BENCH_APISERVER_CONCURRENCY: at most 256', 'BENCH_APISERVER_DURATION: 3600 s', 'BENCH_APISERVER_MAX_CREATES: "-3"', 'BENCH_LOG_LEVEL: "loud"', 'BENCH_APISERVER_PIN: "yes" is not a switch']) {
       expect(text).toContain(fragment);
     }
   });
