@@ -1,5 +1,5 @@
 // Hardening every workload of a manifest stream; the shared core of `mutate` and `check`.
-import type { Operation } from '../engine/model.js';
+import type { LeftOutDefault, Operation, PolicyMode, Violation } from '../engine/model.js';
 import type { CliIo } from './cli-io.js';
 import type { CliEngine } from './engine-port.js';
 import { createNamespaceResolver, loadPolicy } from './hardening-options.js';
@@ -19,6 +19,11 @@ export type ItemOutcome =
       readonly patch: readonly Operation[];
       readonly injected: readonly string[];
       readonly warnings: readonly string[];
+      /** The mode of the policy rule that matched the namespace. */
+      readonly mode: PolicyMode;
+      /** What enforce mode refuses in this workload (the webhook refuses it when `mode` is enforce). */
+      readonly wouldDeny: readonly Violation[];
+      readonly leftOut: readonly LeftOutDefault[];
       /** Why the engine deliberately left the Pod template alone (Windows Pod, opt-out, …). */
       readonly skipped: string | undefined;
     }
@@ -69,6 +74,9 @@ export async function hardenStream(io: CliIo, engine: CliEngine, options: Harden
       patch: result.patch,
       injected: result.injected,
       warnings: [...namespaceMismatch(options, item), ...result.warnings],
+      mode: result.mode,
+      wouldDeny: result.wouldDeny,
+      leftOut: result.leftOut,
       skipped: result.skipped,
     });
   }

@@ -12,10 +12,12 @@ import {
   type AdmissionInput,
   type CompiledPolicy,
   type IdResolution,
+  type LeftOutDefault,
   type NamespaceInfo,
+  type PolicyMode,
   type Violation,
 } from './model.js';
-import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
+import { CONTAINER_LISTS } from './pod-containers.js';
 import { hardenNewEphemeralContainers, hardenPodSpec, isUnset, type Injection, type SpecHardening } from './pod-hardener.js';
 import { withMembers } from './object-copy.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
@@ -25,9 +27,13 @@ export interface PodLikeOutcome {
   /** The hardened copy (the input object itself when nothing changed). */
   readonly object: PlainMap;
   readonly injections: readonly Injection[];
+  /** Including, in warn mode, one per violation in the denial's wording. */
   readonly warnings: readonly string[];
-  /** Enforce mode only: what the policy denies (the object is still hardened, for the CLI). */
+  /** The mode of the rule that matched the namespace. */
+  readonly mode: PolicyMode;
+  /** What enforce mode refuses, in every mode (in enforce mode the object is still hardened, for the CLI). */
   readonly violations: readonly Violation[];
+  readonly leftOut: readonly LeftOutDefault[];
   readonly skipped?: string;
 }
 
@@ -49,8 +55,15 @@ function joinPath(base: string, field: string): string {
   return base === '' ? field : `${base}.${field}`;
 }
 
-function containersToJudge(spec: PlainMap, lists: readonly ContainerList[], existing: ReadonlySet<string>): ContainerRef[] {
-  return containersOf(spec, lists).filter((ref) => ref.list !== 'ephemeralContainers' || !existing.has(ref.name));
+/** Past this many, warn mode sums up the rest in one warning: a Pod's author must not flood the API server's warnings. */
+export const MAX_WOULD_DENY_WARNINGS = 20;
+
+/** How warn mode reports violations: one warning each, in the denial's own sentence. */
+export function wouldDenyWarnings(policyName: string, violations: readonly Violation[]): string[] {
+  const prefix = `policy "${policyName}" (warn mode) would deny this Pod in enforce mode:`;
+  const warnings = violations.slice(0, MAX_WOULD_DENY_WARNINGS).map((violation) => `${prefix} ${violation.message}`);
+  if (violations.length > MAX_WOULD_DENY_WARNINGS) warnings.push(`${prefix} and ${violations.length - MAX_WOULD_DENY_WARNINGS} more violations`);
+  return warnings;
 }
 
 /** Adds (or merges into) the injected annotation on a copy of the metadata. */
@@ -83,7 +96,10 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
   const warnings: string[] = [];
   const metadata = podLike['metadata'];
   const annotations: PlainMap = isPlainMap(metadata) && isPlainMap(metadata['annotations']) ? metadata['annotations'] : {};
-  const unchanged = (skipped: string): PodLikeOutcome => ({ object: podLike, injections: [], warnings, violations: [], skipped });
+  const resolution = resolveIds(policy, namespace);
+  const mode = resolution.mode ?? policy.mode;
+  let violations: readonly Violation[] = [];
+  const unchanged = (skipped: string): PodLikeOutcome => ({ object: podLike, injections: [], warnings, mode, violations, leftOut: [], skipped });
 
   if (annotations[SKIP_ANNOTATION] === 'true') {
     if (policy.allowPodOptOut) return unchanged(`opted out with the annotation ${SKIP_ANNOTATION}: "true"`);
@@ -95,20 +111,21 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
     return unchanged(`${specPath} is missing or not an object`);
   }
 
-  const resolution = resolveIds(policy, namespace);
   warnings.push(...resolution.warnings);
   const ids = resolution.defaults;
-  const lists: readonly ContainerList[] = target === 'pod' ? CONTAINER_LISTS : ['ephemeralContainers'];
-  // Judged before the Windows check: a Linux Pod must not dodge enforce mode by adding windowsOptions.
-  const violations =
-    policy.mode === 'enforce'
-      ? findViolations(target === 'pod' ? spec['securityContext'] : undefined, containersToJudge(spec, lists, context.existingEphemeralNames), {
-          ids,
-          namespace,
-          policyName: policy.name,
-          specPath,
-        })
-      : [];
+  // Judged in every mode (warn reports them, fill exposes them to `audit`), and before the Windows
+  // check: a Linux Pod must not dodge enforce mode by adding windowsOptions.
+  const existing = context.existingEphemeralNames;
+  violations = findViolations(podLike, {
+    ids,
+    namespace,
+    policyName: policy.name,
+    basePath,
+    judgePod: target === 'pod',
+    // For `kubectl debug`, only the ephemeral containers it adds.
+    judgeContainer: target === 'pod' ? () => true : (c) => c.path.startsWith('spec.ephemeralContainers[') && !existing.has(c.name),
+  });
+  if (mode === 'warn') warnings.push(...wouldDenyWarnings(policy.name, violations));
   const windows = windowsPodReason(spec);
   if (windows !== null) return { ...unchanged(`${windows}: Linux security defaults do not apply`), violations };
 
@@ -116,7 +133,8 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
   const hardening: SpecHardening =
     target === 'pod' ? hardenPodSpec(spec, settings) : hardenNewEphemeralContainers(spec, settings, context.existingEphemeralNames);
   warnings.push(...hardening.warnings);
-  if (hardening.spec === spec) return { object: podLike, injections: [], warnings, violations };
+  const leftOut = hardening.leftOut;
+  if (hardening.spec === spec) return { object: podLike, injections: [], warnings, mode, violations, leftOut };
 
   const members: PlainMap = { spec: hardening.spec };
   if (target === 'pod') {
@@ -124,7 +142,7 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
     if (annotated !== null) members['metadata'] = annotated;
   }
   const hardened = withMembers(podLike, members);
-  return { object: hardened, injections: hardening.injections, warnings, violations };
+  return { object: hardened, injections: hardening.injections, warnings, mode, violations, leftOut };
 }
 
 function ephemeralContainerNames(pod: unknown): Set<string> {
@@ -169,7 +187,8 @@ function hardeningPatch(pod: PlainMap, hardened: PlainMap): Operation[] {
 export function decideAdmission(input: AdmissionInput): AdmissionDecision {
   const { policy, namespace, pod, target } = input;
   if (!isPlainMap(pod)) {
-    return { allowed: true, patch: [], injected: [], warnings: ['the admitted object is not a JSON object; nothing was changed'], skipped: 'not a Pod object' };
+    const warnings = ['the admitted object is not a JSON object; nothing was changed'];
+    return { allowed: true, mode: policy.mode, wouldDeny: [], leftOut: [], patch: [], injected: [], warnings, skipped: 'not a Pod object' };
   }
   const outcome = hardenPodLike(pod, {
     policy,
@@ -178,11 +197,13 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
     basePath: '',
     existingEphemeralNames: target === 'ephemeralContainers' ? ephemeralContainerNames(input.oldPod) : new Set(),
   });
-  if (outcome.violations.length > 0) {
+  if (outcome.mode === 'enforce' && outcome.violations.length > 0) {
     const podName = isPlainMap(pod['metadata']) ? pod['metadata']['name'] ?? pod['metadata']['generateName'] : undefined;
     const subject = typeof podName === 'string' ? `Pod "${podName}"` : 'this Pod';
     return {
       allowed: false,
+      mode: outcome.mode,
+      leftOut: outcome.leftOut,
       message: `policy "${policy.name}" (enforce mode) denies ${subject} in namespace "${namespace.name}": ${outcome.violations.map((v) => v.message).join('; ')}`,
       violations: outcome.violations,
       warnings: outcome.warnings,
@@ -190,6 +211,9 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
   }
   return {
     allowed: true,
+    mode: outcome.mode,
+    wouldDeny: outcome.violations,
+    leftOut: outcome.leftOut,
     patch: hardeningPatch(pod, outcome.object),
     injected: outcome.injections.map((injection) => injection.path),
     warnings: outcome.warnings,

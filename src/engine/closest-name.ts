@@ -29,5 +29,9 @@ export function closestName(unknown: string, known: readonly string[]): string |
     }
   }
   const tolerance = Math.max(2, Math.floor(unknown.length / 3));
-  return bestDistance <= tolerance ? best : null;
+  if (bestDistance <= tolerance) return best;
+  // A word grown or cut short is a typo too: "warning" for "warn", "enf" for "enforce".
+  const lower = unknown.toLowerCase();
+  if (lower.length < 3) return null;
+  return known.find((candidate) => lower.startsWith(candidate.toLowerCase()) || candidate.toLowerCase().startsWith(lower)) ?? null;
 }

@@ -10,22 +10,29 @@ import {
   type IdResolution,
   type NamespaceInfo,
   type PodDefaults,
+  type PolicyMode,
 } from './model.js';
 import type { NamespacePredicate } from './namespace-matcher.js';
 
 export interface CompiledRule {
   readonly matches: NamespacePredicate;
-  readonly ids: IdDefaults;
+  /** null for a rule that only sets a mode: IDs then come from the allocated block or the fallback. */
+  readonly ids: IdDefaults | null;
+  /** The rule's own mode, overriding spec.mode; with where it was set ("spec.namespaces[1].mode"). */
+  readonly mode?: PolicyMode;
+  readonly modeSource?: string;
 }
 
 export interface CompiledPolicyParts {
   readonly name: string;
-  readonly mode: 'fill' | 'enforce';
+  readonly mode: PolicyMode;
   readonly defaults: PodDefaults;
   readonly allowPodOptOut: boolean;
   readonly allocation: AllocationSettings | null;
   readonly rules: readonly CompiledRule[];
   readonly fallback: IdDefaults | null;
+  /** spec.fallback.mode: the mode of namespaces that match no rule. */
+  readonly fallbackMode?: PolicyMode;
 }
 
 const ANNOTATION_SOURCE = `namespace annotation ${UID_RANGE_ANNOTATION}`;
@@ -41,6 +48,7 @@ function readAnnotatedIds(parts: CompiledPolicyParts, namespace: NamespaceInfo):
   if (!gid.ok) return `${prefix} ${GID_RANGE_ANNOTATION} ignored: ${gid.reason}`;
   // A hand-set block must not hand a namespace the IDs of a tenant the policy isolates by rule.
   for (const rule of parts.rules) {
+    if (rule.ids === null) continue;
     for (const [label, range] of [['uid', uid.range], ['gid', gid.range]] as const) {
       const ruleRange = label === 'uid' ? rule.ids.uidRange : rule.ids.gidRange;
       if (idRangesOverlap(range, ruleRange)) {
@@ -52,10 +60,15 @@ function readAnnotatedIds(parts: CompiledPolicyParts, namespace: NamespaceInfo):
 }
 
 export function createCompiledPolicy(parts: CompiledPolicyParts): CompiledPolicy {
+  const fromRule = (rule: CompiledRule | undefined): Pick<IdResolution, 'mode' | 'modeSource'> => {
+    if (rule?.mode !== undefined) return { mode: rule.mode, modeSource: rule.modeSource ?? 'spec.namespaces' };
+    if (rule === undefined && parts.fallbackMode !== undefined) return { mode: parts.fallbackMode, modeSource: 'spec.fallback.mode' };
+    return { mode: parts.mode, modeSource: 'spec.mode' };
+  };
   const resolveIdDefaultsWithWarnings = (namespace: NamespaceInfo): IdResolution => {
-    for (const rule of parts.rules) {
-      if (rule.matches(namespace)) return { defaults: rule.ids, warnings: [] };
-    }
+    const rule = parts.rules.find((candidate) => candidate.matches(namespace));
+    const modeOf = fromRule(rule);
+    if (rule !== undefined && rule.ids !== null) return { defaults: rule.ids, warnings: [], ...modeOf };
     const warnings: string[] = [];
     if (namespace.annotations[UID_RANGE_ANNOTATION] !== undefined) {
       if (parts.allocation === null) {
@@ -64,12 +77,12 @@ export function createCompiledPolicy(parts: CompiledPolicyParts): CompiledPolicy
         );
       } else {
         const annotated = readAnnotatedIds(parts, namespace);
-        if (typeof annotated !== 'string') return { defaults: annotated, warnings };
+        if (typeof annotated !== 'string') return { defaults: annotated, warnings, ...modeOf };
         warnings.push(annotated);
       }
     }
     if (warnings.length > 0 && parts.fallback !== null) warnings.push(`using spec.fallback ${formatIdRange(parts.fallback.uidRange)} instead`);
-    return { defaults: parts.fallback, warnings };
+    return { defaults: parts.fallback, warnings, ...modeOf };
   };
   return {
     name: parts.name,

@@ -1,79 +1,104 @@
-// What an enforce-mode policy denies: explicit values that break it. Only values the Pod set are
-// judged; whatever the hardener would add is compliant by construction.
+// What an enforce-mode policy refuses: explicit values that break it. Only values the Pod set are
+// judged; whatever the hardener would add is compliant by construction. The Pod is read through
+// the same view, and the offenders found by the same Pod Security Standards checks, that `check`
+// runs (src/engine/restricted/), so a container has one name and one path in every message; the
+// namespace's UID/GID ranges are judged beside them.
 import { formatIdRange, idRangeContains } from './id-range.js';
-import type { IdDefaults, IdRange, NamespaceInfo, Violation } from './model.js';
-import type { ContainerRef } from './pod-containers.js';
-import { isPlainMap, type PlainMap } from './policy-reader.js';
+import type { IdDefaults, IdRange, NamespaceInfo, Violation, ViolationReason } from './model.js';
+import type { PodSecurityCheck } from './restricted/check.js';
+import { allowPrivilegeEscalationCheck } from './restricted/checks/allow-privilege-escalation.js';
+import { privilegedCheck } from './restricted/checks/privileged.js';
+import { runAsNonRootCheck } from './restricted/checks/run-as-non-root.js';
+import { runAsUserCheck } from './restricted/checks/run-as-user.js';
+import { readPodView, type ContainerView, type JsonObject, type PodView } from './restricted/pod-view.js';
 
 export interface EnforceContext {
   readonly ids: IdDefaults | null;
   readonly namespace: NamespaceInfo;
   readonly policyName: string;
-  readonly specPath: string;
+  /** Where the Pod-like object sits: "" for a Pod, "spec.template" for a Deployment. */
+  readonly basePath: string;
+  /** Judge spec.securityContext too (not for `kubectl debug`, which cannot change it). */
+  readonly judgePod: boolean;
+  /** Which containers to judge (for `kubectl debug`: only the ones it adds). */
+  readonly judgeContainer: (container: ContainerView) => boolean;
+}
+
+/**
+ * A PSS check's offending fields whose value the Pod set to `refused` (not merely left unset).
+ * The check runs only when some field holds that value: most Pods set none, and pay nothing.
+ */
+function explicitOffenders(check: PodSecurityCheck, pod: PodView, field: string, refused: unknown): Set<string> {
+  const candidates = new Set<string>();
+  if (pod.securityContext?.[field] === refused) candidates.add(`spec.securityContext.${field}`);
+  for (const container of pod.containers) if (container.securityContext?.[field] === refused) candidates.add(`${container.path}.securityContext.${field}`);
+  if (candidates.size === 0) return candidates;
+  const offenders = new Set<string>();
+  for (const path of check.evaluate(pod)?.paths ?? []) if (candidates.has(path)) offenders.add(path);
+  return offenders;
 }
 
 function allowedRange(context: EnforceContext, range: IdRange): string {
-  const ids = context.ids!;
-  return `the range ${formatIdRange(range)} allowed in namespace "${context.namespace.name}" (${ids.source})`;
+  return `the range ${formatIdRange(range)} allowed in namespace "${context.namespace.name}" (${context.ids?.source ?? ''})`;
 }
 
-/** runAsUser/runAsGroup/fsGroup/supplementalGroups against the namespace's ranges, and root. */
-function judgeIds(sc: PlainMap, who: string, path: string, context: EnforceContext, container: string | undefined, out: Violation[]): void {
-  const checks: [string, IdRange | undefined][] = [
-    ['runAsUser', context.ids?.uidRange],
-    ['runAsGroup', context.ids?.gidRange],
-  ];
-  if (container === undefined) checks.push(['fsGroup', context.ids?.gidRange]);
-  for (const [field, range] of checks) {
-    const value = sc[field];
-    if (typeof value !== 'number') continue;
-    const fieldPath = `${path}.securityContext.${field}`;
-    const base = { path: fieldPath, ...(container !== undefined ? { container } : {}) };
-    if (range !== undefined && !idRangeContains(range, value)) {
-      out.push({ ...base, message: `${who}: securityContext.${field} ${value} is outside ${allowedRange(context, range)}` });
-    } else if (range === undefined && field === 'runAsUser' && value === 0) {
-      out.push({ ...base, message: `${who}: securityContext.runAsUser 0 runs as root, which policy "${context.policyName}" does not allow; use a non-zero UID` });
-    }
-  }
-  const groups = container === undefined ? sc['supplementalGroups'] : undefined;
+export function findViolations(podLike: unknown, context: EnforceContext): Violation[] {
+  const fullView = readPodView(podLike);
+  if (fullView === undefined) return [];
+  const containers = fullView.containers.filter(context.judgeContainer);
+  const view: PodView =
+    context.judgePod && containers.length === fullView.containers.length
+      ? fullView
+      : { ...fullView, securityContext: context.judgePod ? fullView.securityContext : undefined, containers };
+  const root = explicitOffenders(runAsUserCheck, view, 'runAsUser', 0);
+  const nonRootFalse = explicitOffenders(runAsNonRootCheck, view, 'runAsNonRoot', false);
+  const escalation = explicitOffenders(allowPrivilegeEscalationCheck, view, 'allowPrivilegeEscalation', true);
+  const privileged = explicitOffenders(privilegedCheck, view, 'privileged', true);
+  const prefix = context.basePath === '' ? '' : `${context.basePath}.`;
+  const deny = `policy "${context.policyName}" does not allow it`;
+  const flagged = root.size + nonRootFalse.size + escalation.size + privileged.size > 0;
+  const uidRange = context.ids?.uidRange;
   const gidRange = context.ids?.gidRange;
-  if (Array.isArray(groups) && gidRange !== undefined) {
-    groups.forEach((group: unknown, index) => {
-      if (typeof group === 'number' && !idRangeContains(gidRange, group)) {
-        out.push({
-          path: `${path}.securityContext.supplementalGroups[${index}]`,
-          message: `${who}: securityContext.supplementalGroups ${group} is outside ${allowedRange(context, gidRange)}`,
+  const violations: Violation[] = [];
+
+  // Called for every container of every Pod: nothing is built unless a value is wrong.
+  const judge = (sc: JsonObject | undefined, who: string, path: string, container: ContainerView | undefined): void => {
+    if (sc === undefined) return;
+    const push = (field: string, reason: ViolationReason, message: string, fieldPath = `${path}.securityContext.${field}`): void => {
+      violations.push({ path: prefix + fieldPath, reason, ...(container !== undefined ? { container: container.name } : {}), message: `${who}: ${message}` });
+    };
+    const judgeId = (field: string, range: IdRange | undefined, reason: ViolationReason): void => {
+      const value = sc[field];
+      if (typeof value !== 'number') return;
+      if (range !== undefined && !idRangeContains(range, value)) {
+        push(field, reason, `securityContext.${field} ${value} is outside ${allowedRange(context, range)}`);
+      } else if (range === undefined && field === 'runAsUser' && value === 0 && root.has(`${path}.securityContext.runAsUser`)) {
+        push(field, 'runAsUser', `securityContext.runAsUser 0 runs as root, which policy "${context.policyName}" does not allow; use a non-zero UID`);
+      }
+    };
+    judgeId('runAsUser', uidRange, 'uidRange');
+    judgeId('runAsGroup', gidRange, 'gidRange');
+    if (container === undefined) {
+      judgeId('fsGroup', gidRange, 'gidRange');
+      const groups = sc['supplementalGroups'];
+      if (Array.isArray(groups) && gidRange !== undefined) {
+        groups.forEach((group: unknown, index) => {
+          if (typeof group === 'number' && !idRangeContains(gidRange, group)) {
+            push('supplementalGroups', 'gidRange', `securityContext.supplementalGroups ${group} is outside ${allowedRange(context, gidRange)}`, `${path}.securityContext.supplementalGroups[${index}]`);
+          }
         });
       }
-    });
-  }
-}
+    }
+    if (!flagged) return;
+    const at = `${path}.securityContext.`;
+    if (nonRootFalse.has(`${at}runAsNonRoot`)) push('runAsNonRoot', 'runAsNonRoot', `securityContext.runAsNonRoot false: ${deny}; remove it or set true`);
+    if (escalation.has(`${at}allowPrivilegeEscalation`)) {
+      push('allowPrivilegeEscalation', 'allowPrivilegeEscalation', `securityContext.allowPrivilegeEscalation true: ${deny}; remove it or set false`);
+    }
+    if (privileged.has(`${at}privileged`)) push('privileged', 'privileged', `securityContext.privileged true: ${deny}; remove it or set false`);
+  };
 
-function judgeFlags(sc: PlainMap, who: string, path: string, context: EnforceContext, container: string | undefined, out: Violation[]): void {
-  const base = (field: string) => ({ path: `${path}.securityContext.${field}`, ...(container !== undefined ? { container } : {}) });
-  const deny = `policy "${context.policyName}" does not allow it`;
-  if (sc['runAsNonRoot'] === false) out.push({ ...base('runAsNonRoot'), message: `${who}: securityContext.runAsNonRoot false: ${deny}; remove it or set true` });
-  if (container === undefined) return;
-  if (sc['allowPrivilegeEscalation'] === true) {
-    out.push({ ...base('allowPrivilegeEscalation'), message: `${who}: securityContext.allowPrivilegeEscalation true: ${deny}; remove it or set false` });
-  }
-  if (sc['privileged'] === true) out.push({ ...base('privileged'), message: `${who}: securityContext.privileged true: ${deny}; remove it or set false` });
-}
-
-/** Every violation in the pod-level securityContext (when judged) and the given containers. */
-export function findViolations(podSecurityContext: unknown, containers: readonly ContainerRef[], context: EnforceContext): Violation[] {
-  const violations: Violation[] = [];
-  if (isPlainMap(podSecurityContext)) {
-    judgeIds(podSecurityContext, 'Pod', context.specPath, context, undefined, violations);
-    judgeFlags(podSecurityContext, 'Pod', context.specPath, context, undefined, violations);
-  }
-  for (const { label, name, container } of containers) {
-    const sc = container['securityContext'];
-    if (!isPlainMap(sc)) continue;
-    const who = `container "${name}"`;
-    const path = `${context.specPath}.${label}`;
-    judgeIds(sc, who, path, context, name, violations);
-    judgeFlags(sc, who, path, context, name, violations);
-  }
+  judge(view.securityContext, 'Pod', 'spec', undefined);
+  for (const container of view.containers) judge(container.securityContext, `container "${container.name}"`, container.path, container);
   return violations;
 }

@@ -27,8 +27,10 @@ export function hardenManifest(policy: CompiledPolicy, namespace: NamespaceInfo,
   if (!isPlainMap(template)) return { ok: false, error: `${String(kind)} has no ${templatePath} object to harden` };
 
   const outcome = hardenPodLike(template, { policy, namespace, target: 'pod', basePath: templatePath, existingEphemeralNames: new Set() });
-  // The CLI cannot deny: in enforce mode it reports what the webhook would refuse.
-  const warnings = [...outcome.violations.map((v) => `enforce mode would deny: ${v.message}`), ...outcome.warnings];
+  // The CLI cannot deny: in enforce mode it reports what the webhook would refuse (warn mode's
+  // warnings already say so).
+  const refusals = outcome.mode === 'enforce' ? outcome.violations.map((v) => `enforce mode would deny: ${v.message}`) : [];
+  const warnings = [...refusals, ...outcome.warnings];
   const hardened = outcome.object === template ? object : replaceAt(object, workload.templatePath, outcome.object);
   return {
     ok: true,
@@ -36,6 +38,9 @@ export function hardenManifest(policy: CompiledPolicy, namespace: NamespaceInfo,
     patch: diffCopyOnWrite(object, hardened),
     injected: outcome.injections.map((injection) => injection.path),
     warnings,
+    mode: outcome.mode,
+    wouldDeny: outcome.violations,
+    leftOut: outcome.leftOut,
     ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
   };
 }

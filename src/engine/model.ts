@@ -46,6 +46,39 @@ export interface PodDefaults {
   readonly readOnlyRootFilesystem: boolean;
   /** Added beside an injected fsGroup; null adds nothing. */
   readonly fsGroupChangePolicy: 'OnRootMismatch' | 'Always' | null;
+  /**
+   * spec.defaults.keepRequestedPrivileges (default true): privileged containers keep their user,
+   * group and non-root rule, root containers and containers that use the node keep their
+   * capabilities (see LeftOutReason). false hardens them too, as before: they may fail at run time.
+   */
+  readonly keepRequestedPrivileges?: boolean;
+}
+
+/**
+ * What a policy does to a namespace's Pods: fill in what is missing; warn (fill, and report what
+ * enforce would refuse as warnings, never refusing); enforce (fill, and refuse those Pods).
+ */
+export type PolicyMode = 'fill' | 'warn' | 'enforce';
+export const POLICY_MODES: readonly PolicyMode[] = ['fill', 'warn', 'enforce'];
+
+/** Why a default was left out of a container that asked for more than it allows. */
+export type LeftOutReason =
+  /** privileged: true — it keeps the user, group, non-root rule and capabilities it has. */
+  | 'privileged'
+  /** runAsUser 0 of its own or of the Pod — it keeps its capabilities (no drop). */
+  | 'runsAsRoot'
+  /** hostNetwork/hostPID/hostIPC or a hostPath mount — it keeps its image's user and, unless known non-root, its capabilities. */
+  | 'usesNode';
+
+/** Defaults a container did not get, and why (one per container that had any left out). */
+export interface LeftOutDefault {
+  /** Container name, as in messages: `container "kube-router"`. */
+  readonly container: string;
+  /** e.g. "spec.containers[0]" */
+  readonly path: string;
+  /** e.g. ["runAsUser", "runAsGroup", "runAsNonRoot", "capabilities.drop"] */
+  readonly fields: readonly string[];
+  readonly reason: LeftOutReason;
 }
 
 /** Settings of the per-namespace UID block allocator (spec.allocation). */
@@ -69,7 +102,8 @@ export interface NamespaceInfo {
 /** A validated policy, compiled once when it is loaded and then only read. */
 export interface CompiledPolicy {
   readonly name: string;
-  readonly mode: 'fill' | 'enforce';
+  /** spec.mode; a namespace rule's (or the fallback's) own mode overrides it, see IdResolution.mode. */
+  readonly mode: PolicyMode;
   readonly defaults: PodDefaults;
   readonly allowPodOptOut: boolean;
   readonly allocation: AllocationSettings | null;
@@ -90,6 +124,13 @@ export interface CompiledPolicy {
 export interface IdResolution {
   readonly defaults: IdDefaults | null;
   readonly warnings: readonly string[];
+  /**
+   * The mode for this namespace: the matching rule's `mode`, else (no rule matched) the
+   * fallback's `mode`, else spec.mode. Absent means spec.mode.
+   */
+  readonly mode?: PolicyMode;
+  /** Where `mode` was set, for messages: "spec.namespaces[1].mode", "spec.fallback.mode", "spec.mode". */
+  readonly modeSource?: string;
 }
 
 /** One mistake in a policy document: `${path}: ${message}` reads as a complete sentence with the fix. */
@@ -123,17 +164,36 @@ export interface AdmissionInput {
 
 /** A value in the Pod that breaks an enforce-mode policy. */
 export interface Violation {
-  /** JSON-ish path in the Pod, e.g. "spec.containers[app].securityContext.runAsUser" */
+  /** Field path in the Pod, e.g. "spec.containers[0].securityContext.runAsUser" */
   readonly path: string;
+  /**
+   * Which rule: a Pod Security Standards check id ("privileged", "runAsUser",
+   * "runAsNonRoot", "allowPrivilegeEscalation") or a range check ("uidRange", "gidRange").
+   * A short, fixed set: the `reason` label of secure_defaults_would_deny_total.
+   */
+  readonly reason?: ViolationReason;
   /** Container name, when the violation is in one. */
   readonly container?: string;
   /** Human sentence naming the container, field, value and what is allowed. */
   readonly message: string;
 }
 
+export type ViolationReason = 'privileged' | 'runAsUser' | 'runAsNonRoot' | 'allowPrivilegeEscalation' | 'uidRange' | 'gidRange';
+
 export type AdmissionDecision =
   | {
       readonly allowed: true;
+      // mode, wouldDeny and leftOut are always set by the engine; optional so that hand-written
+      // decisions (test fakes) need not spell them out.
+      /** The mode that applied to the Pod's namespace. */
+      readonly mode?: PolicyMode;
+      /**
+       * What enforce mode would refuse in this Pod, in every mode (warn mode also reports them as
+       * warnings, in the denial's wording); empty when the Pod complies.
+       */
+      readonly wouldDeny?: readonly Violation[];
+      /** Defaults left out because a container asked for privilege, root or the node. */
+      readonly leftOut?: readonly LeftOutDefault[];
       /** RFC 6902 operations against `AdmissionInput.pod`; empty when nothing is missing. */
       readonly patch: readonly Operation[];
       /** Paths of what was added, e.g. "spec.securityContext.runAsUser". */
@@ -145,6 +205,8 @@ export type AdmissionDecision =
     }
   | {
       readonly allowed: false;
+      readonly mode?: PolicyMode;
+      readonly leftOut?: readonly LeftOutDefault[];
       /** One message naming every violation; what the API server shows the user. */
       readonly message: string;
       readonly violations: readonly Violation[];
@@ -162,6 +224,11 @@ export type ManifestResult =
       /** Paths of what was added, e.g. "spec.template.spec.securityContext.runAsUser". */
       readonly injected: readonly string[];
       readonly warnings: readonly string[];
+      /** The mode of the namespace's rule; in enforce mode `wouldDeny` non-empty means the webhook refuses it. */
+      readonly mode: PolicyMode;
+      /** What enforce mode would refuse (paths from the manifest's root), in every mode. */
+      readonly wouldDeny: readonly Violation[];
+      readonly leftOut: readonly LeftOutDefault[];
       /** Set when the Pod template was deliberately left alone (Windows, opt-out annotation, …). */
       readonly skipped?: string;
     }

@@ -8,9 +8,12 @@ export type ContainerList = (typeof CONTAINER_LISTS)[number];
 export interface ContainerRef {
   readonly list: ContainerList;
   readonly index: number;
-  /** For paths and messages: "containers[app]", or "containers[2]" when it has no name. */
+  /**
+   * For paths: "containers[2]", the field path the API server and Pod Security Admission use
+   * (the same one `check` reports), so that one container has one path in every message.
+   */
   readonly label: string;
-  /** Its name, or "#2" when it has none. */
+  /** Its name for messages (`container "app"`), or its path "containers[2]" when it has none. */
   readonly name: string;
   readonly container: PlainMap;
 }
@@ -31,9 +34,9 @@ export function containersOf(spec: PlainMap, lists: readonly ContainerList[], on
         onGarbage(`${list}[${index}] is not an object; it was not hardened`);
         continue;
       }
-      const named = typeof container['name'] === 'string' && container['name'] !== '';
-      const name = named ? (container['name'] as string) : `#${index}`;
-      refs.push({ list, index, label: named ? `${list}[${name}]` : `${list}[${index}]`, name, container });
+      const label = `${list}[${index}]`;
+      const name = typeof container['name'] === 'string' && container['name'] !== '' ? container['name'] : label;
+      refs.push({ list, index, label, name, container });
     }
   }
   return refs;

@@ -1,7 +1,7 @@
 // Fills in what a Pod spec leaves unset, copy-on-write: the input is never modified, and every
 // object on the way to a change is shallow-copied while untouched subtrees are shared. That keeps
 // hardening cheap and lets the patch be derived by comparing references (see additions-patch.ts).
-import type { IdDefaults, PodDefaults, SeccompDefault } from './model.js';
+import type { IdDefaults, LeftOutDefault, LeftOutReason, PodDefaults, SeccompDefault } from './model.js';
 import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
 import { withMembers } from './object-copy.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
@@ -16,7 +16,7 @@ export interface Injection {
   readonly scope: 'pod' | 'container';
   /** e.g. "runAsUser", "capabilities.drop" */
   readonly field: string;
-  /** e.g. "spec.containers[app].securityContext.allowPrivilegeEscalation" */
+  /** e.g. "spec.containers[0].securityContext.allowPrivilegeEscalation" */
   readonly path: string;
 }
 
@@ -25,6 +25,8 @@ export interface SpecHardening {
   readonly spec: PlainMap;
   readonly injections: readonly Injection[];
   readonly warnings: readonly string[];
+  /** Defaults left out of containers that asked for privilege, root or the node (also in warnings). */
+  readonly leftOut: readonly LeftOutDefault[];
 }
 
 export interface HardeningSettings {
@@ -54,29 +56,145 @@ function capabilityList(capabilities: unknown, key: 'add' | 'drop'): unknown[] {
   return Array.isArray(list) ? list : [];
 }
 
+/**
+ * What a container asked for that the defaults must not take away (never-break rules, see
+ * policies/README.md): null where nothing is kept.
+ */
+interface ContainerStance {
+  /** No runAsUser/runAsGroup/runAsNonRoot may reach it, from its own securityContext or the Pod's. */
+  readonly keepsIdentity: LeftOutReason | null;
+  /** No capabilities.drop is added. */
+  readonly keepsCapabilities: LeftOutReason | null;
+}
+
+const HARDEN_ALL: ContainerStance = { keepsIdentity: null, keepsCapabilities: null };
+
 interface ContainerEntry extends ContainerRef {
   /** The container's securityContext when it is an object or unset ({}); null when it is garbage. */
   readonly securityContext: PlainMap | null;
+  readonly stance: ContainerStance;
+}
+
+/** What of the node a Pod spec uses: its host namespaces, and the names of its hostPath volumes. */
+interface NodeUse {
+  /** hostNetwork, hostPID or hostIPC is true. */
+  readonly hostNamespaces: boolean;
+  readonly hostPathVolumes: ReadonlySet<string>;
+}
+
+const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
+
+function nodeUseOf(spec: PlainMap): NodeUse {
+  const hostNamespaces = HOST_NAMESPACES.some((field) => spec[field] === true);
+  const hostPathVolumes = new Set<string>();
+  const volumes = spec['volumes'];
+  if (Array.isArray(volumes)) {
+    for (const volume of volumes) {
+      if (isPlainMap(volume) && isPlainMap(volume['hostPath']) && typeof volume['name'] === 'string') hostPathVolumes.add(volume['name']);
+    }
+  }
+  return { hostNamespaces, hostPathVolumes };
+}
+
+function mountsHostPath(container: PlainMap, hostPathVolumes: ReadonlySet<string>): boolean {
+  if (hostPathVolumes.size === 0) return false;
+  const mounts = container['volumeMounts'];
+  return Array.isArray(mounts) && mounts.some((mount) => isPlainMap(mount) && typeof mount['name'] === 'string' && hostPathVolumes.has(mount['name']));
+}
+
+/**
+ * The never-break rules for one container, judged on what the Pod asked for (never on what is
+ * injected): privileged keeps everything; root by its own settings keeps its capabilities; a
+ * container that uses the node keeps its image's user, and its capabilities unless it is known to
+ * run as non-root.
+ */
+function stanceOf(sc: PlainMap, container: PlainMap, psc: PlainMap, nodeUse: NodeUse, defaults: PodDefaults): ContainerStance {
+  if (defaults.keepRequestedPrivileges === false) return HARDEN_ALL;
+  if (sc['privileged'] === true) return { keepsIdentity: 'privileged', keepsCapabilities: 'privileged' };
+  const ownUser = typeof sc['runAsUser'] === 'number' ? sc['runAsUser'] : typeof psc['runAsUser'] === 'number' ? psc['runAsUser'] : undefined;
+  const node = nodeUse.hostNamespaces || mountsHostPath(container, nodeUse.hostPathVolumes);
+  const nonRoot = (ownUser !== undefined && ownUser !== 0) || (sc['runAsNonRoot'] ?? psc['runAsNonRoot']) === true;
+  if (ownUser === 0) return { keepsIdentity: node ? 'usesNode' : null, keepsCapabilities: 'runsAsRoot' };
+  if (node) return { keepsIdentity: 'usesNode', keepsCapabilities: nonRoot ? null : 'usesNode' };
+  return HARDEN_ALL;
 }
 
 /** Every container object of the listed kinds; garbage is reported once and skipped. */
-function collectContainers(spec: PlainMap, lists: readonly ContainerList[], specPath: string, warnings: string[]): ContainerEntry[] {
+function collectContainers(spec: PlainMap, lists: readonly ContainerList[], specPath: string, defaults: PodDefaults, warnings: string[]): ContainerEntry[] {
   const refs = containersOf(spec, lists, (problem) => warnings.push(`${specPath}.${problem}`));
   const entries: ContainerEntry[] = new Array(refs.length);
+  const rawPsc = spec['securityContext'];
+  const psc: PlainMap = isPlainMap(rawPsc) ? rawPsc : {};
+  const nodeUse = nodeUseOf(spec);
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
     const raw = ref.container['securityContext'];
     const securityContext = isUnset(raw) ? {} : isPlainMap(raw) ? raw : null;
     if (securityContext === null) warnings.push(`${specPath}.${ref.label}.securityContext is not an object; that container was not hardened`);
+    const stance = securityContext === null ? HARDEN_ALL : stanceOf(securityContext, ref.container, psc, nodeUse, defaults);
     // Spelled out rather than spread: a spread of the ref builds the object key by key on every Pod.
-    entries[i] = { list: ref.list, index: ref.index, label: ref.label, name: ref.name, container: ref.container, securityContext };
+    entries[i] = { list: ref.list, index: ref.index, label: ref.label, name: ref.name, container: ref.container, securityContext, stance };
   }
   return entries;
+}
+
+type IdentityField = 'runAsUser' | 'runAsGroup' | 'runAsNonRoot';
+
+const LEFT_OUT_BECAUSE: Record<LeftOutReason, (many: boolean) => string> = {
+  privileged: (many) => `${many ? 'are' : 'is'} privileged and keep${many ? '' : 's'} the user, group and capabilities ${many ? 'they ask' : 'it asks'} for`,
+  runsAsRoot: (many) => `run${many ? '' : 's'} as root (runAsUser: 0 of ${many ? 'their' : 'its'} own or of the Pod) and keep${many ? '' : 's'} ${many ? 'their' : 'its'} capabilities`,
+  usesNode: (many) => `use${many ? '' : 's'} the node (hostNetwork, hostPID, hostIPC or a hostPath volume) and keep${many ? '' : 's'} the user ${many ? 'their images run' : 'its image runs'} as`,
+};
+
+/** What containers did not get, gathered so that the warnings about it can be grouped. */
+interface HardeningNotes {
+  readonly leftOut: LeftOutDefault[];
+  /** Quoted names of containers that got no allowPrivilegeEscalation: false, by the API server's reason. */
+  readonly escalationClashes: { readonly privileged: string[]; readonly sysAdmin: string[] };
+}
+
+function newNotes(): HardeningNotes {
+  return { leftOut: [], escalationClashes: { privileged: [], sysAdmin: [] } };
+}
+
+/**
+ * One warning per reason and set of fields, naming the containers (at most a few, then a count):
+ * bounded however many containers a Pod has.
+ */
+function groupedWarnings(notes: HardeningNotes, specPath: string): string[] {
+  const warnings: string[] = [];
+  for (const [names, why] of [
+    [notes.escalationClashes.privileged, (many: boolean) => `${many ? 'they are' : 'it is'} privileged`],
+    [notes.escalationClashes.sysAdmin, (many: boolean) => `${many ? 'they add' : 'it adds'} SYS_ADMIN`],
+  ] as const) {
+    if (names.length === 0) continue;
+    const many = names.length > 1;
+    warnings.push(
+      `${specPath}: allowPrivilegeEscalation: false not added to ${many ? 'containers' : 'container'} ${listNames(names)} because ${why(many)} (the API server refuses that combination)`,
+    );
+  }
+  return [...warnings, ...leftOutWarnings(notes.leftOut, specPath)];
+}
+
+function leftOutWarnings(leftOut: readonly LeftOutDefault[], specPath: string): string[] {
+  const groups = new Map<string, { reason: LeftOutReason; fields: readonly string[]; names: string[] }>();
+  for (const entry of leftOut) {
+    const key = `${entry.reason} ${entry.fields.join(',')}`;
+    let group = groups.get(key);
+    if (group === undefined) groups.set(key, (group = { reason: entry.reason, fields: entry.fields, names: [] }));
+    group.names.push(`"${entry.container}"`);
+  }
+  return [...groups.values()].map(({ reason, fields, names }) => {
+    const many = names.length > 1;
+    return `${specPath}: ${many ? 'containers' : 'container'} ${listNames(names)} ${LEFT_OUT_BECAUSE[reason](many)}: ${fields.join(', ')} not added (spec.defaults.keepRequestedPrivileges)`;
+  });
 }
 
 interface ContainerPlan {
   /** Set runAsNonRoot per container: the pod-level default clashed with some container. */
   readonly perContainerRunAsNonRoot: boolean;
+  /** Set runAsUser/runAsGroup per container: at pod level they would reach a container that keeps its identity. */
+  readonly perContainerIds: ReadonlySet<'runAsUser' | 'runAsGroup'>;
   /** The Pod's UID after hardening (explicit or injected), when known. */
   readonly podRunAsUser: unknown;
   /** For `kubectl debug` containers: container-level identity and seccomp where the Pod has none. */
@@ -85,10 +203,18 @@ interface ContainerPlan {
 }
 
 /** The hardened copy of one container, or the same object when nothing is missing. */
-function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, plan: ContainerPlan, injections: Injection[], warnings: string[]): PlainMap {
+function hardenContainer(
+  entry: ContainerEntry,
+  settings: HardeningSettings,
+  plan: ContainerPlan,
+  injections: Injection[],
+  warnings: string[],
+  notes: HardeningNotes,
+): PlainMap {
   const sc = entry.securityContext;
   if (sc === null) return entry.container;
   const { defaults, ids } = settings;
+  const { keepsIdentity, keepsCapabilities } = entry.stance;
   const where = `${settings.specPath}.${entry.label}`;
   const adds: PlainMap = {};
   let added = false;
@@ -97,19 +223,24 @@ function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, pla
     added = true;
     injections.push({ scope: 'container', field, path: `${where}.securityContext.${field}` });
   };
+  const kept: string[] = [];
+  let keptCapabilities = false;
 
   if (defaults.allowPrivilegeEscalation !== null && isUnset(sc['allowPrivilegeEscalation'])) {
     const addsSysAdmin = capabilityList(sc['capabilities'], 'add').some((cap) => typeof cap === 'string' && SYS_ADMIN.has(cap));
     if (!defaults.allowPrivilegeEscalation && sc['privileged'] === true) {
-      warnings.push(`${where}: allowPrivilegeEscalation: false not added because the container is privileged (the API server refuses that combination)`);
+      notes.escalationClashes.privileged.push(`"${entry.name}"`);
     } else if (!defaults.allowPrivilegeEscalation && addsSysAdmin) {
-      warnings.push(`${where}: allowPrivilegeEscalation: false not added because the container adds SYS_ADMIN (the API server refuses that combination)`);
+      notes.escalationClashes.sysAdmin.push(`"${entry.name}"`);
     } else {
       add('allowPrivilegeEscalation', defaults.allowPrivilegeEscalation);
     }
   }
 
-  if (defaults.dropCapabilities.length > 0) {
+  if (defaults.dropCapabilities.length > 0 && keepsCapabilities !== null) {
+    const existing = capabilityList(sc['capabilities'], 'drop');
+    keptCapabilities = defaults.dropCapabilities.some((cap) => !existing.includes(cap));
+  } else if (defaults.dropCapabilities.length > 0) {
     const capabilities = sc['capabilities'];
     const drop = isPlainMap(capabilities) ? capabilities['drop'] : undefined;
     if (!isUnset(capabilities) && !isPlainMap(capabilities)) {
@@ -130,13 +261,20 @@ function hardenContainer(entry: ContainerEntry, settings: HardeningSettings, pla
   if (defaults.readOnlyRootFilesystem && isUnset(sc['readOnlyRootFilesystem'])) add('readOnlyRootFilesystem', true);
 
   const psc = plan.podSecurityContext;
-  if (plan.containerLevelIdentity) {
-    if (ids !== null && isUnset(psc['runAsUser']) && isUnset(sc['runAsUser'])) add('runAsUser', ids.uidRange.min);
-    if (ids !== null && isUnset(psc['runAsGroup']) && isUnset(sc['runAsGroup'])) add('runAsGroup', ids.gidRange.min);
+  const identity = (field: IdentityField, value: unknown): void => {
+    if (keepsIdentity === null) add(field, value);
+    else kept.push(field);
+  };
+  for (const [field, range] of [['runAsUser', ids?.uidRange], ['runAsGroup', ids?.gidRange]] as const) {
+    const wanted = plan.containerLevelIdentity ? isUnset(psc[field]) : plan.perContainerIds.has(field);
+    if (range !== undefined && wanted && isUnset(sc[field])) identity(field, range.min);
   }
   const effectiveUser = adds['runAsUser'] ?? sc['runAsUser'] ?? plan.podRunAsUser;
   const wantsNonRoot = plan.perContainerRunAsNonRoot || (plan.containerLevelIdentity && defaults.runAsNonRoot && isUnset(psc['runAsNonRoot']));
-  if (wantsNonRoot && isUnset(sc['runAsNonRoot']) && effectiveUser !== 0) add('runAsNonRoot', true);
+  if (wantsNonRoot && isUnset(sc['runAsNonRoot']) && effectiveUser !== 0) identity('runAsNonRoot', true);
+  if (keptCapabilities) kept.push('capabilities.drop');
+  const reason = keepsIdentity ?? keepsCapabilities;
+  if (kept.length > 0 && reason !== null) notes.leftOut.push({ container: entry.name, path: where, fields: kept, reason });
 
   if (plan.containerLevelIdentity && defaults.seccompProfile !== null && isUnset(psc['seccompProfile']) && isUnset(sc['seccompProfile'])) {
     const annotation = `${CONTAINER_SECCOMP_ANNOTATION_PREFIX}${entry.name}`;
@@ -173,10 +311,11 @@ function hardenContainers(
   plan: ContainerPlan,
   injections: Injection[],
   warnings: string[],
+  notes: HardeningNotes,
 ): Map<ContainerList, Map<number, PlainMap>> {
   const replaced = new Map<ContainerList, Map<number, PlainMap>>();
   for (const entry of entries) {
-    const hardened = hardenContainer(entry, settings, plan, injections, warnings);
+    const hardened = hardenContainer(entry, settings, plan, injections, warnings, notes);
     if (hardened === entry.container) continue;
     let changes = replaced.get(entry.list);
     if (changes === undefined) replaced.set(entry.list, (changes = new Map()));
@@ -190,7 +329,11 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
   const { defaults, ids, specPath } = settings;
   const injections: Injection[] = [];
   const warnings: string[] = [];
-  const entries = collectContainers(spec, CONTAINER_LISTS, specPath, warnings);
+  const notes = newNotes();
+  const entries = collectContainers(spec, CONTAINER_LISTS, specPath, defaults, warnings);
+  // A pod-level value reaches every container that does not set the field itself.
+  const reachesKeeper = (field: IdentityField): boolean =>
+    entries.some((entry) => entry.stance.keepsIdentity !== null && isUnset(entry.securityContext?.[field]));
 
   const rawPsc = spec['securityContext'];
   const podScUsable = isUnset(rawPsc) || isPlainMap(rawPsc);
@@ -203,10 +346,14 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
   };
 
   let perContainerRunAsNonRoot = false;
+  const perContainerIds = new Set<'runAsUser' | 'runAsGroup'>();
   if (podScUsable) {
     if (ids !== null) {
-      if (isUnset(psc['runAsUser'])) add('runAsUser', ids.uidRange.min);
-      if (isUnset(psc['runAsGroup'])) add('runAsGroup', ids.gidRange.min);
+      for (const [field, value] of [['runAsUser', ids.uidRange.min], ['runAsGroup', ids.gidRange.min]] as const) {
+        if (!isUnset(psc[field])) continue;
+        if (reachesKeeper(field)) perContainerIds.add(field);
+        else add(field, value);
+      }
       if (isUnset(psc['fsGroup'])) {
         add('fsGroup', ids.fsGroup);
         if (defaults.fsGroupChangePolicy !== null && isUnset(psc['fsGroupChangePolicy'])) add('fsGroupChangePolicy', defaults.fsGroupChangePolicy);
@@ -215,11 +362,12 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
     if (defaults.runAsNonRoot && isUnset(psc['runAsNonRoot'])) {
       const clashes: string[] = [];
       if (psc['runAsUser'] === 0) clashes.push('the Pod runs as UID 0 (securityContext.runAsUser: 0)');
-      const rootContainers = entries.filter((e) => e.securityContext?.['runAsUser'] === 0).map((e) => `"${e.label}"`);
-      const optedOut = entries.filter((e) => e.securityContext?.['runAsNonRoot'] === false).map((e) => `"${e.label}"`);
+      const rootContainers = entries.filter((e) => e.securityContext?.['runAsUser'] === 0).map((e) => `"${e.name}"`);
+      const optedOut = entries.filter((e) => e.securityContext?.['runAsNonRoot'] === false).map((e) => `"${e.name}"`);
       if (rootContainers.length > 0) clashes.push(`${listNames(rootContainers)} run${rootContainers.length === 1 ? 's' : ''} as UID 0`);
       if (optedOut.length > 0) clashes.push(`${listNames(optedOut)} set${optedOut.length === 1 ? 's' : ''} runAsNonRoot: false`);
-      if (clashes.length === 0) add('runAsNonRoot', true);
+      if (clashes.length === 0 && reachesKeeper('runAsNonRoot')) perContainerRunAsNonRoot = true;
+      else if (clashes.length === 0) add('runAsNonRoot', true);
       else {
         perContainerRunAsNonRoot = true;
         warnings.push(
@@ -238,15 +386,21 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
     }
   }
 
+  const moved = [...perContainerIds, ...(perContainerRunAsNonRoot && reachesKeeper('runAsNonRoot') ? ['runAsNonRoot'] : [])];
+  if (moved.length > 0 && entries.some((entry) => entry.securityContext !== null && entry.stance.keepsIdentity === null)) {
+    warnings.push(`${specPath}.securityContext: ${moved.join(', ')} set on each container instead of the Pod, so that they do not reach the containers that keep their own`);
+  }
   const plan: ContainerPlan = {
     perContainerRunAsNonRoot,
+    perContainerIds,
     podRunAsUser: podAdds['runAsUser'] ?? psc['runAsUser'],
     containerLevelIdentity: false,
     podSecurityContext: psc,
   };
-  const replaced = hardenContainers(entries, settings, plan, injections, warnings);
+  const replaced = hardenContainers(entries, settings, plan, injections, warnings, notes);
   const hardened = assembleSpec(spec, Object.keys(podAdds).length > 0 ? podAdds : null, replaced);
-  return { spec: hardened, injections, warnings };
+  warnings.push(...groupedWarnings(notes, specPath));
+  return { spec: hardened, injections, warnings, leftOut: notes.leftOut };
 }
 
 /**
@@ -257,15 +411,20 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
 export function hardenNewEphemeralContainers(spec: PlainMap, settings: HardeningSettings, existingNames: ReadonlySet<string>): SpecHardening {
   const injections: Injection[] = [];
   const warnings: string[] = [];
-  const entries = collectContainers(spec, ['ephemeralContainers'], settings.specPath, warnings).filter((entry) => !existingNames.has(entry.name));
+  const notes = newNotes();
+  const entries = collectContainers(spec, ['ephemeralContainers'], settings.specPath, settings.defaults, warnings).filter(
+    (entry) => !existingNames.has(entry.name),
+  );
   const rawPsc = spec['securityContext'];
   const psc: PlainMap = isPlainMap(rawPsc) ? rawPsc : {};
   const plan: ContainerPlan = {
     perContainerRunAsNonRoot: false,
+    perContainerIds: new Set(),
     podRunAsUser: psc['runAsUser'],
     containerLevelIdentity: true,
     podSecurityContext: psc,
   };
-  const replaced = hardenContainers(entries, settings, plan, injections, warnings);
-  return { spec: assembleSpec(spec, null, replaced), injections, warnings };
+  const replaced = hardenContainers(entries, settings, plan, injections, warnings, notes);
+  warnings.push(...groupedWarnings(notes, settings.specPath));
+  return { spec: assembleSpec(spec, null, replaced), injections, warnings, leftOut: notes.leftOut };
 }

@@ -2,7 +2,7 @@
 // mistake with its path and fix) and compiles it into a CompiledPolicy.
 import { createCompiledPolicy, type CompiledRule } from './compiled-policy.js';
 import { formatIdRange, idRangeContains, idRangesOverlap, MAX_ID, parseIdRange } from './id-range.js';
-import type { AllocationSettings, IdDefaults, IdRange, PodDefaults, PolicyParseResult, SeccompDefault } from './model.js';
+import { POLICY_MODES, type AllocationSettings, type IdDefaults, type IdRange, type PodDefaults, type PolicyMode, type PolicyParseResult, type SeccompDefault } from './model.js';
 import {
   compileLabelSelector,
   compileNamePatterns,
@@ -94,6 +94,11 @@ function readId(errors: PolicyErrorList, map: PlainMap, key: string, path: strin
 }
 
 const ID_BLOCK_FIELDS = ['uidRange', 'gidRange', 'fsGroup'] as const;
+const MODE_EXPLANATION = 'fill only adds what is missing; warn also reports what enforce would refuse; enforce also refuses it';
+
+function readMode(errors: PolicyErrorList, map: PlainMap, path: string): PolicyMode | undefined {
+  return readChoice(errors, map, 'mode', path, POLICY_MODES, MODE_EXPLANATION);
+}
 
 /** uidRange (required), gidRange (default: uidRange), fsGroup (default: first GID, must be inside). */
 function readIdBlock(errors: PolicyErrorList, map: PlainMap, path: string): IdBlock | undefined {
@@ -166,6 +171,7 @@ const DEFAULTS_FIELDS = [
   'allowPrivilegeEscalation',
   'readOnlyRootFilesystem',
   'fsGroupChangePolicy',
+  'keepRequestedPrivileges',
 ] as const;
 
 function readDefaults(errors: PolicyErrorList, warnings: string[], spec: PlainMap): PodDefaults {
@@ -193,6 +199,12 @@ function readDefaults(errors: PolicyErrorList, warnings: string[], spec: PlainMa
   const readOnlyRootFilesystem = errors.optionalBoolean(map, 'readOnlyRootFilesystem', path) ?? false;
   const changePolicy =
     readChoice(errors, map, 'fsGroupChangePolicy', path, ['OnRootMismatch', 'Always', 'None'] as const, 'None adds nothing beside an injected fsGroup') ?? 'OnRootMismatch';
+  const keepRequestedPrivileges = errors.optionalBoolean(map, 'keepRequestedPrivileges', path) ?? true;
+  if (!keepRequestedPrivileges) {
+    warnings.push(
+      `${path}.keepRequestedPrivileges is false: privileged containers get the namespace's UID and runAsNonRoot, and root or node-using containers lose their capabilities; such Pods are admitted and may then fail on the node`,
+    );
+  }
 
   if (!runAsNonRoot) warnings.push(`${path}.runAsNonRoot is false: ${RESTRICTED_HINT}`);
   if (seccompProfile === null && map['seccompProfile'] === 'None') warnings.push(`${path}.seccompProfile is None: ${RESTRICTED_HINT}`);
@@ -206,6 +218,7 @@ function readDefaults(errors: PolicyErrorList, warnings: string[], spec: PlainMa
     allowPrivilegeEscalation,
     readOnlyRootFilesystem,
     fsGroupChangePolicy: changePolicy === 'None' ? null : changePolicy,
+    keepRequestedPrivileges,
   };
 }
 
@@ -269,7 +282,10 @@ function readSelector(errors: PolicyErrorList, value: unknown, path: string): La
 }
 
 interface ParsedRule {
+  readonly path: string;
+  /** undefined for a rule that only sets a mode (or had errors). */
   readonly block: IdBlock | undefined;
+  readonly mode: PolicyMode | undefined;
   /** undefined when the names or selector had errors (the policy is then refused anyway). */
   readonly matches: NamespacePredicate | undefined;
 }
@@ -286,7 +302,7 @@ function readRules(errors: PolicyErrorList, warnings: string[], spec: PlainMap):
     const path = `spec.namespaces[${index}]`;
     const rule = errors.map(item, path, 'names or selector, uidRange, gidRange, fsGroup');
     if (rule === null) return;
-    errors.rejectUnknownFields(rule, path, ['names', 'selector', ...ID_BLOCK_FIELDS]);
+    errors.rejectUnknownFields(rule, path, ['names', 'selector', ...ID_BLOCK_FIELDS, 'mode']);
     const hasNames = rule['names'] !== undefined && rule['names'] !== null;
     const hasSelector = rule['selector'] !== undefined && rule['selector'] !== null;
     if (hasNames && hasSelector) errors.add(path, 'has both names and selector; a rule matches by one of them: split it into two rules');
@@ -313,19 +329,35 @@ function readRules(errors: PolicyErrorList, warnings: string[], spec: PlainMap):
         if (!hasNames) matches = compileLabelSelector(selector);
       }
     }
-    const block = readIdBlock(errors, rule, path);
-    rules.push({ block, matches });
+    const mode = readMode(errors, rule, path);
+    // A rule with a mode and no IDs moves its namespaces to that mode and leaves their IDs to the
+    // allocated block or the fallback (a namespace with an allocated block keeps it).
+    const modeOnly = isUnsetValue(rule['uidRange']) && isUnsetValue(rule['gidRange']) && isUnsetValue(rule['fsGroup']) && !isUnsetValue(rule['mode']);
+    const block = modeOnly ? undefined : readIdBlock(errors, rule, path);
+    rules.push({ path, block, mode, matches });
   });
   return rules;
 }
 
-function readFallback(errors: PolicyErrorList, spec: PlainMap): IdBlock | null {
+function isUnsetValue(value: unknown): boolean {
+  return value === undefined || value === null;
+}
+
+interface ParsedFallback {
+  readonly block: IdBlock | null;
+  readonly mode: PolicyMode | undefined;
+}
+
+function readFallback(errors: PolicyErrorList, spec: PlainMap): ParsedFallback {
   const value = spec['fallback'];
-  if (value === undefined || value === null) return null;
-  const map = errors.map(value, 'spec.fallback', 'uidRange, gidRange, fsGroup');
-  if (map === null) return null;
-  errors.rejectUnknownFields(map, 'spec.fallback', ID_BLOCK_FIELDS);
-  return readIdBlock(errors, map, 'spec.fallback') ?? null;
+  if (value === undefined || value === null) return { block: null, mode: undefined };
+  const map = errors.map(value, 'spec.fallback', 'uidRange, gidRange, fsGroup, mode');
+  if (map === null) return { block: null, mode: undefined };
+  errors.rejectUnknownFields(map, 'spec.fallback', [...ID_BLOCK_FIELDS, 'mode']);
+  const mode = readMode(errors, map, 'spec.fallback');
+  // Like a rule, a fallback may set only a mode: namespaces matching no rule then get no fallback IDs.
+  const modeOnly = isUnsetValue(map['uidRange']) && isUnsetValue(map['gidRange']) && isUnsetValue(map['fsGroup']) && !isUnsetValue(map['mode']);
+  return { block: modeOnly ? null : (readIdBlock(errors, map, 'spec.fallback') ?? null), mode };
 }
 
 function readAllocation(errors: PolicyErrorList, spec: PlainMap): AllocationSettings | null {
@@ -438,12 +470,10 @@ function parseDocument(document: unknown): PolicyParseResult {
   if (spec === null) return { ok: false, errors: errors.errors };
   errors.rejectUnknownFields(spec, 'spec', ['mode', 'defaults', 'namespaces', 'fallback', 'allocation', 'allowPodOptOut']);
 
-  const mode =
-    readChoice(errors, spec, 'mode', 'spec', ['fill', 'enforce'] as const, 'fill only adds what is missing; enforce also denies what breaks the policy') ??
-    'fill';
+  const mode = readMode(errors, spec, 'spec') ?? 'fill';
   const defaults = readDefaults(errors, warnings, spec);
   const rules = readRules(errors, warnings, spec);
-  const fallback = readFallback(errors, spec);
+  const { block: fallback, mode: fallbackMode } = readFallback(errors, spec);
   const allocation = readAllocation(errors, spec);
   const allowPodOptOut = errors.optionalBoolean(spec, 'allowPodOptOut', 'spec') ?? false;
 
@@ -453,8 +483,10 @@ function parseDocument(document: unknown): PolicyParseResult {
   rejectOverlaps(errors, [...blocks.map((b) => ({ path: `${b.path}.gidRange`, range: b.gidRange, explicit: b.gidExplicit })), ...pool], 'GID');
 
   if (errors.errors.length > 0) return { ok: false, errors: errors.errors };
-  const compiledRules: CompiledRule[] = rules.flatMap(({ block, matches }) =>
-    block === undefined || matches === undefined ? [] : [{ matches, ids: toIdDefaults(block) }],
+  const compiledRules: CompiledRule[] = rules.flatMap(({ path, block, mode: ruleMode, matches }) =>
+    matches === undefined || (block === undefined && ruleMode === undefined)
+      ? []
+      : [{ matches, ids: block === undefined ? null : toIdDefaults(block), ...(ruleMode !== undefined ? { mode: ruleMode, modeSource: `${path}.mode` } : {}) }],
   );
   const policy = createCompiledPolicy({
     name,
@@ -464,6 +496,7 @@ function parseDocument(document: unknown): PolicyParseResult {
     allocation,
     rules: compiledRules,
     fallback: fallback === null ? null : toIdDefaults(fallback),
+    ...(fallbackMode !== undefined ? { fallbackMode } : {}),
   });
   return { ok: true, policy, warnings };
 }

@@ -4,7 +4,7 @@
 // line written for it.
 import { awaitsAllocatedBlock } from '../allocation/allocator-policy.js';
 import type { NamespaceBlockWait } from '../allocation/namespace-block-waiter.js';
-import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, NamespaceInfo } from '../engine/model.js';
+import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, LeftOutDefault, NamespaceInfo } from '../engine/model.js';
 import { allowed, denied, patched, type AdmissionResponse } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
@@ -36,6 +36,8 @@ export interface AdmissionOutcome {
   /** For the decision's log line: what was added or why it was refused/skipped. Never the object. */
   readonly log: LogFields;
   readonly injected: readonly string[];
+  /** Warn mode: the reasons of what enforce would have refused, for secure_defaults_would_deny_total. */
+  readonly wouldDeny?: { readonly namespace: string; readonly reasons: readonly string[] };
   /** Requests the webhook does not handle at all are logged at debug; every decision at info or above. */
   readonly quiet?: boolean;
 }
@@ -76,6 +78,15 @@ function podNamespace(request: AdmissionRequest): string {
 
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** For the log line: what each container kept and why (and what warn mode would deny), at most this many entries. */
+const MAX_LEFT_OUT_LOGGED = 20;
+function leftOutLog(leftOut: readonly LeftOutDefault[] | undefined): LogFields {
+  if (leftOut === undefined || leftOut.length === 0) return {};
+  const shown = leftOut.slice(0, MAX_LEFT_OUT_LOGGED).map((entry) => `${entry.path} (${entry.container}): ${entry.fields.join(',')} left out: ${entry.reason}`);
+  if (leftOut.length > MAX_LEFT_OUT_LOGGED) shown.push(`and ${leftOut.length - MAX_LEFT_OUT_LOGGED} more`);
+  return { leftOut: shown };
 }
 
 function errorText(error: unknown): string {
@@ -146,6 +157,7 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
     return outcome(denied(uid, decision.message, { warnings: decision.warnings }), 'denied', {
       reason: decision.message,
       violations: decision.violations.map((v) => v.path),
+      ...leftOutLog(decision.leftOut),
       ...policyFields,
     });
   }
@@ -159,9 +171,23 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   // Audit events are kept small: the full list is in the Pod's own injected annotation.
   if (decision.injected.length > 0) auditAnnotations.injected = truncate(decision.injected.join(','), 2048);
   const result: AdmissionResult = decision.patch.length > 0 ? 'patched' : 'allowed';
-  return outcome(patched(uid, decision.patch, { warnings: decision.warnings, auditAnnotations }), result, {
-    injected: decision.injected,
-    warnings: decision.warnings,
-    ...policyFields,
-  }, decision.injected);
+  const wouldDeny = decision.mode === 'warn' ? (decision.wouldDeny ?? []) : [];
+  if (wouldDeny.length > 0) auditAnnotations.wouldDeny = truncate(wouldDeny.map((v) => v.path).join(','), 2048);
+  const leftOut = decision.leftOut ?? [];
+  if (leftOut.length > 0) auditAnnotations.leftOut = truncate(leftOut.map((entry) => `${entry.path}:${entry.reason}`).join(','), 2048);
+  return {
+    ...outcome(
+      patched(uid, decision.patch, { warnings: decision.warnings, auditAnnotations }),
+      result,
+      {
+        injected: decision.injected,
+        warnings: decision.warnings,
+        ...leftOutLog(decision.leftOut),
+        ...(wouldDeny.length > 0 ? { mode: 'warn', wouldDeny: wouldDeny.slice(0, MAX_LEFT_OUT_LOGGED).map((v) => v.path), wouldDenyCount: wouldDeny.length } : {}),
+        ...policyFields,
+      },
+      decision.injected,
+    ),
+    ...(wouldDeny.length > 0 ? { wouldDeny: { namespace: namespaceName, reasons: wouldDeny.map((v) => v.reason ?? 'other') } } : {}),
+  };
 }

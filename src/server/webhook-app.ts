@@ -92,6 +92,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     const recordAnswer = ({ request, outcome, seconds }: AnsweredReview): void => {
       deps.metrics.observeAdmission(endpoint, request.operation, outcome.result, seconds);
       deps.metrics.countInjected(outcome.injected);
+      if (outcome.wouldDeny !== undefined) deps.metrics.countWouldDeny(outcome.wouldDeny.namespace, outcome.wouldDeny.reasons);
       const fields = {
         endpoint,
         uid: request.uid,

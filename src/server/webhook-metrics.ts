@@ -8,6 +8,8 @@ export type AdmissionResult = 'patched' | 'allowed' | 'skipped' | 'denied' | 'er
 export interface WebhookMetrics {
   observeAdmission(endpoint: string, operation: string, result: AdmissionResult, seconds: number): void;
   countInjected(paths: readonly string[]): void;
+  /** Warn mode: one per violation enforce mode would have refused, by namespace and reason. */
+  countWouldDeny(namespace: string, reasons: readonly string[]): void;
   setPolicyGeneration(generation: number): void;
   countPolicyReloadError(): void;
   countTlsReloadError(): void;
@@ -89,6 +91,18 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
       injectedCounts.publish(this);
     },
   });
+  // Namespaces are opted in one by one and reasons are a fixed set (Violation.reason), so the
+  // series stay few; a JSON pair is the key, as namespace names may hold any character but "/".
+  const wouldDenyCounts = new LabelledCounts<string>();
+  new Counter({
+    name: 'secure_defaults_would_deny_total',
+    help: 'Violations that enforce mode would have refused, in namespaces whose rule is in warn mode (the Pods were admitted), by namespace and reason.',
+    labelNames: ['namespace', 'reason'] as const,
+    registers,
+    collect() {
+      wouldDenyCounts.publish(this);
+    },
+  });
   const generation = new Gauge({
     name: 'secure_defaults_policy_generation',
     help: 'Generation of the policy in use: starts at 1 and goes up by one on every accepted change; 0 while none is loaded.',
@@ -115,6 +129,9 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
         const field = fieldLabel(path);
         injectedCounts.add(field, () => ({ field }), 1);
       }
+    },
+    countWouldDeny(namespace, reasons) {
+      for (const reason of reasons) wouldDenyCounts.add(JSON.stringify([namespace, reason]), () => ({ namespace, reason }), 1);
     },
     setPolicyGeneration: (value) => generation.set(value),
     countPolicyReloadError: () => reloadErrors.inc(),

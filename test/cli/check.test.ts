@@ -11,7 +11,7 @@ describe('check', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(
       [
-        'Pod/single  (namespace payments)',
+        'Pod/single  (namespace payments, mode fill)',
         '  before  allowPrivilegeEscalation  container "app" must set securityContext.allowPrivilegeEscalation=false',
         '  before  runAsNonRoot              pod or container "app" must set securityContext.runAsNonRoot=true',
         '  before  seccompProfile            pod or container "app" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"',
@@ -31,7 +31,7 @@ describe('check', () => {
     expect(run.stdout).toContain(
       '  after   privileged                container "app" must not set securityContext.privileged=true  [spec.containers[0].securityContext.privileged]',
     );
-    expect(run.stdout).toContain('CronJob/nightly  (namespace default)');
+    expect(run.stdout).toContain('CronJob/nightly  (namespace default, mode fill)');
     expect(run.stdout).toMatch(/1 of 2 Pod templates still fail the restricted profile after hardening/);
   });
 
@@ -55,7 +55,7 @@ describe('check', () => {
   it('skips the kinds without a Pod template and says so', async () => {
     const run = await runCli(['check', '-f', fixture('helm-stream.yaml'), ...POLICY]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('Deployment/web  (namespace default)');
+    expect(run.stdout).toContain('Deployment/web  (namespace default, mode fill)');
     expect(run.stdout).toContain('(2 other objects skipped: not workloads)');
   });
 

@@ -8,6 +8,7 @@ import { checkRestricted, hardenManifest, INJECTED_ANNOTATION, parsePolicy, type
 import { refusedCombinations } from './api-server-rules.js';
 import { applyPatch, namespace } from './engine-fixtures.js';
 import { changedLeaves, valueAt } from './json-leaves.js';
+import { brokenPromises } from './never-break.js';
 
 type Json = Record<string, unknown>;
 
@@ -39,6 +40,13 @@ function templatePointer(kind: unknown): string {
 
 function mentionsSecurityContext(template: unknown): boolean {
   return JSON.stringify(template).includes('"securityContext"');
+}
+
+/** Host namespaces or hostPath volumes: such a template can never pass even "baseline". */
+function usesNode(template: Json): boolean {
+  const spec = (template['spec'] ?? {}) as Json;
+  const volumes = Array.isArray(spec['volumes']) ? (spec['volumes'] as Json[]) : [];
+  return spec['hostNetwork'] === true || spec['hostPID'] === true || spec['hostIPC'] === true || volumes.some((v) => v['hostPath'] !== undefined);
 }
 
 const corpusPresent = existsSync(CORPUS);
@@ -77,11 +85,24 @@ describeCorpus('regression corpus hardened with policies/default.yaml', () => {
     const annotations = (t: Json) => (t['metadata'] as Json | undefined)?.['annotations'];
     const introduced = refusedCombinations(after['spec'], annotations(after)).filter((p) => !refusedCombinations(before['spec'], annotations(before)).includes(p));
     expect(introduced).toEqual([]);
-    // A template that set no securityContext at all now passes every check the engine fills in.
-    if (!mentionsSecurityContext(before) && result.skipped === undefined) {
+    // Privileged, root and node-using containers keep what they asked for.
+    expect(brokenPromises(before['spec'], after['spec'])).toEqual([]);
+    // A template that set no securityContext at all and does not use the node now passes every
+    // check the engine fills in (one that uses the node keeps its image's user; see policies/README.md).
+    if (!mentionsSecurityContext(before) && !usesNode(before) && result.skipped === undefined) {
       const findings = checkRestricted(after).filter((finding) => CHECKS_THE_ENGINE_FILLS.includes(finding.check));
       expect(findings).toEqual([]);
     }
+  });
+
+  it('leaves out identity and capability defaults only where a container asked for privilege, root or the node', () => {
+    const leftOut = hardened.flatMap((entry) => (entry.result.ok ? entry.result.leftOut.map((l) => `${entry.file} ${l.path} ${l.reason}`) : []));
+    // kube-router (privileged) and its install-cni init container (hostPath) among them.
+    expect(leftOut.filter((l) => l.includes('kube-router'))).toEqual(
+      expect.arrayContaining([expect.stringMatching(/initContainers\[0\] usesNode$/), expect.stringMatching(/\.containers\[0\] privileged$/)]),
+    );
+    const ordinary = hardened.filter((entry) => entry.result.ok && entry.result.leftOut.length === 0);
+    expect(ordinary.length).toBeGreaterThan(hardened.length / 2);
   });
 
   it('skips the Windows HostProcess DaemonSets', () => {

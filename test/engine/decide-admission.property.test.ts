@@ -5,6 +5,7 @@ import { decideAdmission, INJECTED_ANNOTATION, type AdmissionDecision, type Comp
 import { refusedCombinations } from './api-server-rules.js';
 import { applyPatch, compare, deepClone, namespace, policyWith } from './engine-fixtures.js';
 import { changedLeaves } from './json-leaves.js';
+import { brokenPromises } from './never-break.js';
 import { podArbitrary } from './pod-generators.js';
 
 type Json = Record<string, unknown>;
@@ -112,6 +113,40 @@ describe.each(POLICIES)('decideAdmission invariants (%s)', (_label, policy) => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe.each(POLICIES)('decideAdmission never breaks a workload (%s)', (_label, policy) => {
+  it('keeps the identity of privileged and node-using containers, and the capabilities of root ones', () => {
+    fc.assert(
+      fc.property(podArbitrary({ node: true }), (pod) => {
+        const decision = decide(policy, pod);
+        const out = applyPatch(pod, patchOf(decision));
+        expect(brokenPromises(pod['spec'], out['spec'])).toEqual([]);
+        // Idempotent here too: identity moved per container is not moved again.
+        if (decision.allowed) expect(patchOf(decide(policy, out))).toEqual([]);
+        // Every container that kept something is named in a warning (past five per warning, counted).
+        const leftOut = decision.leftOut ?? [];
+        if (leftOut.length <= 5) for (const kept of leftOut) expect(decision.warnings.join('\n')).toContain(`"${kept.container}"`);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it('also for the ephemeral containers `kubectl debug` adds', () => {
+    fc.assert(
+      fc.property(podArbitrary({ node: true }), (pod) => {
+        const out = applyPatch(pod, patchOf(decide(policy, pod, 'ephemeralContainers')));
+        expect(brokenPromises(pod['spec'], out['spec'])).toEqual([]);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('the oracle does catch the old behaviour (keepRequestedPrivileges: false)', () => {
+    const legacy = policyWith('  defaults:\n    keepRequestedPrivileges: false\n');
+    const pod = { metadata: { name: 'p' }, spec: { containers: [{ name: 'agent', securityContext: { privileged: true } }] } };
+    expect(brokenPromises(pod.spec, applyPatch(pod, patchOf(decide(legacy, pod))).spec)).not.toEqual([]);
   });
 });
 

@@ -39,7 +39,7 @@ describe('decideAdmission, fill mode, target pod', () => {
       containers: [{ name: 'app', image: 'nginx', securityContext: RESTRICTED_CONTAINER }],
       initContainers: [{ name: 'init', image: 'busybox', securityContext: RESTRICTED_CONTAINER }],
     });
-    expect(decision.injected).toContain('spec.containers[app].securityContext.allowPrivilegeEscalation');
+    expect(decision.injected).toContain('spec.containers[0].securityContext.allowPrivilegeEscalation');
     expect(decision.injected).toContain('spec.securityContext.runAsUser');
     expect((out['metadata'] as Json)['annotations']).toEqual({
       [INJECTED_ANNOTATION]:
@@ -96,13 +96,14 @@ describe('decideAdmission never changes what the Pod set', () => {
 
 describe('decideAdmission leaves out defaults that would clash, and says why', () => {
   it.each([
-    ['a container runs as UID 0', { runAsUser: 0 } as Json, /"containers\[root\]" runs as UID 0/],
-    ['a container sets runAsNonRoot: false', { runAsNonRoot: false } as Json, /"containers\[root\]" sets runAsNonRoot: false/],
-  ])('no pod-level runAsNonRoot when %s; the other containers get it', (_label, rootSc, warning) => {
+    ['a container runs as UID 0', { runAsUser: 0 } as Json, /"root" runs as UID 0/, {}],
+    ['a container sets runAsNonRoot: false', { runAsNonRoot: false } as Json, /"root" sets runAsNonRoot: false/, { capabilities: { drop: ['ALL'] } }],
+  ])('no pod-level runAsNonRoot when %s; the other containers get it', (_label, rootSc, warning, capabilities) => {
     const { out, decision } = harden(pod({ containers: [{ name: 'root', securityContext: rootSc }, { name: 'app' }], initContainers: [{ name: 'init' }] }));
     expect(podSc(out)?.['runAsNonRoot']).toBeUndefined();
     // The container that caused the clash keeps exactly what it set.
-    expect(containerSc(out, 'root')).toEqual({ ...rootSc, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    // (a container that runs as root by its own settings keeps its capabilities)
+    expect(containerSc(out, 'root')).toEqual({ ...rootSc, allowPrivilegeEscalation: false, ...capabilities });
     expect(containerSc(out, 'app')?.['runAsNonRoot']).toBe(true);
     expect(containerSc(out, 'init', 'initContainers')?.['runAsNonRoot']).toBe(true);
     expect(decision.warnings.join('\n')).toMatch(warning);
@@ -127,7 +128,6 @@ describe('decideAdmission leaves out defaults that would clash, and says why', (
   ])('no allowPrivilegeEscalation: false on a container %s', (_label, sc, warning) => {
     const { out, decision } = harden(pod({ containers: [{ name: 'app', securityContext: sc }] }));
     expect(containerSc(out, 'app')?.['allowPrivilegeEscalation']).toBeUndefined();
-    expect(containerSc(out, 'app')?.['capabilities']).toMatchObject({ drop: ['ALL'] });
     expect(decision.warnings.join('\n')).toMatch(warning);
   });
 
@@ -268,7 +268,7 @@ describe('decideAdmission on garbage never throws', () => {
     ['spec missing', { kind: 'Pod' }, /spec is not an object/],
     ['containers not a list', pod({ containers: 'app' }), /spec.containers is not a list/],
     ['a container not an object', pod({ containers: ['app', { name: 'ok' }] }), /spec.containers\[0\] is not an object/],
-    ['securityContext a string', pod({ containers: [{ name: 'app', securityContext: 'tight' }] }), /containers\[app\].securityContext is not an object/],
+    ['securityContext a string', pod({ containers: [{ name: 'app', securityContext: 'tight' }] }), /containers\[0\].securityContext is not an object/],
     ['capabilities a string', pod({ containers: [{ name: 'app', securityContext: { capabilities: 'none' } }] }), /capabilities is not an object/],
     ['drop a string', pod({ containers: [{ name: 'app', securityContext: { capabilities: { drop: 'ALL' } } }] }), /capabilities.drop is not a list/],
     ['pod securityContext a number', pod({ securityContext: 3, containers: [{ name: 'app' }] }), /spec.securityContext is not an object/],
@@ -300,7 +300,8 @@ describe('decideAdmission, enforce mode', () => {
     if (decision.allowed) return;
     expect(decision.violations).toEqual([
       {
-        path: 'spec.containers[app].securityContext.runAsUser',
+        path: 'spec.containers[0].securityContext.runAsUser',
+        reason: 'uidRange',
         container: 'app',
         message: 'container "app": securityContext.runAsUser 0 is outside the range 10000-19999 allowed in namespace "payments" (spec.namespaces[0])',
       },
@@ -322,9 +323,9 @@ describe('decideAdmission, enforce mode', () => {
       'spec.securityContext.fsGroup',
       'spec.securityContext.supplementalGroups[1]',
       'spec.securityContext.runAsNonRoot',
-      'spec.initContainers[b].securityContext.runAsGroup',
-      'spec.containers[a].securityContext.allowPrivilegeEscalation',
-      'spec.containers[a].securityContext.privileged',
+      'spec.initContainers[0].securityContext.runAsGroup',
+      'spec.containers[0].securityContext.allowPrivilegeEscalation',
+      'spec.containers[0].securityContext.privileged',
     ]);
   });
 

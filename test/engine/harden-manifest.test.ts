@@ -31,7 +31,7 @@ describe('hardenManifest', () => {
     expect(applyPatch(manifest, result.patch)).toEqual(result.object);
     const prefix = pointer === '' ? 'spec' : `${pointer.slice(1).replace(/\//g, '.')}.spec`;
     expect(result.injected).toContain(`${prefix}.securityContext.runAsUser`);
-    expect(result.injected).toContain(`${prefix}.containers[web].securityContext.allowPrivilegeEscalation`);
+    expect(result.injected).toContain(`${prefix}.containers[0].securityContext.allowPrivilegeEscalation`);
     expect(ok(hardenManifest(policyWith(), namespace(), result.object)).patch).toEqual([]);
   });
 
@@ -58,7 +58,9 @@ describe('hardenManifest', () => {
     const manifest = { apiVersion: 'apps/v1', kind: 'Deployment', spec: { template: { spec: { containers: [{ name: 'web', securityContext: { privileged: true } }] } } } };
     const result = ok(hardenManifest(policyWith('  mode: enforce\n'), namespace(), manifest));
     expect(result.warnings).toContain('enforce mode would deny: container "web": securityContext.privileged true: policy "test-policy" does not allow it; remove it or set false');
-    expect(result.injected).toContain('spec.template.spec.securityContext.runAsUser');
+    expect(result.injected).toContain('spec.template.spec.securityContext.fsGroup');
+    expect(result.leftOut).toEqual([{ container: 'web', path: 'spec.template.spec.containers[0]', fields: ['runAsUser', 'runAsGroup', 'runAsNonRoot', 'capabilities.drop'], reason: 'privileged' }]);
+    expect(result.wouldDeny.map((v) => [v.path, v.reason])).toEqual([['spec.template.spec.containers[0].securityContext.privileged', 'privileged']]);
   });
 
   it('skips a Windows template and says why', () => {

@@ -26,10 +26,22 @@ const containerSecurityContext = fc.record(
   { requiredKeys: [] },
 );
 
-const container = fc.record(
-  { image: fc.constant('registry.example/app:1'), securityContext: fc.oneof({ weight: 4, arbitrary: containerSecurityContext }, { weight: 1, arbitrary: fc.constant(null) }) },
+const securityContextOrNull = fc.oneof({ weight: 4, arbitrary: containerSecurityContext }, { weight: 1, arbitrary: fc.constant(null) });
+const container: fc.Arbitrary<Json> = fc.record({ image: fc.constant('registry.example/app:1'), securityContext: securityContextOrNull }, { requiredKeys: ['image'] });
+/** With mounts of a hostPath volume ("host") or an emptyDir ("scratch"). */
+const nodeContainer: fc.Arbitrary<Json> = fc.record(
+  {
+    image: fc.constant('registry.example/agent:1'),
+    securityContext: securityContextOrNull,
+    volumeMounts: fc.constantFrom([{ name: 'host', mountPath: '/host' }], [{ name: 'scratch', mountPath: '/scratch' }], []),
+  },
   { requiredKeys: ['image'] },
 );
+const hostNamespaces = fc.record({ hostNetwork: fc.boolean(), hostPID: fc.boolean(), hostIPC: fc.boolean() }, { requiredKeys: [] });
+const NODE_VOLUMES = [
+  { name: 'host', hostPath: { path: '/var/log' } },
+  { name: 'scratch', emptyDir: {} },
+];
 
 function named(prefix: string) {
   return (containers: Json[]): Json[] => containers.map((c, i) => ({ name: `${prefix}-${i}`, ...c }));
@@ -59,6 +71,8 @@ const annotations = fc.record(
 export interface PodOptions {
   /** Include markers that make a Pod a Windows Pod (os, nodeSelector, windowsOptions). */
   readonly windows?: boolean;
+  /** Include host namespaces and containers that mount a hostPath volume. */
+  readonly node?: boolean;
 }
 
 export function podArbitrary(options: PodOptions = {}): fc.Arbitrary<Json> {
@@ -72,14 +86,16 @@ export function podArbitrary(options: PodOptions = {}): fc.Arbitrary<Json> {
     .record({
       metadata: fc.record({ name: fc.constant('generated'), annotations }, { requiredKeys: ['name'] }),
       securityContext: fc.option(podSecurityContext, { nil: undefined }),
-      containers: fc.array(container, { minLength: 1, maxLength: 4 }).map(named('c')),
-      initContainers: fc.option(fc.array(container, { maxLength: 2 }).map(named('init')), { nil: undefined }),
+      containers: fc.array(options.node ? nodeContainer : container, { minLength: 1, maxLength: 4 }).map(named('c')),
+      initContainers: fc.option(fc.array(options.node ? nodeContainer : container, { maxLength: 2 }).map(named('init')), { nil: undefined }),
       ephemeralContainers: fc.option(fc.array(container, { maxLength: 2 }).map(named('debug')), { nil: undefined }),
+      host: options.node ? hostNamespaces : fc.constant({}),
       windows: windowsMarkers,
       windowsOptionsOn: options.windows ? fc.constantFrom(-1, -1, -1, 0) : fc.constant(-1),
     })
-    .map(({ metadata, securityContext, containers, initContainers, ephemeralContainers, windows, windowsOptionsOn }) => {
-      const spec: Json = { containers, unknownFutureField: { kept: true }, ...windows };
+    .map(({ metadata, securityContext, containers, initContainers, ephemeralContainers, windows, windowsOptionsOn, host }) => {
+      const spec: Json = { containers, unknownFutureField: { kept: true }, ...windows, ...host };
+      if (options.node) spec['volumes'] = NODE_VOLUMES;
       if (securityContext !== undefined) spec['securityContext'] = securityContext;
       if (initContainers !== undefined) spec['initContainers'] = initContainers;
       if (ephemeralContainers !== undefined) spec['ephemeralContainers'] = ephemeralContainers;

@@ -30,6 +30,7 @@ describe('parsePolicy: the default policy', () => {
       allowPrivilegeEscalation: false,
       readOnlyRootFilesystem: false,
       fsGroupChangePolicy: 'OnRootMismatch',
+      keepRequestedPrivileges: true,
     });
     expect(policy.resolveIdDefaults(ns('anything'))).toEqual({
       uidRange: { min: 100000, max: 165535 },

@@ -63,4 +63,17 @@ describe('webhook metrics', () => {
       'secure_defaults_injected_fields_total{field="spec.containers[].securityContext.runAsNonRoot"} 10010',
     ]);
   });
+
+  it('counts would-deny violations by namespace and reason, a reason once per violation', async () => {
+    const registry = new Registry();
+    const metrics = createWebhookMetrics(registry);
+    metrics.countWouldDeny('team-a', ['privileged', 'uidRange', 'privileged']);
+    metrics.countWouldDeny('team-b', ['runAsNonRoot']);
+    metrics.countWouldDeny('team-a', []);
+    expect(series(await registry.metrics(), 'secure_defaults_would_deny_total')).toEqual([
+      'secure_defaults_would_deny_total{namespace="team-a",reason="privileged"} 2',
+      'secure_defaults_would_deny_total{namespace="team-a",reason="uidRange"} 1',
+      'secure_defaults_would_deny_total{namespace="team-b",reason="runAsNonRoot"} 1',
+    ]);
+  });
 });

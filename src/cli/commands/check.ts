@@ -1,7 +1,10 @@
 // `secure-defaults check`: what the Pod Security "restricted" profile would refuse in each Pod
-// template, before and after hardening. Exit status 1 when something remains after hardening.
+// template, before and after hardening, and what the webhook itself would refuse where the
+// namespace's rule is in enforce mode. Exit status 1 when something remains after hardening or
+// the webhook would refuse the workload.
 import { Option } from 'commander';
 import type { Command } from 'commander';
+import type { LeftOutDefault, PolicyMode, Violation } from '../../engine/model.js';
 import type { RestrictedFinding } from '../../engine/restricted/index.js';
 import type { CommandDeps, ExitCodeSink } from '../command-deps.js';
 import { hardenStream } from '../harden-stream.js';
@@ -26,8 +29,21 @@ export interface WorkloadReport {
   readonly after: readonly RestrictedFinding[];
   readonly injected: readonly string[];
   readonly warnings: readonly string[];
+  /** The mode of the policy rule that matched the namespace. */
+  readonly mode: PolicyMode;
+  /** What enforce mode refuses (in enforce mode the webhook refuses the workload's Pods). */
+  readonly wouldDeny: readonly Violation[];
+  readonly leftOut: readonly LeftOutDefault[];
   /** Why the engine left the Pod template alone, when it did. */
   readonly skipped: string | undefined;
+}
+
+function refused(report: WorkloadReport): boolean {
+  return report.mode === 'enforce' && report.wouldDeny.length > 0;
+}
+
+function fails(report: WorkloadReport): boolean {
+  return report.after.length > 0 || refused(report);
 }
 
 function findingsAt(deps: CommandDeps, item: ManifestItem, object: unknown): RestrictedFinding[] {
@@ -45,7 +61,7 @@ function findingsAt(deps: CommandDeps, item: ManifestItem, object: unknown): Res
 function renderText(reports: readonly WorkloadReport[], skipped: readonly ManifestItem[]): string {
   const lines: string[] = [];
   for (const report of reports) {
-    lines.push(`${report.item.label}  (namespace ${report.namespace})`);
+    lines.push(`${report.item.label}  (namespace ${report.namespace}, mode ${report.mode})`);
     const width = Math.max(0, ...[...report.before, ...report.after].map((f) => f.check.length));
     for (const finding of report.before) {
       lines.push(`  before  ${finding.check.padEnd(width)}  ${finding.message}`);
@@ -59,6 +75,9 @@ function renderText(reports: readonly WorkloadReport[], skipped: readonly Manife
     if (report.after.length === 0) {
       lines.push('  after   passes restricted');
     }
+    if (refused(report)) {
+      lines.push(`  denied  the webhook refuses its Pods (enforce mode): fix the ${report.wouldDeny.length === 1 ? 'violation' : `${report.wouldDeny.length} violations`} in the warnings below`);
+    }
     if (report.skipped !== undefined) {
       lines.push(`  note    left unchanged: ${report.skipped}`);
     }
@@ -68,12 +87,14 @@ function renderText(reports: readonly WorkloadReport[], skipped: readonly Manife
     lines.push('');
   }
   const failing = reports.filter((report) => report.after.length > 0).length;
+  const denied = reports.filter(refused).length;
   const skippedNote = skipped.length > 0 ? ` (${skipped.length} other ${skipped.length === 1 ? 'object' : 'objects'} skipped: not workloads)` : '';
   lines.push(
     failing === 0
       ? `${reports.length} of ${reports.length} Pod templates pass the restricted profile after hardening${skippedNote}.`
       : `${failing} of ${reports.length} Pod templates still fail the restricted profile after hardening: fix the fields marked "after"${skippedNote}.`,
   );
+  if (denied > 0) lines.push(`${denied} of ${reports.length} Pod templates would be refused by the webhook (enforce mode): fix the fields marked "denied".`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -85,14 +106,18 @@ function renderJson(reports: readonly WorkloadReport[], skipped: readonly Manife
     namespace: report.namespace,
     location: report.item.location,
     passesAfterHardening: report.after.length === 0,
+    mode: report.mode,
+    admitted: !refused(report),
     before: report.before,
     after: report.after,
+    wouldDeny: report.wouldDeny,
+    leftOut: report.leftOut,
     injected: report.injected,
     warnings: report.warnings,
     ...(report.skipped !== undefined ? { skipped: report.skipped } : {}),
   });
   const skippedJson = skipped.map((item) => ({ apiVersion: item.apiVersion, kind: item.kind, name: item.name, location: item.location }));
-  const document = { passed: reports.every((report) => report.after.length === 0), workloads: reports.map(toJson), skipped: skippedJson };
+  const document = { passed: !reports.some(fails), workloads: reports.map(toJson), skipped: skippedJson };
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
@@ -112,6 +137,9 @@ export async function runCheck(deps: CommandDeps, options: CheckOptions): Promis
       after: findingsAt(deps, outcome.item, outcome.object),
       injected: outcome.injected,
       warnings: outcome.warnings,
+      mode: outcome.mode,
+      wouldDeny: outcome.wouldDeny,
+      leftOut: outcome.leftOut,
       skipped: outcome.skipped,
     });
   }
@@ -123,7 +151,7 @@ export async function runCheck(deps: CommandDeps, options: CheckOptions): Promis
     deps.io.writeStderr(`warning: policy: ${warning}\n`);
   }
   deps.io.writeStdout(options.output === 'json' ? renderJson(reports, skipped) : renderText(reports, skipped));
-  return reports.some((report) => report.after.length > 0) ? EXIT_FINDINGS : EXIT_OK;
+  return reports.some(fails) ? EXIT_FINDINGS : EXIT_OK;
 }
 
 export function registerCheckCommand(program: Command, deps: CommandDeps, exitWith: ExitCodeSink): void {
@@ -131,7 +159,8 @@ export function registerCheckCommand(program: Command, deps: CommandDeps, exitWi
     .command('check')
     .description(
       'Report, per Pod template, what the Pod Security Standards "restricted" profile would refuse before ' +
-        'and after hardening. Exit status 1 when something is still refused after hardening, 0 otherwise.',
+        'and after hardening, in the mode of the namespace\'s policy rule. Exit status 1 when something is still ' +
+        'refused after hardening or the webhook would refuse it (enforce mode), 0 otherwise.',
     );
   addHardeningOptions(command)
     .addOption(new Option('-o, --output <format>', 'text for people, json for machines').choices(CHECK_OUTPUTS).default('text'))

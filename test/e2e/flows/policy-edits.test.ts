@@ -178,6 +178,32 @@ describe('policy ConfigMap edits', () => {
     expect((await env.storedPod(TEAM, 'compliant')).spec.securityContext).toMatchObject({ runAsUser: 400000, runAsNonRoot: true });
   });
 
+  flowTest('a namespace rule in warn mode admits what enforce refuses, and kubectl prints the denial as a warning', async () => {
+    // spec.mode enforce for the cluster; the team-* rule alone is still in warn mode.
+    const rollout = policyWithTeamRange('600000-609999')
+      .replace('mode: fill', 'mode: enforce')
+      .replace('      uidRange: "600000-609999"', '      uidRange: "600000-609999"\n      mode: warn');
+    expect(await env.applyPolicy(rollout)).toMatchObject({ code: 0 });
+    await waitFor('the warn-mode rule to be in force', 20_000, async () => (await currentTeamUid()) === 600000, 100);
+    const ENFORCED = 'enforced-edits'; // opted in, matches no rule: spec.mode (enforce)
+    await env.createNamespace(ENFORCED, OPT_IN);
+    const offending = { containers: [container('app', { runAsUser: 1000 })] };
+
+    const refused = await env.kubectlCreatePod(ENFORCED, 'offending', offending);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('policy "e2e-policy-edits" (enforce mode) denies Pod "offending" in namespace "enforced-edits": container "app": securityContext.runAsUser 1000 is outside the range 100000-165535');
+
+    const warned = await env.kubectlCreatePod(TEAM, 'warned', offending);
+    expect(warned.code).toBe(0);
+    expect(warned.stderr).toContain(
+      'Warning: policy "e2e-policy-edits" (warn mode) would deny this Pod in enforce mode: container "app": securityContext.runAsUser 1000 is outside the range 600000-609999 allowed in namespace "team-edits" (spec.namespaces[0])',
+    );
+    const stored = await env.storedPod(TEAM, 'warned');
+    expect(stored.spec.containers[0].securityContext).toMatchObject({ runAsUser: 1000, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    const line = logEntries(env.logFile).find((e) => e['message'] === 'admission decision' && e['namespace'] === TEAM && e['name'] === 'warned');
+    expect(line).toMatchObject({ allowed: true, mode: 'warn', wouldDeny: ['spec.containers[0].securityContext.runAsUser'] });
+  });
+
   flowTest('a policy that allows opting out leaves annotated Pods exactly as submitted, and still hardens the others', async () => {
     const optOut = policyWithTeamRange('500000-509999').replace('  fallback:', '  allowPodOptOut: true\n  fallback:');
     expect(await env.applyPolicy(optOut)).toMatchObject({ code: 0 });

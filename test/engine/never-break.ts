@@ -1,0 +1,65 @@
+// An independent oracle for the never-break rules (policies/README.md, "What a Pod gets"), written
+// without reusing engine code: what hardening must never take from a container that asked for it.
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+const LISTS = ['initContainers', 'containers', 'ephemeralContainers'];
+const IDENTITY = ['runAsUser', 'runAsGroup', 'runAsNonRoot'];
+
+function securityContext(value: unknown): Json {
+  return isObject(value) && isObject(value['securityContext']) ? value['securityContext'] : {};
+}
+
+function dropped(sc: Json): string[] {
+  const caps = sc['capabilities'];
+  return isObject(caps) && Array.isArray(caps['drop']) ? caps['drop'].map(String) : [];
+}
+
+function usesNode(spec: Json, container: Json): boolean {
+  if (spec['hostNetwork'] === true || spec['hostPID'] === true || spec['hostIPC'] === true) return true;
+  const hostVolumes = (Array.isArray(spec['volumes']) ? spec['volumes'] : []).filter((v) => isObject(v) && isObject(v['hostPath'])).map((v) => (v as Json)['name']);
+  const mounts = Array.isArray(container['volumeMounts']) ? container['volumeMounts'] : [];
+  return mounts.some((m) => isObject(m) && hostVolumes.includes(m['name']));
+}
+
+/**
+ * Every promise broken between two Pod specs (before and after hardening):
+ * - a privileged container keeps its effective runAsUser, runAsGroup and runAsNonRoot;
+ * - a container that runs as root by its own settings (its own or the Pod's runAsUser: 0), or is
+ *   privileged, has no capability dropped that it did not drop itself;
+ * - a container that uses the node (host namespaces, a hostPath mount) keeps its effective
+ *   identity, and its capabilities unless it is set to run as non-root.
+ */
+export function brokenPromises(before: unknown, after: unknown): string[] {
+  if (!isObject(before) || !isObject(after)) return [];
+  const problems: string[] = [];
+  const podBefore = securityContext(before);
+  const podAfter = securityContext(after);
+  for (const list of LISTS) {
+    const was = Array.isArray(before[list]) ? (before[list] as unknown[]) : [];
+    const now = Array.isArray(after[list]) ? (after[list] as unknown[]) : [];
+    was.forEach((container, index) => {
+      if (!isObject(container) || (container['securityContext'] !== undefined && container['securityContext'] !== null && !isObject(container['securityContext']))) return;
+      const scBefore = securityContext(container);
+      const scAfter = securityContext(now[index]);
+      const name = `${list}[${index}]`;
+      const effective = (field: string, sc: Json, pod: Json): unknown => sc[field] ?? pod[field];
+      const privileged = scBefore['privileged'] === true;
+      const root = effective('runAsUser', scBefore, podBefore) === 0;
+      const node = usesNode(before, container);
+      const knownNonRoot = (effective('runAsUser', scBefore, podBefore) ?? 0) !== 0 || effective('runAsNonRoot', scBefore, podBefore) === true;
+      if (privileged || node) {
+        for (const field of IDENTITY) {
+          const from = effective(field, scBefore, podBefore);
+          const to = effective(field, scAfter, podAfter);
+          if (from !== to) problems.push(`${name} (${privileged ? 'privileged' : 'uses the node'}): effective ${field} changed from ${String(from)} to ${String(to)}`);
+        }
+      }
+      if (privileged || root || (node && !knownNonRoot)) {
+        const added = dropped(scAfter).filter((cap) => !dropped(scBefore).includes(cap));
+        if (added.length > 0) problems.push(`${name} (${privileged ? 'privileged' : root ? 'root' : 'uses the node'}): capabilities ${added.join(', ')} dropped`);
+      }
+    });
+  }
+  return problems;
+}
