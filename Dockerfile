@@ -1,12 +1,13 @@
 # syntax=docker/dockerfile:1
-# secure-defaults webhook image: built with the full Node 20 toolchain, run on distroless Node 20
+# secure-defaults webhook image: built with the full Node.js 24 LTS toolchain on Debian 13 (trixie),
+# run on distroless Node.js 24 on the same Debian release (distroless publishes nodejs24 for Debian 13 only)
 # as a numeric non-root user with nothing but node, the compiled JavaScript and production
 # dependencies. Nothing is written at run time (the chart mounts an emptyDir at /tmp), so the
 # root filesystem can be read-only.
 # test/image/dockerfile.test.ts and test/e2e/image-contents.test.ts replay these steps; keep
 # instructions in the simple forms they understand (exec-form ENTRYPOINT/CMD, one COPY per line).
 
-FROM node:20-bookworm AS build
+FROM node:24-trixie AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -15,19 +16,19 @@ COPY src ./src
 RUN npx tsc -p tsconfig.build.json
 
 # A separate install so that no dev dependency (TypeScript, jest…) reaches the runtime image.
-FROM node:20-bookworm AS production-dependencies
+FROM node:24-trixie AS production-dependencies
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
-FROM gcr.io/distroless/nodejs20-debian12:nonroot
+FROM gcr.io/distroless/nodejs24-debian13:nonroot
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="secure-defaults" \
       org.opencontainers.image.description="Kubernetes mutating admission webhook that fills in Pod Security Standards restricted defaults and per-namespace UID ranges" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.source="https://github.com/secure-defaults/secure-defaults" \
-      org.opencontainers.image.base.name="gcr.io/distroless/nodejs20-debian12:nonroot"
+      org.opencontainers.image.base.name="gcr.io/distroless/nodejs24-debian13:nonroot"
 WORKDIR /app
 ENV NODE_ENV=production
 # The heap cap keeps RSS well under the chart's 256Mi memory limit: V8 sizes its heap from that

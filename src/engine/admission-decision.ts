@@ -20,6 +20,7 @@ import {
 import { CONTAINER_LISTS } from './pod-containers.js';
 import { hardenNewEphemeralContainers, hardenPodSpec, isUnset, type Injection, type SpecHardening } from './pod-hardener.js';
 import { withMembers } from './object-copy.js';
+import { podSecurityWarnings } from './pod-security-warnings.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
 import { windowsPodReason } from './windows-pod.js';
 
@@ -157,7 +158,7 @@ function ephemeralContainerNames(pod: unknown): Set<string> {
 
 /**
  * The patch from `pod` to hardenPodLike's copy of it. The copy differs only in
- * metadata.annotations, spec.securityContext and the securityContext of replaced containers
+ * metadata.annotations, spec.securityContext, spec.hostUsers and the securityContext of replaced containers
  * (pod-hardener.ts, annotate above), so only those are compared; a list that changed in any other
  * way (never, today) is compared whole.
  */
@@ -166,6 +167,7 @@ function hardeningPatch(pod: PlainMap, hardened: PlainMap): Operation[] {
   if (hardened === pod) return operations;
   diffAlong(pod, hardened, ['metadata', 'annotations'], operations);
   diffAlong(pod, hardened, ['spec', 'securityContext'], operations);
+  diffAlong(pod, hardened, ['spec', 'hostUsers'], operations);
   const before = pod['spec'];
   const after = hardened['spec'];
   if (before === after || !isPlainMap(before) || !isPlainMap(after)) return operations;
@@ -216,7 +218,7 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
     leftOut: outcome.leftOut,
     patch: hardeningPatch(pod, outcome.object),
     injected: outcome.injections.map((injection) => injection.path),
-    warnings: outcome.warnings,
+    warnings: [...outcome.warnings, ...podSecurityWarnings(namespace, outcome.object)],
     ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
   };
 }

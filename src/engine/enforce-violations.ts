@@ -6,6 +6,7 @@
 import { formatIdRange, idRangeContains } from './id-range.js';
 import type { IdDefaults, IdRange, NamespaceInfo, Violation, ViolationReason } from './model.js';
 import type { PodSecurityCheck } from './restricted/check.js';
+import { LATEST_POLICY_MINOR } from './restricted/policy-version.js';
 import { allowPrivilegeEscalationCheck } from './restricted/checks/allow-privilege-escalation.js';
 import { privilegedCheck } from './restricted/checks/privileged.js';
 import { runAsNonRootCheck } from './restricted/checks/run-as-non-root.js';
@@ -34,7 +35,9 @@ function explicitOffenders(check: PodSecurityCheck, pod: PodView, field: string,
   for (const container of pod.containers) if (container.securityContext?.[field] === refused) candidates.add(`${container.path}.securityContext.${field}`);
   if (candidates.size === 0) return candidates;
   const offenders = new Set<string>();
-  for (const path of check.evaluate(pod)?.paths ?? []) if (candidates.has(path)) offenders.add(path);
+  // Enforce judges by the newest rules (user-namespace exemptions included), as a namespace on
+  // enforce-version latest does.
+  for (const path of check.evaluate(pod, LATEST_POLICY_MINOR)?.paths ?? []) if (candidates.has(path)) offenders.add(path);
   return offenders;
 }
 

@@ -52,6 +52,11 @@ export interface PodDefaults {
    * capabilities (see LeftOutReason). false hardens them too, as before: they may fail at run time.
    */
   readonly keepRequestedPrivileges?: boolean;
+  /**
+   * false: Pods that leave spec.hostUsers unset and can run in their own user namespace get
+   * hostUsers: false (user-namespace-default.ts); absent: hostUsers is left to the Pod.
+   */
+  readonly hostUsers?: false;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { IdDefaults, LeftOutDefault, LeftOutReason, PodDefaults, SeccompDef
 import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
 import { withMembers } from './object-copy.js';
 import { isPlainMap, type PlainMap } from './policy-reader.js';
+import { applyUserNamespaceDefault } from './user-namespace-default.js';
 
 const POD_SECCOMP_ANNOTATION = 'seccomp.security.alpha.kubernetes.io/pod';
 const CONTAINER_SECCOMP_ANNOTATION_PREFIX = 'container.seccomp.security.alpha.kubernetes.io/';
@@ -398,7 +399,13 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
     podSecurityContext: psc,
   };
   const replaced = hardenContainers(entries, settings, plan, injections, warnings, notes);
-  const hardened = assembleSpec(spec, Object.keys(podAdds).length > 0 ? podAdds : null, replaced);
+  let hardened = assembleSpec(spec, Object.keys(podAdds).length > 0 ? podAdds : null, replaced);
+  if (defaults.hostUsers === false) {
+    const userNamespace = applyUserNamespaceDefault(spec, hardened, specPath);
+    hardened = userNamespace.spec;
+    if (userNamespace.injected) injections.push({ scope: 'pod', field: 'hostUsers', path: `${specPath}.hostUsers` });
+    if (userNamespace.warning !== null) warnings.push(userNamespace.warning);
+  }
   warnings.push(...groupedWarnings(notes, specPath));
   return { spec: hardened, injections, warnings, leftOut: notes.leftOut };
 }

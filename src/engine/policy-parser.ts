@@ -172,6 +172,7 @@ const DEFAULTS_FIELDS = [
   'readOnlyRootFilesystem',
   'fsGroupChangePolicy',
   'keepRequestedPrivileges',
+  'hostUsers',
 ] as const;
 
 function readDefaults(errors: PolicyErrorList, warnings: string[], spec: PlainMap): PodDefaults {
@@ -206,6 +207,13 @@ function readDefaults(errors: PolicyErrorList, warnings: string[], spec: PlainMa
     );
   }
 
+  const hostUsers = map['hostUsers'];
+  if (hostUsers === true) {
+    errors.add(`${path}.hostUsers`, 'true is what Kubernetes does anyway (Pods share the node\'s user namespace); use false to run Pods in their own user namespace, or leave it out');
+  } else if (hostUsers !== undefined && hostUsers !== null && hostUsers !== false) {
+    errors.add(`${path}.hostUsers`, `expected false (run Pods in their own user namespace), got ${describeValue(hostUsers)}`);
+  }
+
   if (!runAsNonRoot) warnings.push(`${path}.runAsNonRoot is false: ${RESTRICTED_HINT}`);
   if (seccompProfile === null && map['seccompProfile'] === 'None') warnings.push(`${path}.seccompProfile is None: ${RESTRICTED_HINT}`);
   if (!dropCapabilities.includes('ALL')) warnings.push(`${path}.dropCapabilities does not include ALL: ${RESTRICTED_HINT}`);
@@ -219,6 +227,7 @@ function readDefaults(errors: PolicyErrorList, warnings: string[], spec: PlainMa
     readOnlyRootFilesystem,
     fsGroupChangePolicy: changePolicy === 'None' ? null : changePolicy,
     keepRequestedPrivileges,
+    ...(hostUsers === false ? { hostUsers: false as const } : {}),
   };
 }
 

@@ -42,6 +42,16 @@ describe('helm chart charts/secure-defaults', () => {
     expect(result.code).toBe(0);
   });
 
+  test.each([
+    ['1.34.9', false],
+    ['1.35.0', true],
+    ['1.37.2', true],
+  ])('kubeVersion: Kubernetes %s installs: %s (1.35 is the oldest supported release)', async (kubeVersion, installs) => {
+    const result = await renderChartRaw({ namespace: NAMESPACE, kubeVersion });
+    expect(result.code === 0).toBe(installs);
+    if (!installs) expect(result.stderr).toContain('chart requires kubeVersion: >=1.35.0-0');
+  });
+
   test('renders exactly the expected objects by default', () => {
     const kinds = defaults.map((manifest) => manifest['kind']).sort();
     expect(kinds).toEqual(

@@ -9,8 +9,8 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(HERE, '..', '..');
 export const CHART_DIR = join(REPO_ROOT, 'charts', 'secure-defaults');
 const ENSURE_HELM = join(HERE, 'ensure-helm.sh');
-/** Helm built with `go install` reports Kubernetes v1.20 unless told; the chart needs >= 1.30. */
-export const KUBE_VERSION = '1.34.0';
+/** Helm built with `go install` reports Kubernetes v1.20 unless told; the chart needs >= 1.35 (the oldest supported release). */
+export const KUBE_VERSION = '1.35.0';
 
 export type Manifest = Record<string, any>;
 
@@ -54,8 +54,10 @@ export async function renderChart(options: { namespace?: string; release?: strin
   return parseManifests(result.stdout);
 }
 
-export function renderChartRaw(options: { namespace?: string; release?: string; set?: readonly string[]; values?: string } = {}): Promise<HelmResult> {
-  const args = ['template', options.release ?? 'sd', CHART_DIR, '--namespace', options.namespace ?? 'secure-defaults', '--kube-version', KUBE_VERSION];
+export function renderChartRaw(
+  options: { namespace?: string; release?: string; set?: readonly string[]; values?: string; kubeVersion?: string } = {},
+): Promise<HelmResult> {
+  const args = ['template', options.release ?? 'sd', CHART_DIR, '--namespace', options.namespace ?? 'secure-defaults', '--kube-version', options.kubeVersion ?? KUBE_VERSION];
   for (const pair of options.set ?? []) args.push('--set', pair);
   if (options.values !== undefined) args.push('--values', options.values);
   return runHelm(args);

@@ -13,9 +13,9 @@ describe('check', () => {
       [
         'Pod/single  (namespace payments, mode fill)',
         '  before  allowPrivilegeEscalation  container "app" must set securityContext.allowPrivilegeEscalation=false',
+        '  before  capabilities              container "app" must set securityContext.capabilities.drop=["ALL"]',
         '  before  runAsNonRoot              pod or container "app" must set securityContext.runAsNonRoot=true',
         '  before  seccompProfile            pod or container "app" must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"',
-        '  before  capabilities              container "app" must set securityContext.capabilities.drop=["ALL"]',
         '  after   passes restricted',
         '',
         '1 of 1 Pod templates pass the restricted profile after hardening.',
@@ -50,6 +50,24 @@ describe('check', () => {
       'spec.jobTemplate.spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation',
     );
     expect(cronJob?.['injected'].length).toBeGreaterThan(0);
+  });
+
+  it('--pss-version checks against that policy version: root in a user namespace passes from v1.35 only', async () => {
+    const latest = await runCli(['check', '-f', fixture('user-namespace-root.yaml'), ...POLICY]);
+    expect([latest.code, latest.stdout]).toEqual([0, expect.stringContaining('  after   passes restricted\n')]);
+    const pinned = await runCli(['check', '-f', fixture('user-namespace-root.yaml'), ...POLICY, '--pss-version', 'v1.35']);
+    expect([pinned.code, pinned.stdout]).toEqual([0, expect.stringContaining('1 of 1 Pod templates pass the restricted:v1.35 profile after hardening.')]);
+    const before = await runCli(['check', '-f', fixture('user-namespace-root.yaml'), ...POLICY, '--pss-version', 'v1.34', '-o', 'json']);
+    expect(before.code).toBe(1);
+    const report = JSON.parse(before.stdout) as Json;
+    expect(report['pssVersion']).toBe('v1.34');
+    expect(report['workloads'][0]['after'].map((f: Json) => f['check'])).toEqual(expect.arrayContaining(['runAsUser']));
+  });
+
+  it('--pss-version refuses what is not a policy version, naming the forms accepted', async () => {
+    const run = await runCli(['check', '-f', fixture('pod.yaml'), ...POLICY, '--pss-version', '1.35']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--pss-version: "1.35" is not a Pod Security Standards version: use "latest" or "v1.<minor>", e.g. "v1.35"');
   });
 
   it('skips the kinds without a Pod template and says so', async () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { CHART_DIR, locateHelm, runHelm, type HelmResult } from '../chart/helm-runner.js';
-import { startControlPlane, type ControlPlane } from './rig/control-plane.js';
+import { E2E_K8S_VERSION, startControlPlane, type ControlPlane } from './rig/control-plane.js';
 
 jest.setTimeout(15 * 60 * 1000);
 
@@ -49,6 +49,11 @@ describe('helm install into a real API server', () => {
   afterAll(async () => {
     await plane?.stop();
     if (helmHome) await rm(helmHome, { recursive: true, force: true });
+  });
+
+  test(`runs on Kubernetes ${E2E_K8S_VERSION} (K8S_VERSION picks the release; .ci/run also runs the oldest supported)`, async () => {
+    const version = await json(['version']);
+    expect(version.serverVersion.gitVersion).toBe(E2E_K8S_VERSION);
   });
 
   test('the API server accepts every object the chart renders', async () => {

@@ -60,8 +60,8 @@ describe('the container image, replayed from the Dockerfile', () => {
   });
 
   test('the host node stands in for the image node: same major version', () => {
-    expect(image.stages.at(-1)?.image).toContain('nodejs20');
-    expect(process.versions.node.split('.')[0]).toBe('20');
+    expect(image.stages.at(-1)?.image).toContain('nodejs24');
+    expect(process.versions.node.split('.')[0]).toBe('24');
     expect(image.entrypoint[0]).toBe(IMAGE_NODE);
   });
 

@@ -11,10 +11,13 @@ const runtime = finalStage(stages);
 const ignorePatterns = readIgnorePatterns(readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8'));
 
 describe('Dockerfile', () => {
-  test('builds with the full Node 20 image and runs on distroless Node 20 as nonroot', () => {
+  test('builds with the full Node 24 image and runs on distroless Node 24 on the same Debian release, as nonroot', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages.slice(0, -1)) expect(stage.image).toMatch(/^node:20(-|$)/);
-    expect(runtime.image).toBe('gcr.io/distroless/nodejs20-debian12:nonroot');
+    for (const stage of stages.slice(0, -1)) expect(stage.image).toBe('node:24-trixie');
+    // Debian 13 is trixie: build and runtime share the C library native modules were built against.
+    expect(runtime.image).toBe('gcr.io/distroless/nodejs24-debian13:nonroot');
+    const labels = Object.assign({}, ...stepsOf(runtime, 'LABEL').map((step) => step.properties)) as Record<string, string>;
+    expect(labels['org.opencontainers.image.base.name']).toBe(runtime.image);
   });
 
   test('runs as a numeric non-root user and group (runAsNonRoot can verify it)', () => {

@@ -1,11 +1,11 @@
-// `secure-defaults check`: what the Pod Security "restricted" profile would refuse in each Pod
-// template, before and after hardening, and what the webhook itself would refuse where the
-// namespace's rule is in enforce mode. Exit status 1 when something remains after hardening or
-// the webhook would refuse the workload.
+// `secure-defaults check`: what the Pod Security "restricted" profile (at --pss-version, default
+// latest) would refuse in each Pod template, before and after hardening, and what the webhook
+// itself would refuse where the namespace's rule is in enforce mode. Exit status 1 when something
+// remains after hardening or the webhook would refuse the workload.
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import type { LeftOutDefault, PolicyMode, Violation } from '../../engine/model.js';
-import type { RestrictedFinding } from '../../engine/restricted/index.js';
+import { parsePssVersion, type PssVersion, type RestrictedFinding } from '../../engine/restricted/index.js';
 import type { CommandDeps, ExitCodeSink } from '../command-deps.js';
 import { hardenStream } from '../harden-stream.js';
 import { addHardeningOptions } from '../hardening-options.js';
@@ -19,6 +19,8 @@ export type CheckOutput = (typeof CHECK_OUTPUTS)[number];
 
 export interface CheckOptions extends HardeningOptions {
   readonly output: CheckOutput;
+  /** "latest" or "v1.<minor>", as the pod-security.kubernetes.io/enforce-version label takes. */
+  readonly pssVersion?: string;
 }
 
 export interface WorkloadReport {
@@ -46,19 +48,21 @@ function fails(report: WorkloadReport): boolean {
   return report.after.length > 0 || refused(report);
 }
 
-function findingsAt(deps: CommandDeps, item: ManifestItem, object: unknown): RestrictedFinding[] {
+function findingsAt(deps: CommandDeps, item: ManifestItem, object: unknown, version: PssVersion): RestrictedFinding[] {
   const template = podTemplateOf(item.apiVersion, item.kind, object);
   if (template === undefined) {
     return [];
   }
-  return deps.engine.checkRestricted(template.podLike).map((finding) => ({
+  return deps.engine.checkRestricted(template.podLike, version).map((finding) => ({
     ...finding,
     path: template.pathPrefix + finding.path,
     paths: finding.paths.map((path) => template.pathPrefix + path),
   }));
 }
 
-function renderText(reports: readonly WorkloadReport[], skipped: readonly ManifestItem[]): string {
+function renderText(reports: readonly WorkloadReport[], skipped: readonly ManifestItem[], version: PssVersion): string {
+  // PSA names a pinned profile "restricted:v1.35"; latest stays plain "restricted".
+  const profile = version === 'latest' ? 'restricted' : `restricted:${version}`;
   const lines: string[] = [];
   for (const report of reports) {
     lines.push(`${report.item.label}  (namespace ${report.namespace}, mode ${report.mode})`);
@@ -67,13 +71,13 @@ function renderText(reports: readonly WorkloadReport[], skipped: readonly Manife
       lines.push(`  before  ${finding.check.padEnd(width)}  ${finding.message}`);
     }
     if (report.before.length === 0) {
-      lines.push('  before  passes restricted');
+      lines.push(`  before  passes ${profile}`);
     }
     for (const finding of report.after) {
       lines.push(`  after   ${finding.check.padEnd(width)}  ${finding.message}  [${finding.path}]`);
     }
     if (report.after.length === 0) {
-      lines.push('  after   passes restricted');
+      lines.push(`  after   passes ${profile}`);
     }
     if (refused(report)) {
       lines.push(`  denied  the webhook refuses its Pods (enforce mode): fix the ${report.wouldDeny.length === 1 ? 'violation' : `${report.wouldDeny.length} violations`} in the warnings below`);
@@ -91,14 +95,14 @@ function renderText(reports: readonly WorkloadReport[], skipped: readonly Manife
   const skippedNote = skipped.length > 0 ? ` (${skipped.length} other ${skipped.length === 1 ? 'object' : 'objects'} skipped: not workloads)` : '';
   lines.push(
     failing === 0
-      ? `${reports.length} of ${reports.length} Pod templates pass the restricted profile after hardening${skippedNote}.`
-      : `${failing} of ${reports.length} Pod templates still fail the restricted profile after hardening: fix the fields marked "after"${skippedNote}.`,
+      ? `${reports.length} of ${reports.length} Pod templates pass the ${profile} profile after hardening${skippedNote}.`
+      : `${failing} of ${reports.length} Pod templates still fail the ${profile} profile after hardening: fix the fields marked "after"${skippedNote}.`,
   );
   if (denied > 0) lines.push(`${denied} of ${reports.length} Pod templates would be refused by the webhook (enforce mode): fix the fields marked "denied".`);
   return `${lines.join('\n')}\n`;
 }
 
-function renderJson(reports: readonly WorkloadReport[], skipped: readonly ManifestItem[]): string {
+function renderJson(reports: readonly WorkloadReport[], skipped: readonly ManifestItem[], version: PssVersion): string {
   const toJson = (report: WorkloadReport) => ({
     apiVersion: report.item.apiVersion,
     kind: report.item.kind,
@@ -117,11 +121,15 @@ function renderJson(reports: readonly WorkloadReport[], skipped: readonly Manife
     ...(report.skipped !== undefined ? { skipped: report.skipped } : {}),
   });
   const skippedJson = skipped.map((item) => ({ apiVersion: item.apiVersion, kind: item.kind, name: item.name, location: item.location }));
-  const document = { passed: !reports.some(fails), workloads: reports.map(toJson), skipped: skippedJson };
+  const document = { passed: !reports.some(fails), pssVersion: version, workloads: reports.map(toJson), skipped: skippedJson };
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
 export async function runCheck(deps: CommandDeps, options: CheckOptions): Promise<number> {
+  const parsedVersion = parsePssVersion(options.pssVersion ?? 'latest');
+  if (!parsedVersion.ok) throw new UserError(`--pss-version: ${parsedVersion.error}`);
+  const version = parsedVersion.resolved.version;
+  if (parsedVersion.resolved.note !== undefined) deps.io.writeStderr(`warning: --pss-version: ${parsedVersion.resolved.note}\n`);
   const stream = await hardenStream(deps.io, deps.engine, options, deps.defaultPolicyPath);
   const reports: WorkloadReport[] = [];
   const skipped: ManifestItem[] = [];
@@ -133,8 +141,8 @@ export async function runCheck(deps: CommandDeps, options: CheckOptions): Promis
     reports.push({
       item: outcome.item,
       namespace: outcome.namespace,
-      before: findingsAt(deps, outcome.item, outcome.item.object),
-      after: findingsAt(deps, outcome.item, outcome.object),
+      before: findingsAt(deps, outcome.item, outcome.item.object, version),
+      after: findingsAt(deps, outcome.item, outcome.object, version),
       injected: outcome.injected,
       warnings: outcome.warnings,
       mode: outcome.mode,
@@ -150,7 +158,7 @@ export async function runCheck(deps: CommandDeps, options: CheckOptions): Promis
   for (const warning of stream.policyWarnings) {
     deps.io.writeStderr(`warning: policy: ${warning}\n`);
   }
-  deps.io.writeStdout(options.output === 'json' ? renderJson(reports, skipped) : renderText(reports, skipped));
+  deps.io.writeStdout(options.output === 'json' ? renderJson(reports, skipped, version) : renderText(reports, skipped, version));
   return reports.some(fails) ? EXIT_FINDINGS : EXIT_OK;
 }
 
@@ -164,6 +172,11 @@ export function registerCheckCommand(program: Command, deps: CommandDeps, exitWi
     );
   addHardeningOptions(command)
     .addOption(new Option('-o, --output <format>', 'text for people, json for machines').choices(CHECK_OUTPUTS).default('text'))
+    .option(
+      '--pss-version <version>',
+      'Pod Security Standards version to check against, as the pod-security.kubernetes.io/enforce-version label takes it: latest or v1.<minor> (e.g. v1.35)',
+      'latest',
+    )
     .action(async (options: CheckOptions) => {
       exitWith(await runCheck(deps, options));
     });

@@ -19,5 +19,11 @@ export interface PodSecurityCheck {
   readonly level: PodSecurityLevel;
   /** Baseline check ids this restricted check replaces (it enforces a stricter version of them). */
   readonly overrides?: readonly string[];
-  readonly evaluate: (pod: PodView) => CheckOutcome | null;
+  /** The first policy version (1.<minor>) with this check; absent: every modelled version. */
+  readonly sinceMinor?: number;
+  /**
+   * The check's rules at policy version 1.<minor> (policy-version.ts): a check whose rules changed
+   * over time picks the newest rules not newer than `minor`, as PSA's versioned checks do.
+   */
+  readonly evaluate: (pod: PodView, minor: number) => CheckOutcome | null;
 }

@@ -1,11 +1,20 @@
-// Pod Security Standards ("baseline" and "restricted", latest policy version) checks, modelled
-// on Kubernetes' Pod Security Admission: what the API server would refuse in a namespace
-// labelled pod-security.kubernetes.io/enforce=restricted. Pure and never throws.
+// Pod Security Standards ("baseline" and "restricted", by policy version) checks, modelled on
+// Kubernetes' Pod Security Admission: what the API server would refuse in a namespace labelled
+// pod-security.kubernetes.io/enforce=restricted (and enforce-version=<version>). Pure and never throws.
 import type { PodSecurityLevel } from './check.js';
 import { readPodView } from './pod-view.js';
+import { minorOf, type PssVersion } from './policy-version.js';
 import { checksForLevel } from './registry.js';
 
 export type { PodSecurityLevel } from './check.js';
+export {
+  LATEST_POLICY_MINOR,
+  OLDEST_MODELLED_MINOR,
+  parsePssVersion,
+  type PssVersion,
+  type PssVersionParse,
+  type ResolvedPssVersion,
+} from './policy-version.js';
 
 export interface RestrictedFinding {
   /** PSA-style check id: "runAsNonRoot", "seccompProfile", "capabilities", "hostNamespaces", … */
@@ -23,10 +32,12 @@ export interface RestrictedFinding {
 }
 
 /**
- * Everything the given profile would refuse in `podLike` ({ metadata?, spec }: a Pod or a Pod
- * template), one finding per failing check, in PSA's check order. Empty when it passes.
+ * Everything the given profile at the given policy version (default "latest") would refuse in
+ * `podLike` ({ metadata?, spec }: a Pod or a Pod template), one finding per failing check, in PSA's
+ * check order. Empty when it passes.
  */
-export function checkPodSecurity(podLike: unknown, level: PodSecurityLevel): RestrictedFinding[] {
+export function checkPodSecurity(podLike: unknown, level: PodSecurityLevel, version: PssVersion = 'latest'): RestrictedFinding[] {
+  const minor = minorOf(version);
   const pod = readPodView(podLike);
   if (pod === undefined) {
     return [
@@ -41,8 +52,8 @@ export function checkPodSecurity(podLike: unknown, level: PodSecurityLevel): Res
     ];
   }
   const findings: RestrictedFinding[] = [];
-  for (const check of checksForLevel(level)) {
-    const outcome = check.evaluate(pod);
+  for (const check of checksForLevel(level, minor)) {
+    const outcome = check.evaluate(pod, minor);
     if (outcome !== null) {
       findings.push({
         check: check.id,
@@ -58,11 +69,11 @@ export function checkPodSecurity(podLike: unknown, level: PodSecurityLevel): Res
 }
 
 /** What the "restricted" profile (which includes "baseline") would refuse. */
-export function checkRestricted(podLike: unknown): RestrictedFinding[] {
-  return checkPodSecurity(podLike, 'restricted');
+export function checkRestricted(podLike: unknown, version: PssVersion = 'latest'): RestrictedFinding[] {
+  return checkPodSecurity(podLike, 'restricted', version);
 }
 
 /** What the "baseline" profile would refuse. */
-export function checkBaseline(podLike: unknown): RestrictedFinding[] {
-  return checkPodSecurity(podLike, 'baseline');
+export function checkBaseline(podLike: unknown, version: PssVersion = 'latest'): RestrictedFinding[] {
+  return checkPodSecurity(podLike, 'baseline', version);
 }

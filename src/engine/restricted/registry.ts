@@ -1,7 +1,8 @@
-// Every Pod Security Standards check, in the order findings are reported (PSA's registry order:
-// baseline checks first, then restricted ones). A restricted check that `overrides` a baseline
+// Every Pod Security Standards check, in the order findings are reported (PSA's registry order,
+// which test/e2e/pss-oracle.test.ts checks against a real API server). A restricted check that `overrides` a baseline
 // check replaces it when the restricted profile is evaluated.
 import type { PodSecurityCheck, PodSecurityLevel } from './check.js';
+import { LATEST_POLICY_MINOR } from './policy-version.js';
 import { allowPrivilegeEscalationCheck } from './checks/allow-privilege-escalation.js';
 import { appArmorProfileCheck } from './checks/apparmor-profile.js';
 import { capabilitiesBaselineCheck } from './checks/capabilities-baseline.js';
@@ -22,33 +23,36 @@ import { seLinuxOptionsCheck } from './checks/selinux-options.js';
 import { sysctlsCheck } from './checks/sysctls.js';
 import { windowsHostProcessCheck } from './checks/windows-host-process.js';
 
+// PSA sorts check ids (its own: "capabilities_baseline", "seccompProfile_restricted", …) byte-wise
+// within each level, baseline first; findings and its refusal message follow that order.
 const ALL_CHECKS: readonly PodSecurityCheck[] = [
-  hostNamespacesCheck,
-  privilegedCheck,
+  appArmorProfileCheck,
   capabilitiesBaselineCheck,
+  hostNamespacesCheck,
   hostPathVolumesCheck,
   hostPortsCheck,
-  appArmorProfileCheck,
-  seLinuxOptionsCheck,
+  hostProbesAndHostLifecycleCheck,
+  privilegedCheck,
   procMountBaselineCheck,
+  seLinuxOptionsCheck,
   seccompProfileBaselineCheck,
   sysctlsCheck,
   windowsHostProcessCheck,
-  hostProbesAndHostLifecycleCheck,
-  restrictedVolumesCheck,
   allowPrivilegeEscalationCheck,
+  capabilitiesRestrictedCheck,
+  procMountRestrictedCheck,
+  restrictedVolumesCheck,
   runAsNonRootCheck,
   runAsUserCheck,
   seccompProfileRestrictedCheck,
-  capabilitiesRestrictedCheck,
-  procMountRestrictedCheck,
 ];
 
-/** The checks that make up a profile, overridden baseline checks removed. */
-export function checksForLevel(level: PodSecurityLevel): readonly PodSecurityCheck[] {
+/** The checks that make up a profile at policy version 1.<minor>, overridden baseline checks removed. */
+export function checksForLevel(level: PodSecurityLevel, minor: number = LATEST_POLICY_MINOR): readonly PodSecurityCheck[] {
+  const inVersion = ALL_CHECKS.filter((check) => (check.sinceMinor ?? 0) <= minor);
   if (level === 'baseline') {
-    return ALL_CHECKS.filter((check) => check.level === 'baseline');
+    return inVersion.filter((check) => check.level === 'baseline');
   }
-  const overridden = new Set(ALL_CHECKS.flatMap((check) => (check.level === 'restricted' ? (check.overrides ?? []) : [])));
-  return ALL_CHECKS.filter((check) => check.level === 'restricted' || !overridden.has(check.id));
+  const overridden = new Set(inVersion.flatMap((check) => (check.level === 'restricted' ? (check.overrides ?? []) : [])));
+  return inVersion.filter((check) => check.level === 'restricted' || !overridden.has(check.id));
 }

@@ -20,6 +20,7 @@ import {
 import { SIDECAR_CONFIGURATION, SIDECAR_NAMESPACE_LABEL, startSidecarInjector } from './support/sidecar-injector.js';
 import { logEntries } from './support/webhook-process.js';
 import { CONFIGURATION_NAME } from './support/webhook-registration.js';
+import { E2E_K8S_VERSION } from '../rig/control-plane.js';
 
 jest.setTimeout(5 * 60 * 1000);
 
@@ -83,6 +84,11 @@ afterAll(async () => {
 });
 
 describe('automatic pod hardening', () => {
+  flowTest(`runs on Kubernetes ${E2E_K8S_VERSION} (K8S_VERSION picks the release; .ci/run also runs the oldest supported)`, async () => {
+    const version = await env.kubectlJson(['version']);
+    expect(version.serverVersion.gitVersion).toBe(E2E_K8S_VERSION);
+  });
+
   flowTest('a Pod with no securityContext is admitted under "restricted" and stored with the defaults and the rule\'s IDs', async () => {
     const created = await env.kubectlCreatePod(TEAM, 'bare', { containers: [container('app')] });
     expect(created).toMatchObject({ code: 0 });
@@ -205,6 +211,8 @@ describe('automatic pod hardening', () => {
     const general = await env.plane.kubectl(['debug', 'debug-general', '-n', TEAM, '--image=busybox', '-c', 'dbg', '--profile=general']);
     expect(general.code).not.toBe(0);
     expect(general.stderr).toContain('violates PodSecurity "restricted:latest": unrestricted capabilities (container "dbg" must not include "SYS_PTRACE"');
+    // The webhook said so first, reading the namespace's own enforce label.
+    expect(general.stderr).toContain('Warning: Pod Security "restricted:latest" (namespace "team-restricted") will refuse this Pod: unrestricted capabilities');
 
     // The profile meant for such namespaces, or "baseline" completed by the webhook, is admitted.
     const baseline = await env.plane.kubectl(['debug', 'debug-general', '-n', TEAM, '--image=busybox', '-c', 'dbg-baseline', '--profile=baseline']);

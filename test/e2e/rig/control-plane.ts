@@ -15,6 +15,13 @@ import { stringify as toYaml } from 'yaml';
 import { createCertificateAuthority, createServiceAccountKeys, issueCertificate, type CertificateAuthority, type PemKeyPair } from './certificates.js';
 
 const RIG_DIR = dirname(fileURLToPath(import.meta.url));
+
+/** The newest supported Kubernetes release: what every e2e file runs on unless K8S_VERSION says otherwise. */
+export const NEWEST_K8S_VERSION = 'v1.37.2';
+/** The oldest supported release: .ci/run runs the Pod-hardening and chart-install flows on it too. */
+export const OLDEST_K8S_VERSION = 'v1.35.4';
+/** The release this test run's control planes are, as the build script picks it (K8S_VERSION, else the newest). */
+export const E2E_K8S_VERSION = process.env['K8S_VERSION'] ?? NEWEST_K8S_VERSION;
 // bench/ imports this module, so it also runs compiled from dist/test/e2e/rig, where the script
 // is not copied: fall back to the source tree's copy.
 const BUILD_SCRIPT = [RIG_DIR, join(RIG_DIR, '..', '..', '..', '..', 'test', 'e2e', 'rig')]

@@ -24,13 +24,13 @@ describe('checkRestricted', () => {
     expect(checkRestricted(compliantPod)).toEqual([]);
   });
 
-  it('names the four restricted defaults a bare Pod lacks, in PSA order', () => {
+  it('names the four restricted defaults a bare Pod lacks, in PSA order (its check ids sorted: capabilities_restricted before runAsNonRoot)', () => {
     const findings = checkRestricted(bareLinuxPod);
     expect(findings.map((f) => f.check)).toEqual([
       'allowPrivilegeEscalation',
+      'capabilities',
       'runAsNonRoot',
       'seccompProfile',
-      'capabilities',
     ]);
     expect(findings.every((f) => f.level === 'restricted')).toBe(true);
   });

@@ -1,37 +1,19 @@
 // Golden pass/fail cases, one YAML file per check (golden/<check>[-<level>].yaml): each case is a
-// small Pod that either passes the check or fails it with exactly the given message and paths.
+// small Pod that either passes the check or fails it with exactly the given message and paths, at
+// the policy version the case names, or else at every version of the supported Kubernetes releases
+// (GOLDEN_VERSIONS). test/e2e/pss-oracle.test.ts asks a real kube-apiserver the same questions.
 import { describe, expect, it } from '@jest/globals';
-import { readdirSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
 import { checkPodSecurity } from '../../../src/engine/restricted/index.js';
-import type { PodSecurityLevel } from '../../../src/engine/restricted/index.js';
+import { readGoldenFiles, versionsOf } from './golden-files.js';
 
-interface GoldenCase {
-  name: string;
-  pod: unknown;
-  pass?: true;
-  fail?: { message: string; paths: string[] };
-}
-interface GoldenFile {
-  check: string;
-  level: PodSecurityLevel;
-  cases: GoldenCase[];
-}
-
-const goldenDir = fileURLToPath(new URL('./golden/', import.meta.url));
-const files = readdirSync(goldenDir).filter((f) => f.endsWith('.yaml')).sort();
-
-describe.each(files)('golden %s', (file) => {
-  const golden = parse(readFileSync(goldenDir + file, 'utf8')) as GoldenFile;
-
+describe.each(readGoldenFiles().map((golden) => [golden.file, golden] as const))('golden %s', (_file, golden) => {
   it('has at least one passing and one failing case', () => {
     expect(golden.cases.some((c) => c.pass === true)).toBe(true);
     expect(golden.cases.some((c) => c.fail !== undefined)).toBe(true);
   });
 
-  it.each(golden.cases.map((c) => [c.name, c] as const))('%s', (_name, goldenCase) => {
-    const findings = checkPodSecurity(goldenCase.pod, golden.level).filter((f) => f.check === golden.check);
+  it.each(golden.cases.flatMap((c) => versionsOf(c).map((version) => [c.name, version, c] as const)))('%s (%s)', (_name, version, goldenCase) => {
+    const findings = checkPodSecurity(goldenCase.pod, golden.level, version).filter((f) => f.check === golden.check);
     if (goldenCase.pass === true) {
       expect(findings).toEqual([]);
       return;

@@ -14,6 +14,7 @@ const HANDLER_KINDS = ['httpGet', 'tcpSocket'] as const;
 export const hostProbesAndHostLifecycleCheck: PodSecurityCheck = {
   id: 'hostProbesAndHostLifecycle',
   level: 'baseline',
+  sinceMinor: 34,
   evaluate(pod) {
     const badContainers: string[] = [];
     const hosts: string[] = [];

@@ -1,5 +1,7 @@
 // The default /proc masks must be kept, even for Pods in their own user namespace.
 // Restricted field: containers[*].securityContext.procMount. Allowed: undefined, "Default".
+// Policy v1.35+, where the baseline check it overrides started to allow anything for Pods in their
+// own user namespace; before, the baseline check alone refused the same values for every Pod.
 import type { CheckOutcome, PodSecurityCheck } from '../check.js';
 import { describeContainers, displayValue, joinQuote, sortedUnique } from '../pod-view.js';
 import type { PodView } from '../pod-view.js';
@@ -31,5 +33,6 @@ export const procMountRestrictedCheck: PodSecurityCheck = {
   id: 'procMount',
   level: 'restricted',
   overrides: ['procMount'],
+  sinceMinor: 35,
   evaluate: findUnmaskedProcMounts,
 };

@@ -5,11 +5,18 @@
 import type { PodSecurityCheck } from '../check.js';
 import { describeContainers } from '../pod-view.js';
 
+/**
+ * The first policy version exempting Pods in their own user namespace (spec.hostUsers: false) from
+ * runAsNonRoot, runAsUser and the baseline procMount check. Before 1.35 the exemption sat behind a
+ * perma-alpha feature gate, which PSA dropped and replaced by this version (KEP-127).
+ */
+export const USER_NAMESPACE_RELAXATION_MINOR = 35;
+
 export const runAsNonRootCheck: PodSecurityCheck = {
   id: 'runAsNonRoot',
   level: 'restricted',
-  evaluate(pod) {
-    if (pod.inUserNamespace) {
+  evaluate(pod, minor) {
+    if (pod.inUserNamespace && minor >= USER_NAMESPACE_RELAXATION_MINOR) {
       return null;
     }
     const setters: string[] = [];

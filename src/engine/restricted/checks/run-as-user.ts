@@ -3,12 +3,13 @@
 // Skipped for Pods in their own user namespace (spec.hostUsers=false, policy v1.35+).
 import type { PodSecurityCheck } from '../check.js';
 import { describeContainers } from '../pod-view.js';
+import { USER_NAMESPACE_RELAXATION_MINOR } from './run-as-non-root.js';
 
 export const runAsUserCheck: PodSecurityCheck = {
   id: 'runAsUser',
   level: 'restricted',
-  evaluate(pod) {
-    if (pod.inUserNamespace) {
+  evaluate(pod, minor) {
+    if (pod.inUserNamespace && minor >= USER_NAMESPACE_RELAXATION_MINOR) {
       return null;
     }
     const setters: string[] = [];

@@ -1,23 +1,24 @@
 // Setting the SELinux type is restricted, and setting a custom SELinux user or role is forbidden.
 // Restricted fields: seLinuxOptions.type at pod and container level (allowed: undefined, "",
-// container_t, container_init_t, container_kvm_t, container_engine_t); seLinuxOptions.user and
-// .role at pod and container level (allowed: undefined, "").
+// container_t, container_init_t, container_kvm_t, and container_engine_t from policy v1.31);
+// seLinuxOptions.user and .role at pod and container level (allowed: undefined, "").
 import type { PodSecurityCheck } from '../check.js';
 import { asObject, asString, describeContainers, joinQuote, pluralize, sortedUnique } from '../pod-view.js';
 import type { JsonObject } from '../pod-view.js';
 
-export const ALLOWED_SELINUX_TYPES: ReadonlySet<string> = new Set([
-  '',
-  'container_t',
-  'container_init_t',
-  'container_kvm_t',
-  'container_engine_t',
-]);
+const ALLOWED_SELINUX_TYPES_1_0: ReadonlySet<string> = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t']);
+const ALLOWED_SELINUX_TYPES_1_31: ReadonlySet<string> = new Set([...ALLOWED_SELINUX_TYPES_1_0, 'container_engine_t']);
+
+/** The SELinux types policy version 1.<minor> allows. */
+export function allowedSeLinuxTypes(minor: number): ReadonlySet<string> {
+  return minor >= 31 ? ALLOWED_SELINUX_TYPES_1_31 : ALLOWED_SELINUX_TYPES_1_0;
+}
 
 export const seLinuxOptionsCheck: PodSecurityCheck = {
   id: 'seLinuxOptions',
   level: 'baseline',
-  evaluate(pod) {
+  evaluate(pod, minor) {
+    const allowedTypes = allowedSeLinuxTypes(minor);
     const badTypes: string[] = [];
     let setUser = false;
     let setRole = false;
@@ -31,7 +32,7 @@ export const seLinuxOptionsCheck: PodSecurityCheck = {
       }
       let bad = false;
       const type = asString(options['type']) ?? '';
-      if (!ALLOWED_SELINUX_TYPES.has(type)) {
+      if (!allowedTypes.has(type)) {
         bad = true;
         badTypes.push(type);
         paths.push(`${path}.seLinuxOptions.type`);

@@ -4,33 +4,37 @@
 import type { PodSecurityCheck } from '../check.js';
 import { asArray, asObject, asString, joinQuote, pluralize } from '../pod-view.js';
 
-/** PSA's safe set as of policy v1.37 (v1.27, v1.29, v1.32 and v1.37 each added names). */
-export const SAFE_SYSCTLS: ReadonlySet<string> = new Set([
-  'kernel.shm_rmid_forced',
-  'net.ipv4.ip_local_port_range',
-  'net.ipv4.tcp_syncookies',
-  'net.ipv4.ping_group_range',
-  'net.ipv4.ip_unprivileged_port_start',
-  'net.ipv4.ip_local_reserved_ports',
-  'net.ipv4.tcp_keepalive_time',
-  'net.ipv4.tcp_fin_timeout',
-  'net.ipv4.tcp_keepalive_intvl',
-  'net.ipv4.tcp_keepalive_probes',
-  'net.ipv4.tcp_rmem',
-  'net.ipv4.tcp_wmem',
-  'net.ipv4.tcp_slow_start_after_idle',
-  'net.ipv4.tcp_notsent_lowat',
-]);
+/** The names each policy version added to PSA's safe set, newest first. */
+const SAFE_SYSCTLS_ADDED: ReadonlyArray<readonly [sinceMinor: number, names: readonly string[]]> = [
+  [37, ['net.ipv4.tcp_slow_start_after_idle', 'net.ipv4.tcp_notsent_lowat']],
+  [32, ['net.ipv4.tcp_rmem', 'net.ipv4.tcp_wmem']],
+  [29, ['net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes']],
+  [27, ['net.ipv4.ip_local_reserved_ports']],
+  [0, ['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range', 'net.ipv4.ip_unprivileged_port_start']],
+];
+
+const safeSysctlsByMinor = new Map<number, ReadonlySet<string>>();
+
+/** PSA's safe set at policy version 1.<minor>. */
+export function safeSysctls(minor: number): ReadonlySet<string> {
+  let names = safeSysctlsByMinor.get(minor);
+  if (names === undefined) {
+    names = new Set(SAFE_SYSCTLS_ADDED.filter(([since]) => since <= minor).flatMap(([, added]) => added));
+    safeSysctlsByMinor.set(minor, names);
+  }
+  return names;
+}
 
 export const sysctlsCheck: PodSecurityCheck = {
   id: 'sysctls',
   level: 'baseline',
-  evaluate(pod) {
+  evaluate(pod, minor) {
+    const safe = safeSysctls(minor);
     const forbidden: string[] = [];
     const paths: string[] = [];
     asArray(pod.securityContext?.['sysctls']).forEach((entry, index) => {
       const name = asString(asObject(entry)?.['name']) ?? '';
-      if (!SAFE_SYSCTLS.has(name)) {
+      if (!safe.has(name)) {
         forbidden.push(name);
         paths.push(`spec.securityContext.sysctls[${index}].name`);
       }
