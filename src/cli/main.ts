@@ -5,8 +5,8 @@ import { createProcessIo } from './cli-io.js';
 import { defaultPolicyPath, findPackageRoot, packageVersion } from './package-paths.js';
 import { createCliProgram } from './program.js';
 
-/** Commands that never need serve's modules. */
-const OFFLINE_COMMANDS: ReadonlySet<string> = new Set(['mutate', 'check', 'policy']);
+/** Commands that never need serve's modules (the version ones least of all: they must answer at once). */
+const OFFLINE_COMMANDS: ReadonlySet<string> = new Set(['mutate', 'check', 'policy', 'version', '--version', '-V']);
 
 const packageRoot = findPackageRoot(import.meta.url);
 const deps = {

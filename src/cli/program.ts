@@ -32,6 +32,10 @@ export function createCliProgram(deps: CommandDeps, version: string): CliProgram
   registerMutateCommand(program, deps, exitWith);
   registerCheckCommand(program, deps, exitWith);
   registerPolicyCommand(program, deps, exitWith);
+  program
+    .command('version')
+    .description('Print the version of secure-defaults (the same as --version).')
+    .action(() => deps.io.writeStdout(`${version}\n`));
 
   return {
     program,

@@ -11,6 +11,7 @@ import {
   type AdmissionDecision,
   type AdmissionInput,
   type CompiledPolicy,
+  type IdDefaults,
   type IdResolution,
   type LeftOutDefault,
   type NamespaceInfo,
@@ -36,6 +37,8 @@ export interface PodLikeOutcome {
   readonly violations: readonly Violation[];
   readonly leftOut: readonly LeftOutDefault[];
   readonly skipped?: string;
+  /** The namespace's IDs and the rule that chose them; absent when the object was not looked at. */
+  readonly ids?: IdDefaults | null;
 }
 
 export interface PodLikeContext {
@@ -128,14 +131,14 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
   });
   if (mode === 'warn') warnings.push(...wouldDenyWarnings(policy.name, violations));
   const windows = windowsPodReason(spec);
-  if (windows !== null) return { ...unchanged(`${windows}: Linux security defaults do not apply`), violations };
+  if (windows !== null) return { ...unchanged(`${windows}: Linux security defaults do not apply`), violations, ids };
 
   const settings = { defaults: policy.defaults, ids, annotations, specPath };
   const hardening: SpecHardening =
     target === 'pod' ? hardenPodSpec(spec, settings) : hardenNewEphemeralContainers(spec, settings, context.existingEphemeralNames);
   warnings.push(...hardening.warnings);
   const leftOut = hardening.leftOut;
-  if (hardening.spec === spec) return { object: podLike, injections: [], warnings, mode, violations, leftOut };
+  if (hardening.spec === spec) return { object: podLike, injections: [], warnings, mode, violations, leftOut, ids };
 
   const members: PlainMap = { spec: hardening.spec };
   if (target === 'pod') {
@@ -143,7 +146,7 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
     if (annotated !== null) members['metadata'] = annotated;
   }
   const hardened = withMembers(podLike, members);
-  return { object: hardened, injections: hardening.injections, warnings, mode, violations, leftOut };
+  return { object: hardened, injections: hardening.injections, warnings, mode, violations, leftOut, ids };
 }
 
 function ephemeralContainerNames(pod: unknown): Set<string> {
@@ -186,6 +189,15 @@ function hardeningPatch(pod: PlainMap, hardened: PlainMap): Operation[] {
   return operations;
 }
 
+/** Violations named in a denial; a Pod with thousands of them gets the first ones and a count. */
+const MAX_VIOLATIONS_IN_MESSAGE = 20;
+
+function listViolations(violations: readonly Violation[]): string {
+  const shown = violations.slice(0, MAX_VIOLATIONS_IN_MESSAGE).map((v) => v.message).join('; ');
+  const more = violations.length - MAX_VIOLATIONS_IN_MESSAGE;
+  return more > 0 ? `${shown}; and ${more} more` : shown;
+}
+
 export function decideAdmission(input: AdmissionInput): AdmissionDecision {
   const { policy, namespace, pod, target } = input;
   if (!isPlainMap(pod)) {
@@ -206,19 +218,24 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
       allowed: false,
       mode: outcome.mode,
       leftOut: outcome.leftOut,
-      message: `policy "${policy.name}" (enforce mode) denies ${subject} in namespace "${namespace.name}": ${outcome.violations.map((v) => v.message).join('; ')}`,
+      message: `policy "${policy.name}" (enforce mode) denies ${subject} in namespace "${namespace.name}": ${listViolations(outcome.violations)}`,
       violations: outcome.violations,
       warnings: outcome.warnings,
+      ids: outcome.ids ?? null,
     };
   }
-  return {
-    allowed: true,
+  const decision = {
+    allowed: true as const,
     mode: outcome.mode,
     wouldDeny: outcome.violations,
     leftOut: outcome.leftOut,
     patch: hardeningPatch(pod, outcome.object),
     injected: outcome.injections.map((injection) => injection.path),
     warnings: [...outcome.warnings, ...podSecurityWarnings(namespace, outcome.object)],
-    ...(outcome.skipped !== undefined ? { skipped: outcome.skipped } : {}),
+    ids: outcome.ids ?? null,
+    // The injections themselves (path and value, plain data): nothing is copied per Pod.
+    injectedValues: outcome.injections,
   };
+  // Added afterwards rather than spread into the literal: a spread makes V8 build the object the slow way.
+  return outcome.skipped !== undefined ? { ...decision, skipped: outcome.skipped } : decision;
 }

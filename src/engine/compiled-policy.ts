@@ -56,6 +56,21 @@ function readAnnotatedIds(parts: CompiledPolicyParts, namespace: NamespaceInfo):
       }
     }
   }
+  // Nor the IDs every namespace without a block of its own shares.
+  const fallback = parts.fallback;
+  if (fallback !== null) {
+    for (const [label, range, fallbackRange] of [['uid', uid.range, fallback.uidRange], ['gid', gid.range, fallback.gidRange]] as const) {
+      if (idRangesOverlap(range, fallbackRange)) {
+        return `${prefix} ${label === 'uid' ? UID_RANGE_ANNOTATION : GID_RANGE_ANNOTATION} "${formatIdRange(range)}" ignored: it overlaps the ${label} range ${formatIdRange(fallbackRange)} of ${fallback.source}, which every namespace without a block of its own shares; give the namespace a block outside it`;
+      }
+    }
+  }
+  // Blocks inside the pool are the allocator's to hand out (it records hand-set ones in its ledger
+  // and reports clashes); one reaching past the pool's edge is half outside its bookkeeping.
+  const pool = parts.allocation?.pool;
+  if (pool !== undefined && idRangesOverlap(uid.range, pool) && (uid.range.min < pool.min || uid.range.max > pool.max)) {
+    return `${prefix} ${UID_RANGE_ANNOTATION} "${formatIdRange(uid.range)}" ignored: it reaches past the edge of the allocation pool ${formatIdRange(pool)} (spec.allocation.range); use a block wholly inside the pool or wholly outside it`;
+  }
   return { uidRange: uid.range, gidRange: gid.range, fsGroup: gid.range.min, source: ANNOTATION_SOURCE };
 }
 

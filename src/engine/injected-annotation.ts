@@ -4,7 +4,8 @@
 import type { Injection } from './pod-hardener.js';
 
 interface InjectedSummary {
-  readonly podFields: string[];
+  /** A Set, not a list searched per field: the annotation comes from the Pod's author and can hold 60,000 names. */
+  readonly podFields: Set<string>;
   readonly containerCounts: Map<string, number>;
 }
 
@@ -15,14 +16,14 @@ const FIELD = /^[A-Za-z][A-Za-z.]*$/;
 
 /** The summary in an existing annotation value, or null when it is not in our format. */
 export function parseInjectedAnnotation(value: string): InjectedSummary | null {
-  const summary: InjectedSummary = { podFields: [], containerCounts: new Map() };
+  const summary: InjectedSummary = { podFields: new Set(), containerCounts: new Map() };
   if (value.trim() === '') return summary;
   for (const rawSection of value.split(';')) {
     const section = rawSection.trim();
     if (section.startsWith(POD_SECTION.trim())) {
       for (const field of section.slice(POD_SECTION.trim().length).split(',').map((f) => f.trim())) {
         if (!FIELD.test(field)) return null;
-        if (!summary.podFields.includes(field)) summary.podFields.push(field);
+        summary.podFields.add(field);
       }
     } else if (section.startsWith(CONTAINER_SECTION.trim())) {
       for (const item of section.slice(CONTAINER_SECTION.trim().length).split(',').map((f) => f.trim())) {
@@ -40,7 +41,7 @@ export function parseInjectedAnnotation(value: string): InjectedSummary | null {
 
 function formatSummary(summary: InjectedSummary): string {
   const sections: string[] = [];
-  if (summary.podFields.length > 0) sections.push(`${POD_SECTION}${summary.podFields.join(', ')}`);
+  if (summary.podFields.size > 0) sections.push(`${POD_SECTION}${[...summary.podFields].join(', ')}`);
   if (summary.containerCounts.size > 0) {
     const items = [...summary.containerCounts].map(([field, count]) => `${field} (${count})`);
     sections.push(`${CONTAINER_SECTION}${items.join(', ')}`);
@@ -54,10 +55,10 @@ function formatSummary(summary: InjectedSummary): string {
  */
 export function mergeInjectedAnnotation(existing: string | undefined, injections: readonly Injection[]): { value: string; replacedUnreadable: boolean } {
   const parsed = existing === undefined ? null : parseInjectedAnnotation(existing);
-  const summary = parsed ?? { podFields: [], containerCounts: new Map<string, number>() };
+  const summary = parsed ?? { podFields: new Set<string>(), containerCounts: new Map<string, number>() };
   for (const injection of injections) {
     if (injection.scope === 'pod') {
-      if (!summary.podFields.includes(injection.field)) summary.podFields.push(injection.field);
+      summary.podFields.add(injection.field);
     } else {
       summary.containerCounts.set(injection.field, (summary.containerCounts.get(injection.field) ?? 0) + 1);
     }

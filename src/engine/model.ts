@@ -183,6 +183,12 @@ export interface Violation {
   readonly message: string;
 }
 
+/** One field the engine filled in, and what it put there (for capabilities.drop, the names added). */
+export interface InjectedValue {
+  readonly path: string;
+  readonly value: unknown;
+}
+
 export type ViolationReason = 'privileged' | 'runAsUser' | 'runAsNonRoot' | 'allowPrivilegeEscalation' | 'uidRange' | 'gidRange';
 
 export type AdmissionDecision =
@@ -207,6 +213,14 @@ export type AdmissionDecision =
       readonly warnings: readonly string[];
       /** Set when the Pod was deliberately left alone (Windows Pod, opt-out annotation, …). */
       readonly skipped?: string;
+      /**
+       * The IDs the namespace resolved to, and in `ids.source` the part of the policy that chose
+       * them ("spec.namespaces[0]", "spec.fallback", the namespace's allocated block); null when
+       * none applies. For logs: "why did my Pod get UID 100000?".
+       */
+      readonly ids?: IdDefaults | null;
+      /** Each injected path (as in `injected`, same order) with the value set there. */
+      readonly injectedValues?: readonly InjectedValue[];
     }
   | {
       readonly allowed: false;
@@ -216,6 +230,8 @@ export type AdmissionDecision =
       readonly message: string;
       readonly violations: readonly Violation[];
       readonly warnings: readonly string[];
+      /** As for an allowed decision: the range the Pod was judged against and which rule chose it. */
+      readonly ids?: IdDefaults | null;
     };
 
 /** hardenManifest's answer for one manifest (a Pod or a workload with a Pod template). */

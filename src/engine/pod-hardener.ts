@@ -19,6 +19,8 @@ export interface Injection {
   readonly field: string;
   /** e.g. "spec.containers[0].securityContext.allowPrivilegeEscalation" */
   readonly path: string;
+  /** What was set there; for capabilities.drop, the names added to the list. */
+  readonly value: unknown;
 }
 
 export interface SpecHardening {
@@ -222,7 +224,7 @@ function hardenContainer(
   const add = (field: string, value: unknown): void => {
     adds[field] = value;
     added = true;
-    injections.push({ scope: 'container', field, path: `${where}.securityContext.${field}` });
+    injections.push({ scope: 'container', field, path: `${where}.securityContext.${field}`, value });
   };
   const kept: string[] = [];
   let keptCapabilities = false;
@@ -254,7 +256,7 @@ function hardenContainer(
       if (missing.length > 0) {
         adds['capabilities'] = withMembers(isPlainMap(capabilities) ? capabilities : {}, { drop: [...existing, ...missing] });
         added = true;
-        injections.push({ scope: 'container', field: 'capabilities.drop', path: `${where}.securityContext.capabilities.drop` });
+        injections.push({ scope: 'container', field: 'capabilities.drop', path: `${where}.securityContext.capabilities.drop`, value: missing });
       }
     }
   }
@@ -343,7 +345,7 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
   const podAdds: PlainMap = {};
   const add = (field: string, value: unknown): void => {
     podAdds[field] = value;
-    injections.push({ scope: 'pod', field, path: `${specPath}.securityContext.${field}` });
+    injections.push({ scope: 'pod', field, path: `${specPath}.securityContext.${field}`, value });
   };
 
   let perContainerRunAsNonRoot = false;
@@ -403,7 +405,7 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
   if (defaults.hostUsers === false) {
     const userNamespace = applyUserNamespaceDefault(spec, hardened, specPath);
     hardened = userNamespace.spec;
-    if (userNamespace.injected) injections.push({ scope: 'pod', field: 'hostUsers', path: `${specPath}.hostUsers` });
+    if (userNamespace.injected) injections.push({ scope: 'pod', field: 'hostUsers', path: `${specPath}.hostUsers`, value: false });
     if (userNamespace.warning !== null) warnings.push(userNamespace.warning);
   }
   warnings.push(...groupedWarnings(notes, specPath));

@@ -6,6 +6,24 @@ import type { PolicyError } from './model.js';
 export type PlainMap = Record<string, unknown>;
 
 const MAX_SUGGESTIONS_PER_MAP = 50;
+/** Errors listed for one policy; the rest are counted in a last "and N more errors" entry. */
+export const MAX_LISTED_ERRORS = 50;
+/** Characters of an offending value or key quoted in a message: enough to recognise a label key (up to 317). */
+const MAX_QUOTED_CHARS = 120;
+
+/**
+ * A user's text quoted for a message: at most its first 120 characters, then how many were left
+ * out. A YAML anchor can repeat one 900 KB scalar in a hundred places, so no message may carry it whole.
+ */
+export function quoteText(text: string): string {
+  if (text.length <= MAX_QUOTED_CHARS) return JSON.stringify(text);
+  return `${JSON.stringify(`${text.slice(0, MAX_QUOTED_CHARS)}…`)} (${text.length - MAX_QUOTED_CHARS} more characters)`;
+}
+
+/** A map key as one segment of an error path, cut like quoteText. */
+function keySegment(key: string): string {
+  return key.length <= MAX_QUOTED_CHARS ? key : `${key.slice(0, MAX_QUOTED_CHARS)}…(${key.length - MAX_QUOTED_CHARS} more characters)`;
+}
 
 export function isPlainMap(value: unknown): value is PlainMap {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
@@ -15,21 +33,39 @@ export function isPlainMap(value: unknown): value is PlainMap {
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)}`;
+  if (typeof value === 'string') return `the string ${quoteText(value)}`;
   if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${String(value)}`;
   if (isPlainMap(value)) return 'a map';
   return `a ${typeof value}`;
 }
 
 export function childPath(parent: string, key: string): string {
-  return parent === '' ? key : `${parent}.${key}`;
+  return parent === '' ? keySegment(key) : `${parent}.${keySegment(key)}`;
+}
+
+/** At most MAX_LISTED_ERRORS of `errors`, then one entry counting the others. */
+export function boundErrors(errors: readonly PolicyError[]): PolicyError[] {
+  if (errors.length <= MAX_LISTED_ERRORS) return [...errors];
+  return [...errors.slice(0, MAX_LISTED_ERRORS), omittedErrors(errors.length - MAX_LISTED_ERRORS)];
+}
+
+function omittedErrors(count: number): PolicyError {
+  return { path: '(document)', message: `and ${count} more error${count === 1 ? '' : 's'}; fix the ones above first` };
 }
 
 export class PolicyErrorList {
+  /** The first MAX_LISTED_ERRORS errors, then one entry counting the rest (updated as they come). */
   readonly errors: PolicyError[] = [];
+  private omitted = 0;
 
   add(path: string, message: string): void {
-    this.errors.push({ path, message });
+    if (this.errors.length < MAX_LISTED_ERRORS) {
+      this.errors.push({ path, message });
+      return;
+    }
+    this.omitted++;
+    if (this.omitted === 1) this.errors.push(omittedErrors(1));
+    else this.errors[MAX_LISTED_ERRORS] = omittedErrors(this.omitted);
   }
 
   /** Every key not in `known` is an error, with the closest known name when one is close. */

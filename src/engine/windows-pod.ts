@@ -28,11 +28,20 @@ function requiredAffinityPinsWindows(spec: Record<string, unknown>): boolean {
   return Array.isArray(terms) && terms.length > 0 && terms.every(termPinsWindows);
 }
 
-function hasWindowsOptions(securityContext: unknown): boolean {
-  return isPlainMap(securityContext) && securityContext['windowsOptions'] !== undefined && securityContext['windowsOptions'] !== null;
+/** HostProcess containers run directly on a Windows host; no Linux node runs them as such. */
+function isHostProcess(securityContext: unknown): boolean {
+  if (!isPlainMap(securityContext)) return false;
+  const options = securityContext['windowsOptions'];
+  return isPlainMap(options) && options['hostProcess'] === true;
 }
 
-/** Why this Pod spec is a Windows Pod, or null for a Linux (or unspecified) Pod. */
+/**
+ * Why this Pod spec is a Windows Pod, or null for a Linux (or unspecified) Pod. Only what puts the
+ * Pod on a Windows node counts: spec.os.name (the kubelet refuses a Pod of another OS), the node
+ * selector or required node affinity on the OS label (the scheduler and the kubelet enforce both),
+ * or a HostProcess container. windowsOptions alone does not: a Linux node ignores it, so honouring
+ * it would let any Pod switch the hardening off with `windowsOptions: {}`.
+ */
 export function windowsPodReason(spec: Record<string, unknown>): string | null {
   const os = spec['os'];
   if (isPlainMap(os) && os['name'] === 'windows') return 'Windows Pod (spec.os.name: windows)';
@@ -43,8 +52,8 @@ export function windowsPodReason(spec: Record<string, unknown>): string | null {
     }
   }
   if (requiredAffinityPinsWindows(spec)) return 'Windows Pod (required node affinity pins kubernetes.io/os to windows)';
-  if (hasWindowsOptions(spec['securityContext'])) return 'Windows Pod (spec.securityContext.windowsOptions is set)';
-  const windowsContainer = containersOf(spec, CONTAINER_LISTS).find((ref) => hasWindowsOptions(ref.container['securityContext']));
-  if (windowsContainer !== undefined) return `Windows Pod (${windowsContainer.list} "${windowsContainer.name}" sets securityContext.windowsOptions)`;
+  if (isHostProcess(spec['securityContext'])) return 'Windows Pod (spec.securityContext.windowsOptions.hostProcess: true)';
+  const hostProcess = containersOf(spec, CONTAINER_LISTS).find((ref) => isHostProcess(ref.container['securityContext']));
+  if (hostProcess !== undefined) return `Windows Pod (${hostProcess.list} "${hostProcess.name}" is a HostProcess container)`;
   return null;
 }

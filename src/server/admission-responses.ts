@@ -41,8 +41,40 @@ export interface ResponseExtras {
   readonly auditAnnotations?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The API server keeps at most 4096 characters of warnings per request (and may cut each one at
+ * 256): a Pod with thousands of clashing containers must not make an answer of megabytes that
+ * would be dropped anyway. The first warnings are kept whole, up to these limits; a last one
+ * counts the others.
+ */
+export const MAX_WARNINGS = 20;
+export const MAX_WARNING_CHARS = 1024;
+const MAX_WARNINGS_TOTAL_CHARS = 4096;
+/** A status message longer than this is cut, saying how much was left out. */
+export const MAX_MESSAGE_CHARS = 8192;
+
+export function cutText(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+export function boundWarnings(warnings: readonly string[]): string[] {
+  const kept: string[] = [];
+  let total = 0;
+  let index = 0;
+  for (; index < warnings.length && kept.length < MAX_WARNINGS; index++) {
+    const warning = cutText(warnings[index]!, MAX_WARNING_CHARS);
+    if (warning.length === 0) continue;
+    if (total + warning.length > MAX_WARNINGS_TOTAL_CHARS && kept.length > 0) break;
+    kept.push(warning);
+    total += warning.length;
+  }
+  const left = warnings.slice(index).filter((w) => w.length > 0).length;
+  if (left > 0) kept.push(`and ${left} more warning${left === 1 ? '' : 's'} like these`);
+  return kept;
+}
+
 function withExtras(base: AdmissionResponse, extras: ResponseExtras): AdmissionResponse {
-  const warnings = extras.warnings?.filter((w) => w.length > 0) ?? [];
+  const warnings = boundWarnings(extras.warnings ?? []);
   const annotations = extras.auditAnnotations ?? {};
   return {
     ...base,
@@ -63,12 +95,12 @@ export function patched(uid: string, operations: readonly Operation[], extras: R
 }
 
 export function denied(uid: string, message: string, extras: ResponseExtras = {}): AdmissionResponse {
-  return withExtras({ uid, allowed: false, status: { status: 'Failure', code: 403, reason: 'Forbidden', message } }, extras);
+  return withExtras({ uid, allowed: false, status: { status: 'Failure', code: 403, reason: 'Forbidden', message: cutText(message, MAX_MESSAGE_CHARS) } }, extras);
 }
 
 /** The webhook could not judge the request (bad input, engine failure, no policy yet). */
 export function errored(uid: string, code: number, message: string, extras: ResponseExtras = {}): AdmissionResponse {
-  return withExtras({ uid, allowed: false, status: { status: 'Failure', code, message } }, extras);
+  return withExtras({ uid, allowed: false, status: { status: 'Failure', code, message: cutText(message, MAX_MESSAGE_CHARS) } }, extras);
 }
 
 export function reviewResponse(response: AdmissionResponse, apiVersion: AdmissionApiVersion = ADMISSION_V1): AdmissionReviewResponse {

@@ -4,8 +4,9 @@
 // line written for it.
 import { awaitsAllocatedBlock } from '../allocation/allocator-policy.js';
 import type { NamespaceBlockWait } from '../allocation/namespace-block-waiter.js';
-import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, LeftOutDefault, NamespaceInfo } from '../engine/model.js';
-import { allowed, denied, patched, type AdmissionResponse } from './admission-responses.js';
+import { formatIdRange } from '../engine/id-range.js';
+import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, IdDefaults, InjectedValue, LeftOutDefault, NamespaceInfo } from '../engine/model.js';
+import { allowed, cutText, denied, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, patched, type AdmissionResponse } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import { isJsonObject } from './json-shape.js';
@@ -61,6 +62,30 @@ export function notAPodReason(object: unknown): string | null {
   return null;
 }
 
+/**
+ * More containers than the API server can store in one Pod. etcd takes at most 1.5 MiB per write
+ * (--max-request-bytes); in the protobuf the API server stores, a container costs at least 54 bytes
+ * (its name and image, the defaulted terminationMessagePath, terminationMessagePolicy and
+ * imagePullPolicy, the always-written flags and resources), so no stored Pod has more than about
+ * 29,000. A review with more is refused before any work is done on it.
+ */
+export const MAX_POD_CONTAINERS = 30_000;
+const CONTAINER_LISTS = ['containers', 'initContainers', 'ephemeralContainers'] as const;
+
+/** Why a Pod spec is larger than any Pod the API server stores, or null. */
+export function oversizedPodReason(spec: Record<string, unknown>): string | null {
+  let total = 0;
+  const counts: string[] = [];
+  for (const list of CONTAINER_LISTS) {
+    const value = spec[list];
+    if (!Array.isArray(value)) continue;
+    total += value.length;
+    counts.push(`${value.length} ${list}`);
+  }
+  if (total <= MAX_POD_CONTAINERS) return null;
+  return `request.object.spec has ${total} containers (${counts.join(', ')}), more than the ${MAX_POD_CONTAINERS} the API server can store in one Pod (etcd's 1.5 MiB limit); split the workload into several Pods`;
+}
+
 /** The Pod's name for logs: its name, or its generateName prefix with a "*" when the name is not chosen yet. */
 export function podLogName(request: AdmissionRequest): string {
   const metadata = isJsonObject(request.object) && isJsonObject(request.object.metadata) ? request.object.metadata : {};
@@ -70,10 +95,56 @@ export function podLogName(request: AdmissionRequest): string {
   return '';
 }
 
+/** Longest owner written to a log line: a Kubernetes kind and object name are far shorter. */
+const MAX_OWNER_LENGTH = 320;
+
+/**
+ * Who made the Pod, for logs: "Kind/name" of its controller (else of its first owner) from
+ * metadata.ownerReferences, else its generateName prefix with a "*"; "" when neither is there.
+ */
+export function podOwner(object: unknown): string {
+  const metadata = isJsonObject(object) && isJsonObject(object.metadata) ? object.metadata : {};
+  const references = Array.isArray(metadata.ownerReferences) ? metadata.ownerReferences : [];
+  let owner: Record<string, unknown> | undefined;
+  for (const reference of references) {
+    if (!isJsonObject(reference)) continue;
+    owner ??= reference;
+    if (reference.controller === true) {
+      owner = reference;
+      break;
+    }
+  }
+  if (owner !== undefined && typeof owner.kind === 'string' && typeof owner.name === 'string') return truncate(`${owner.kind}/${owner.name}`, MAX_OWNER_LENGTH);
+  if (typeof metadata.generateName === 'string' && metadata.generateName !== '') return truncate(`${metadata.generateName}*`, MAX_OWNER_LENGTH);
+  return '';
+}
+
+/** "path=value" per injected field, the value as JSON: one string type for log indexers, values included. */
+export function injectedLogEntries(injected: readonly string[], values: readonly InjectedValue[] | undefined): string[] {
+  if (values === undefined) return [...injected];
+  return values.map(({ path, value }) => `${path}=${JSON.stringify(value)}`);
+}
+
+/** Which part of the policy chose the Pod's IDs, and the range, for the decision's log line. */
+function ruleFields(ids: IdDefaults | null | undefined): LogFields {
+  if (ids === undefined) return {};
+  if (ids === null) return { rule: 'none' };
+  return { rule: ids.source, uidRange: formatIdRange(ids.uidRange) };
+}
+
 function podNamespace(request: AdmissionRequest): string {
   if (request.namespace !== '') return request.namespace;
   const metadata = isJsonObject(request.object) && isJsonObject(request.object.metadata) ? request.object.metadata : {};
   return typeof metadata.namespace === 'string' ? metadata.namespace : '';
+}
+
+/** Paths and warnings listed in one log line; a Pod with 30,000 containers would make a line of megabytes. */
+export const MAX_LOGGED_ITEMS = 50;
+
+/** `{name: items}`, cut to MAX_LOGGED_ITEMS (each at most MAX_WARNING_CHARS) plus `{nameOmitted: n}` counting the rest. */
+function boundedList(name: string, items: readonly string[]): LogFields {
+  const shown = items.slice(0, MAX_LOGGED_ITEMS).map((item) => cutText(item, MAX_WARNING_CHARS));
+  return items.length > MAX_LOGGED_ITEMS ? { [name]: shown, [`${name}Omitted`]: items.length - MAX_LOGGED_ITEMS } : { [name]: shown };
 }
 
 function truncate(text: string, max: number): string {
@@ -110,6 +181,8 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   if (notAPod !== null) {
     return outcome(unableToJudge(uid, deps.failurePolicy, 400, notAPod), 'invalid', { reason: notAPod });
   }
+  const oversized = oversizedPodReason((request.object as { spec: Record<string, unknown> }).spec);
+  if (oversized !== null) return outcome(denied(uid, oversized), 'invalid', { reason: oversized });
   const namespaceName = podNamespace(request);
   if (namespaceName === '') {
     const reason = 'request.namespace is empty; a Pod always belongs to a namespace';
@@ -155,15 +228,17 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   }
   if (!decision.allowed) {
     return outcome(denied(uid, decision.message, { warnings: decision.warnings }), 'denied', {
-      reason: decision.message,
-      violations: decision.violations.map((v) => v.path),
+      reason: cutText(decision.message, MAX_MESSAGE_CHARS),
+      ...boundedList('violations', decision.violations.map((v) => v.path)),
       ...leftOutLog(decision.leftOut),
+      ...ruleFields(decision.ids),
       ...policyFields,
     });
   }
   if (decision.skipped !== undefined) {
     return outcome(allowed(uid, { warnings: decision.warnings, auditAnnotations: { skipped: decision.skipped } }), 'skipped', {
       reason: decision.skipped,
+      ...ruleFields(decision.ids),
       ...policyFields,
     });
   }
@@ -180,10 +255,11 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
       patched(uid, decision.patch, { warnings: decision.warnings, auditAnnotations }),
       result,
       {
-        injected: decision.injected,
-        warnings: decision.warnings,
+        ...boundedList('injected', injectedLogEntries(decision.injected, decision.injectedValues)),
+        ...boundedList('warnings', decision.warnings),
         ...leftOutLog(decision.leftOut),
         ...(wouldDeny.length > 0 ? { mode: 'warn', wouldDeny: wouldDeny.slice(0, MAX_LEFT_OUT_LOGGED).map((v) => v.path), wouldDenyCount: wouldDeny.length } : {}),
+        ...ruleFields(decision.ids),
         ...policyFields,
       },
       decision.injected,

@@ -50,8 +50,9 @@ export function readRequestBody(req: IncomingMessage, limitBytes: number): Promi
   const declaredLength = declared === undefined ? null : Number(declared);
   const rawEncoding = req.headers['content-encoding'];
   const encoding = rawEncoding === undefined ? '' : rawEncoding.trim().toLowerCase();
-  // Compressed bodies are limited after decompression, like body-parser's inflate option.
-  if (encoding === '' && declaredLength !== null && declaredLength > limitBytes) return Promise.reject(overLimit(declaredLength, limitBytes));
+  // Compressed bodies are limited after decompression, like body-parser's inflate option; an
+  // identity body is the bytes on the wire, so its Content-Length is checked at once.
+  if ((encoding === '' || encoding === 'identity') && declaredLength !== null && declaredLength > limitBytes) return Promise.reject(overLimit(declaredLength, limitBytes));
   const decoder = decoderFor(encoding);
   if (decoder === 'unsupported') {
     return Promise.reject(new RequestBodyError(415, `unsupported Content-Encoding ${JSON.stringify(rawEncoding)}; send the body uncompressed, or gzip, deflate or br`));

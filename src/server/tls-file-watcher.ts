@@ -2,12 +2,12 @@
 // cert-manager and kubelet replace Secret volume files by swapping a "..data" symlink in the
 // directory, which a watch on the files themselves misses; so the directories are watched and,
 // because fs.watch is best-effort (NFS, overlay quirks, a directory that is replaced), a periodic
-// poll compares contents too. A pair that does not check out is never applied: the previous one
-// stays, the failure is logged loudly and counted, and the next change or poll tries again.
+// poll compares contents too (file-change-trigger.ts, shared with `serve --policy FILE`). A pair
+// that does not check out is never applied: the previous one stays, the failure is logged loudly
+// and counted, and the next change or poll tries again.
 import { createHash } from 'node:crypto';
-import { watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock } from './clock.js';
+import { FileChangeTrigger } from './file-change-trigger.js';
 import type { Logger } from './logger.js';
 import { checkTlsPair, readTlsPair, type TlsPair, type TlsPairSummary } from './tls-pair.js';
 
@@ -31,48 +31,34 @@ function fingerprint(pair: TlsPair): string {
 
 export class TlsFileWatcher {
   private readonly options: TlsFileWatcherOptions;
+  private readonly trigger: FileChangeTrigger;
   private currentFingerprint: string;
   private lastFailedFingerprint: string | null = null;
-  private watchers: FSWatcher[] = [];
-  private pollTimer: TimerHandle | null = null;
-  private debounceTimer: TimerHandle | null = null;
-  private checking: Promise<void> | null = null;
-  private recheck = false;
-  private stopped = false;
 
   constructor(options: TlsFileWatcherOptions) {
     this.options = options;
     this.currentFingerprint = fingerprint(options.initial);
+    this.trigger = new FileChangeTrigger({
+      paths: [options.certPath, options.keyPath],
+      check: () => this.readAndApply(),
+      logger: options.logger,
+      clock: options.clock,
+      pollIntervalMs: options.pollIntervalMs,
+      debounceMs: options.debounceMs,
+    });
   }
 
   start(): void {
-    this.watchDirectories();
-    this.schedulePoll();
+    this.trigger.start();
   }
 
   stop(): void {
-    this.stopped = true;
-    for (const watcher of this.watchers) watcher.close();
-    this.watchers = [];
-    if (this.pollTimer) this.options.clock.clearTimeout(this.pollTimer);
-    if (this.debounceTimer) this.options.clock.clearTimeout(this.debounceTimer);
+    this.trigger.stop();
   }
 
   /** Reads the files now and applies them if they changed and check out; resolves when done. */
-  async checkNow(): Promise<void> {
-    if (this.checking) {
-      // A change arrived while reading: look again afterwards, so the last write always wins.
-      this.recheck = true;
-      return this.checking;
-    }
-    this.checking = this.readAndApply().finally(() => {
-      this.checking = null;
-    });
-    await this.checking;
-    if (this.recheck && !this.stopped) {
-      this.recheck = false;
-      await this.checkNow();
-    }
+  checkNow(): Promise<void> {
+    return this.trigger.checkNow();
   }
 
   private async readAndApply(): Promise<void> {
@@ -109,41 +95,5 @@ export class TlsFileWatcher {
       keyPath: this.options.keyPath,
     });
     this.options.onReloadError(message);
-  }
-
-  private watchDirectories(): void {
-    const directories = [...new Set([dirname(this.options.certPath), dirname(this.options.keyPath)])];
-    for (const directory of directories) {
-      try {
-        const watcher = watch(directory, { persistent: false }, () => this.scheduleCheck());
-        watcher.on('error', (error) => {
-          this.options.logger.warn('watching the TLS directory failed; relying on the periodic check', { directory, error: error.message });
-          watcher.close();
-          this.watchers = this.watchers.filter((w) => w !== watcher);
-        });
-        this.watchers.push(watcher);
-      } catch (error) {
-        this.options.logger.warn('cannot watch the TLS directory; relying on the periodic check', { directory, error: (error as Error).message });
-      }
-    }
-  }
-
-  private scheduleCheck(): void {
-    if (this.stopped) return;
-    if (this.debounceTimer) this.options.clock.clearTimeout(this.debounceTimer);
-    this.debounceTimer = this.options.clock.setTimeout(() => {
-      this.debounceTimer = null;
-      void this.checkNow();
-    }, this.options.debounceMs ?? 250);
-    this.debounceTimer.unref?.();
-  }
-
-  private schedulePoll(): void {
-    if (this.stopped) return;
-    this.pollTimer = this.options.clock.setTimeout(() => {
-      if (this.watchers.length === 0) this.watchDirectories();
-      void this.checkNow().finally(() => this.schedulePoll());
-    }, this.options.pollIntervalMs ?? 10_000);
-    this.pollTimer.unref?.();
   }
 }

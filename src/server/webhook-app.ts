@@ -9,11 +9,13 @@ import { readAdmissionReview, type AdmissionRequest } from './admission-review.j
 import type { Clock } from './clock.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { Logger } from './logger.js';
-import { admitPod, podLogName, type AdmissionOutcome } from './pod-admission.js';
+import { admitPod, podLogName, podOwner, type AdmissionOutcome } from './pod-admission.js';
 import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-review.js';
 import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
+import { createReviewBudget, defaultBudgetBytes, type ReviewBudget } from './review-budget.js';
 import { createTurnBatch } from './turn-batch.js';
+import { warningReason } from './warning-reasons.js';
 import type { WebhookMetrics } from './webhook-metrics.js';
 
 /**
@@ -41,6 +43,13 @@ export interface WebhookAppDeps {
   readonly clock: Clock;
   readonly readinessChecks: readonly ReadinessCheck[];
   readonly bodyLimitBytes?: number;
+  /** Large reviews judged at once (review-budget.ts); default: from the heap limit. */
+  readonly reviewBudget?: ReviewBudget;
+}
+
+function ownerField(request: AdmissionRequest): { owner?: string } {
+  const owner = podOwner(request.object);
+  return owner === '' ? {} : { owner };
 }
 
 type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionOutcome>;
@@ -73,6 +82,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   // Express would parse the query string of every request for req.query, which nothing here reads.
   app.set('query parser', false);
   const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const budget = deps.reviewBudget ?? createReviewBudget(defaultBudgetBytes(limit));
 
   // A review whose body has been read, waiting for the end of the turn (see turn-batch.ts).
   interface ReceivedReview {
@@ -92,12 +102,15 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     const recordAnswer = ({ request, outcome, seconds }: AnsweredReview): void => {
       deps.metrics.observeAdmission(endpoint, request.operation, outcome.result, seconds);
       deps.metrics.countInjected(outcome.injected);
+      const warnings = outcome.response.warnings;
+      if (warnings !== undefined && warnings.length > 0) deps.metrics.countWarnings(warnings.map(warningReason));
       if (outcome.wouldDeny !== undefined) deps.metrics.countWouldDeny(outcome.wouldDeny.namespace, outcome.wouldDeny.reasons);
       const fields = {
         endpoint,
         uid: request.uid,
         namespace: request.namespace,
         name: endpoint === 'mutate' ? podLogName(request) : request.name,
+        ...(endpoint === 'mutate' ? ownerField(request) : {}),
         operation: request.operation,
         resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
         dryRun: request.dryRun,
@@ -157,8 +170,9 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
 
     // Stage by stage: every review of the turn is parsed before any is decided, so the parser and
     // then the engine run warm (turn-batch.ts); each answer leaves as soon as it is decided.
-    const received = createTurnBatch<ReceivedReview>((reviews) => {
-      const readable: Array<{ review: ReceivedReview; request: AdmissionRequest }> = [];
+    type ReadableReview = { review: ReceivedReview; request: AdmissionRequest };
+    const readReviews = (reviews: readonly ReceivedReview[]): ReadableReview[] => {
+      const readable: ReadableReview[] = [];
       for (const review of reviews) {
         let request: AdmissionRequest | null;
         try {
@@ -173,15 +187,57 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         }
         if (request !== null) readable.push({ review, request });
       }
-      for (const { review, request } of readable) {
-        decide(review, request).catch((error: unknown) => {
-          deps.logger.error('could not send an admission answer', { endpoint, uid: request.uid, reason: error instanceof Error ? error.message : String(error) });
-        });
-      }
+      return readable;
+    };
+    const startDecision = ({ review, request }: ReadableReview): void => {
+      decide(review, request).catch((error: unknown) => {
+        deps.logger.error('could not send an admission answer', { endpoint, uid: request.uid, reason: error instanceof Error ? error.message : String(error) });
+      });
+    };
+    const received = createTurnBatch<ReceivedReview>((reviews) => {
+      for (const readable of readReviews(reviews)) startDecision(readable);
     });
+    // Large reviews are never batched: each is parsed in one event-loop turn and decided in the
+    // next, one review at a time, so probes and ordinary Pods are served in between.
+    const largeReviews: ReceivedReview[] = [];
+    let judgingLarge = false;
+    const judgeNextLarge = (): void => {
+      const next = largeReviews.shift();
+      if (next === undefined) {
+        judgingLarge = false;
+        return;
+      }
+      const [readable] = readReviews([next]);
+      if (readable === undefined) {
+        setImmediate(judgeNextLarge);
+        return;
+      }
+      setImmediate(() => {
+        startDecision(readable);
+        setImmediate(judgeNextLarge);
+      });
+    };
+
+    const refuseBusy = (req: Request, res: Response, bytes: number, started: number): void => {
+      const reason = `secure-defaults is busy: ${budget.inFlight()} bytes of large reviews are being judged (limit ${budget.limitBytes}); this review of ${bytes} bytes is refused rather than risk running out of memory; retry it`;
+      deps.metrics.observeAdmission(endpoint, '', 'errored', secondsSince(started));
+      deps.logger.warn('request refused', { path: req.path, status: 429, reason });
+      res.setHeader('Connection', 'close');
+      res.setHeader('Retry-After', '1');
+      oneLine(res, 429, reason);
+    };
 
     return async (req: Request, res: Response): Promise<void> => {
       const started = deps.clock.monotonic();
+      // Held from before the body is read until the answer is gone: reading, parsing, deciding and
+      // the answer are what a large review costs.
+      const declared = Number(req.headers['content-length']);
+      let held = Number.isSafeInteger(declared) && declared >= 0 && declared <= limit ? declared : 0;
+      if (!budget.tryReserve(held)) {
+        refuseBusy(req, res, held, started);
+        return;
+      }
+      res.once('close', () => budget.release(held));
       // The body is read whatever its declared type, so a too-large body is refused as such.
       let body: Buffer;
       try {
@@ -196,13 +252,31 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         oneLine(res, status, reason);
         return;
       }
+      // A body without Content-Length (chunked, or compressed) is counted once it is read.
+      if (body.length > held) {
+        budget.release(held);
+        held = 0;
+        if (!budget.tryReserve(body.length)) {
+          refuseBusy(req, res, body.length, started);
+          return;
+        }
+        held = body.length;
+      }
       if (!isJsonRequest(req)) {
         deps.metrics.observeAdmission(endpoint, '', 'invalid', secondsSince(started));
         deps.logger.warn('admission request refused', { endpoint, reason: `wrong content type ${req.get('content-type') ?? '(none)'}` });
         oneLine(res, 400, `Content-Type must be application/json, got ${JSON.stringify(req.get('content-type') ?? '')}`);
         return;
       }
-      received.add({ res, body, started });
+      if (body.length < budget.largeBytes) {
+        received.add({ res, body, started });
+      } else {
+        largeReviews.push({ res, body, started });
+        if (!judgingLarge) {
+          judgingLarge = true;
+          setImmediate(judgeNextLarge);
+        }
+      }
     };
   };
 
@@ -217,13 +291,15 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     ),
   );
   app.get('/healthz', (_req, res) => oneLine(res, 200, 'ok'));
+  const notReadyReasons = (): string[] => deps.readinessChecks.map((check) => check()).filter((r): r is string => r !== null);
   app.get('/readyz', (_req, res) => {
-    const reasons = deps.readinessChecks.map((check) => check()).filter((r): r is string => r !== null);
+    const reasons = notReadyReasons();
     if (reasons.length === 0) oneLine(res, 200, 'ok');
     else oneLine(res, 503, `not ready: ${reasons.join('; ')}`);
   });
   app.get('/metrics', async (_req, res) => {
     deps.metrics.setPolicyGeneration(deps.policySource.current()?.generation ?? 0);
+    deps.metrics.setReady(notReadyReasons().length === 0);
     res.status(200).type(deps.registry.contentType).send(await deps.registry.metrics());
   });
   app.all(['/mutate', '/validate-policy'], (req, res) => oneLine(res, 405, `${req.method} is not allowed; send POST with an AdmissionReview`));

@@ -13,6 +13,36 @@ export interface WebhookMetrics {
   setPolicyGeneration(generation: number): void;
   countPolicyReloadError(): void;
   countTlsReloadError(): void;
+  /** The serving certificate's notAfter, as Unix seconds (set at start and on every reload). */
+  setCertificateExpiry(unixSeconds: number): void;
+  /** One per warning sent back to the Pod's author, by reason (warning-reasons.ts). */
+  countWarnings(reasons: readonly string[]): void;
+  /** Whether /readyz would answer 200, set when scraped (alerts: "no ready replica"). */
+  setReady(ready: boolean): void;
+}
+
+/** The AdmissionReview operations; anything else (or none: an unreadable review) is counted as "unknown". */
+const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);
+
+/** The `operation` label: bounded, so a client cannot grow the series with made-up operations. */
+export function operationLabel(operation: string): string {
+  return OPERATIONS.has(operation) ? operation : 'unknown';
+}
+
+export interface BuildInfo {
+  readonly version: string;
+  /** e.g. "v24.22.3" (process.version). */
+  readonly node: string;
+}
+
+/** `secure_defaults_build_info{version,node} 1`, for dashboards and "which version runs where". */
+export function registerBuildInfo(registry: Registry, build: BuildInfo): void {
+  new Gauge({
+    name: 'secure_defaults_build_info',
+    help: 'Always 1; the labels say which secure-defaults version runs on which Node.js.',
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+  }).set({ version: build.version, node: build.node }, 1);
 }
 
 // Container names inside paths would make one time series per workload; keep only the field.
@@ -69,7 +99,8 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     name: 'secure_defaults_admission_duration_seconds',
     help: 'Time from reading an admission request to sending the answer.',
     labelNames: ['endpoint', 'operation'] as const,
-    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    // Up to the longest webhook timeout the API server allows (30 s), so p99 near the timeout can be seen.
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
   });
   const injectedCounts = new LabelledCounts<string>();
@@ -118,9 +149,32 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     help: 'Attempts to load a changed TLS certificate/key pair that failed (the previous pair stays in use).',
     registers,
   });
+  const certificateExpiry = new Gauge({
+    name: 'secure_defaults_tls_certificate_expiry_timestamp_seconds',
+    help: 'When the serving certificate in use expires (its notAfter), as Unix seconds; 0 until one is loaded.',
+    registers,
+  });
+  const warningCounts = new LabelledCounts<string>();
+  new Counter({
+    name: 'secure_defaults_warnings_total',
+    help: 'Warnings sent back with admitted or denied Pods (defaults left out, and why), by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+    collect() {
+      warningCounts.publish(this);
+    },
+  });
+  const ready = new Gauge({
+    name: 'secure_defaults_ready',
+    help: '1 while this replica is ready to judge Pods (what /readyz answers), else 0.',
+    registers,
+  });
   generation.set(0);
+  certificateExpiry.set(0);
+  ready.set(0);
   return {
-    observeAdmission(endpoint, operation, result, seconds) {
+    observeAdmission(endpoint, rawOperation, result, seconds) {
+      const operation = operationLabel(rawOperation);
       requestCounts.add(requestKey(endpoint, operation, result), () => ({ endpoint, operation, result }), 1);
       latency.observe({ endpoint, operation }, seconds);
     },
@@ -136,5 +190,10 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
     setPolicyGeneration: (value) => generation.set(value),
     countPolicyReloadError: () => reloadErrors.inc(),
     countTlsReloadError: () => tlsReloadErrors.inc(),
+    setCertificateExpiry: (unixSeconds) => certificateExpiry.set(unixSeconds),
+    setReady: (value) => ready.set(value ? 1 : 0),
+    countWarnings(reasons) {
+      for (const reason of reasons) warningCounts.add(reason, () => ({ reason }), 1);
+    },
   };
 }

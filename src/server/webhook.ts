@@ -1,6 +1,7 @@
 // Puts the pieces together: TLS material (files that are watched, or a generated self-signed
 // pair), the Express app, the HTTPS server, metrics and readiness. serve.ts, the tests and the
 // load benchmark all start the webhook through here.
+import { X509Certificate } from 'node:crypto';
 import { requestClassesFor } from './express-request-classes.js';
 import type { Logger } from './logger.js';
 import { generateSelfSignedCertificate } from './self-signed-certificate.js';
@@ -33,6 +34,16 @@ export interface RunningWebhook {
   shutdown(options: ShutdownOptions): Promise<void>;
 }
 
+/** notAfter of a PEM certificate as Unix seconds, or null when it cannot be read. */
+export function certificateExpirySeconds(certPem: string): number | null {
+  try {
+    const notAfter = Date.parse(new X509Certificate(certPem).validTo);
+    return Number.isFinite(notAfter) ? Math.floor(notAfter / 1000) : null;
+  } catch {
+    return null;
+  }
+}
+
 async function initialPair(tls: TlsSource, logger: Logger): Promise<TlsPair> {
   if (tls.kind === 'pair') return tls.pair;
   if (tls.kind === 'self-signed') {
@@ -49,6 +60,11 @@ async function initialPair(tls: TlsSource, logger: Logger): Promise<TlsPair> {
 export async function startWebhook(config: WebhookConfig): Promise<RunningWebhook> {
   const { logger, clock, metrics } = config;
   const pair = await initialPair(config.tls, logger);
+  const recordExpiry = (certPem: string): void => {
+    const expiry = certificateExpirySeconds(certPem);
+    if (expiry !== null) metrics.setCertificateExpiry(expiry);
+  };
+  recordExpiry(pair.certPem);
   let isShuttingDown = (): boolean => false;
   const readinessChecks: ReadinessCheck[] = [
     () => (isShuttingDown() ? 'shutting down' : null),
@@ -74,7 +90,10 @@ export async function startWebhook(config: WebhookConfig): Promise<RunningWebhoo
       certPath: config.tls.certPath,
       keyPath: config.tls.keyPath,
       initial: pair,
-      onNewPair: (next) => server.replaceTls(next),
+      onNewPair: (next) => {
+        server.replaceTls(next);
+        recordExpiry(next.certPem);
+      },
       onReloadError: () => metrics.countTlsReloadError(),
       logger,
       clock,

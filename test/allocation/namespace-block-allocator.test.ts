@@ -2,7 +2,8 @@ import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import type { AllocationPlanSettings } from '../../src/allocation/allocation-plan.js';
 import { createAllocatorMetrics } from '../../src/allocation/allocator-metrics.js';
-import type { AllocatorPolicy } from '../../src/allocation/allocator-policy.js';
+import { allocatorPolicyFrom, type AllocatorPolicy } from '../../src/allocation/allocator-policy.js';
+import { parsePolicy } from '../../src/engine/index.js';
 import { parseIdRangeText, rangesOverlap } from '../../src/allocation/id-range-text.js';
 import { decodeLedger, encodeLedger, LEDGER_FORMAT } from '../../src/allocation/ledger.js';
 import { NamespaceBlockAllocator } from '../../src/allocation/namespace-block-allocator.js';
@@ -169,6 +170,19 @@ describe('NamespaceBlockAllocator.runPass', () => {
     ]);
     expect(cluster.events[0]?.message).toMatch(/overlaps 1000000-1009999 of namespace owner/);
     expect(cluster.events[1]?.message).toMatch(/includes 0 \(root\)/);
+  });
+
+  it('reports a hand-set annotation inside the fallback range as an Event saying why, and never adopts it', async () => {
+    const parsed = parsePolicy(
+      'apiVersion: secure-defaults.io/v1alpha1\nkind: SecureDefaultsPolicy\nmetadata: {name: p}\nspec:\n  fallback: {uidRange: "100000-165535"}\n  allocation: {range: "1000000-1099999", blockSize: 10000}\n',
+    );
+    if (!parsed.ok) throw new Error('policy');
+    const { cluster, allocator } = setup(allocatorPolicyFrom(parsed.policy));
+    cluster.addNamespace('sharer', OPTED_IN, { [UID_RANGE_ANNOTATION]: '100000-100010' });
+    await allocator.runPass();
+    expect(cluster.events.map((e) => [e.namespace, e.reason])).toEqual([['sharer', 'UidRangeInvalid']]);
+    expect(cluster.events[0]?.message).toMatch(/"100000-100010" ignored: it overlaps the uid range 100000-165535 of spec.fallback, which every namespace without a block of its own shares/);
+    expect(annotation(cluster, 'sharer')).toBe('100000-100010');
   });
 
   it('keeps a deleted namespace block reserved and says so in the metrics', async () => {

@@ -2,7 +2,7 @@
 // (package.json, dist/src/cli/main.js, policies/), run from an unrelated working directory.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,9 +15,11 @@ const REPO = fileURLToPath(new URL('../../', import.meta.url));
 let packageDir = '';
 let workDir = '';
 
-function runBin(args: readonly string[], stdin = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+const RECORD_LOADED_MODULES = fileURLToPath(new URL('./hooks/record-loaded-modules.mjs', import.meta.url));
+
+function runBin(args: readonly string[], stdin = '', nodeFlags: readonly string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(packageDir, 'dist/src/cli/main.js'), ...args], { cwd: workDir });
+    const child = spawn(process.execPath, [...nodeFlags, join(packageDir, 'dist/src/cli/main.js'), ...args], { cwd: workDir, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -80,6 +82,65 @@ describe('the built secure-defaults bin', () => {
     expect(run.stdout).toMatch(/^\s+serve\b/m);
     expect(run.stdout).toMatch(/^\s+allocations\b/m);
     expect(run.stdout).toMatch(/^\s+mutate\b/m);
+  });
+
+  /** The module URLs the bin resolved while running `args` (from the preloaded recording hook). */
+  async function modulesLoadedBy(args: readonly string[]): Promise<{ stdout: string; modules: string[] }> {
+    const record = join(workDir, `loaded-modules-${args.join('_')}.json`);
+    const run = await runBin(args, '', ['--import', RECORD_LOADED_MODULES], { SECURE_DEFAULTS_LOADED_MODULES: record });
+    expect(run.code).toBe(0);
+    return { stdout: run.stdout, modules: JSON.parse(readFileSync(record, 'utf8')) as string[] };
+  }
+  const kubernetesClient = (url: string): boolean => url.includes('/@kubernetes/client-node/');
+
+  it.each([[['--version']], [['version']]])('%j prints the package version without loading the Kubernetes client, winston or prom-client', async (args) => {
+    const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    const { stdout, modules } = await modulesLoadedBy(args);
+    expect(stdout).toBe(`${version}\n`);
+    expect(modules.filter((url) => kubernetesClient(url) || url.includes('/winston/') || url.includes('/prom-client/'))).toEqual([]);
+  });
+
+  it('does load the Kubernetes client for --help (which lists allocations), so the recording sees it', async () => {
+    const { modules } = await modulesLoadedBy(['--help']);
+    expect(modules.some(kubernetesClient)).toBe(true);
+  });
+
+  describe('serve and signals', () => {
+    /** Starts `serve` with a 60 s shutdown delay and resolves once it listens. */
+    function startServing() {
+      const child = spawn(process.execPath, [join(packageDir, 'dist/src/cli/main.js'), 'serve', '--policy', join(packageDir, 'policies/default.yaml'), '--port', '0', '--host', '127.0.0.1', '--shutdown-delay', '60'], { cwd: workDir });
+      let stdout = '';
+      const seen = (text: string) => new Promise<void>((resolve) => {
+        const look = () => (stdout.includes(text) ? resolve() : child.stdout.once('data', look));
+        look();
+      });
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      return { child, seen, exited, output: () => stdout };
+    }
+
+    it('a second Ctrl-C exits at once instead of waiting out the shutdown delay', async () => {
+      const serving = startServing();
+      await serving.seen('webhook server listening');
+      serving.child.kill('SIGINT');
+      await serving.seen('signal received; shutting down');
+      serving.child.kill('SIGINT');
+      // Bounds a hang, measures nothing: the first signal alone would keep it alive for 60 s.
+      const result = await Promise.race([serving.exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 15_000))]);
+      if (result === 'still running') serving.child.kill('SIGKILL');
+      expect(result).toEqual({ code: 130, signal: null });
+      expect(serving.output()).toContain('second signal received; exiting without draining');
+    }, 30_000);
+
+    it('one signal alone starts the graceful shutdown and keeps serving meanwhile', async () => {
+      const serving = startServing();
+      await serving.seen('webhook server listening');
+      serving.child.kill('SIGTERM');
+      await serving.seen('signal received; shutting down');
+      const early = await Promise.race([serving.exited, new Promise<'still running'>((resolve) => setTimeout(() => resolve('still running'), 1_000))]);
+      serving.child.kill('SIGKILL');
+      expect(early).toBe('still running');
+    }, 30_000);
   });
 
   it('validates a policy', async () => {

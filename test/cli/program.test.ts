@@ -17,8 +17,8 @@ describe('the secure-defaults program', () => {
     }
   });
 
-  it('prints the version', async () => {
-    expect(await runCli(['--version'])).toEqual({ code: 0, stdout: '9.9.9\n', stderr: '' });
+  it.each([[['--version']], [['-V']], [['version']]])('%j prints the version', async (args) => {
+    expect(await runCli(args)).toEqual({ code: 0, stdout: '9.9.9\n', stderr: '' });
   });
 
   it('exits 2 for an unknown command, suggesting the closest one', async () => {

@@ -135,4 +135,22 @@ describe('helm install into a real API server', () => {
     expect(await can('patch', 'namespaces')).toBe('no');
     expect(await can('create', 'pods', '-n', 'team-a')).toBe('no');
   });
+
+  test('the API server accepts the optional NetworkPolicy, hostNetwork Deployment, dashboard ConfigMap and Service metadata', async () => {
+    await plane.createNamespace('day-two', {});
+    const rendered = await runHelm([
+      'template', RELEASE, CHART_DIR, '--namespace', 'day-two', '--kube-version', '1.35.0',
+      '--set', 'networkPolicy.enabled=true', '--set', 'networkPolicy.apiServerCidrs={10.0.0.0/24}', '--set', 'hostNetwork.enabled=true',
+      '--set', 'grafanaDashboard.enabled=true', '--set', 'service.annotations.team=platform',
+      '--show-only', 'templates/networkpolicy.yaml', '--show-only', 'templates/deployment.yaml',
+      '--show-only', 'templates/grafana-dashboard.yaml', '--show-only', 'templates/service.yaml',
+    ]);
+    expect(rendered.code).toBe(0);
+    // Server-side dry run with strict field validation: an unknown or misplaced field is an error.
+    const applied = await plane.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], { input: rendered.stdout });
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout).toContain(`networkpolicy.networking.k8s.io/${FULLNAME} created (server dry run)`);
+    expect(applied.stdout).toContain(`deployment.apps/${FULLNAME} created (server dry run)`);
+    expect(applied.stdout).toContain(`configmap/${FULLNAME}-dashboard created (server dry run)`);
+  });
 });

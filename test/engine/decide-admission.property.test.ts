@@ -101,6 +101,30 @@ describe.each(POLICIES)('decideAdmission invariants (%s)', (_label, policy) => {
     );
   });
 
+  it('decides a Pod not pinned to Windows the same with or without windowsOptions (not hostProcess) added anywhere', () => {
+    const options = fc.constantFrom<unknown>({}, { runAsUserName: 'ContainerUser' }, { hostProcess: false }, { gmsaCredentialSpec: 'x' }, null);
+    fc.assert(
+      fc.property(podArbitrary(), options, fc.nat(6), (pod, windowsOptions, where) => {
+        const marked = deepClone(pod);
+        const spec = marked['spec'] as Json;
+        const containers = spec['containers'] as Json[];
+        const target: Json = where === 0 ? spec : containers[where % containers.length]!;
+        const sc = target['securityContext'];
+        // Only where the securityContext is a map (or unset): garbage stays garbage.
+        fc.pre(sc === undefined || sc === null || (typeof sc === 'object' && !Array.isArray(sc)));
+        target['securityContext'] = { ...((sc as Json | null | undefined) ?? {}), windowsOptions };
+        const plain = decide(policy, pod);
+        const withOptions = decide(policy, marked);
+        expect(withOptions.allowed).toBe(plain.allowed);
+        if (plain.allowed && withOptions.allowed) {
+          expect(withOptions.skipped).toBe(plain.skipped);
+          expect(withOptions.injected).toEqual(plain.injected);
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('injects only UIDs and GIDs inside the namespace range', () => {
     fc.assert(
       fc.property(pods, (pod) => {

@@ -175,6 +175,30 @@ describe('decideAdmission follows the policy defaults', () => {
     expect(podSc(bad.out)?.['runAsUser']).toBe(100000);
     expect(bad.decision.warnings.join('\n')).toMatch(/annotation secure-defaults.io\/uid-range ignored: "lots": expected "MIN-MAX"/);
   });
+
+  // The fallback 100000-165535 is shared by every namespace without a block: a hand-set block in it
+  // would share UIDs with all of them. One straddling the pool's edge is half outside the ledger.
+  it.each([
+    ['inside the fallback', { 'secure-defaults.io/uid-range': '100000-100010' }, /overlaps the uid range 100000-165535 of spec.fallback/],
+    ['across the fallback end', { 'secure-defaults.io/uid-range': '165535-170000' }, /overlaps the uid range 100000-165535 of spec.fallback/],
+    ['covering the fallback', { 'secure-defaults.io/uid-range': '50000-999999' }, /overlaps the uid range 100000-165535 of spec.fallback/],
+    ['gid inside the fallback', { 'secure-defaults.io/uid-range': '500000-500999', 'secure-defaults.io/gid-range': '165000-165100' }, /gid-range "165000-165100" ignored: it overlaps the gid range/],
+    ['across the pool start', { 'secure-defaults.io/uid-range': '999999000-1000000500' }, /reaches past the edge of the allocation pool 1000000000-1999999999/],
+    ['across the pool end', { 'secure-defaults.io/uid-range': '1999999000-2000000500' }, /reaches past the edge of the allocation pool/],
+  ])('refuses an annotated block %s, with a warning saying why', (_label, annotations, reason) => {
+    const policy = policyWith('  allocation:\n    range: "1000000000-1999999999"\n');
+    const { out, decision } = harden(pod({ containers: [{ name: 'app' }] }), policy, namespace('tenant', {}, annotations));
+    expect(podSc(out)?.['runAsUser']).toBe(100000);
+    expect(decision.warnings.join('\n')).toMatch(reason);
+    expect(decision.warnings.join('\n')).toMatch(/using spec.fallback 100000-165535 instead/);
+  });
+
+  it.each([['500000-509999'], ['1000020000-1000029999'], ['99999-99999']])('honours an annotated block %s outside the fallback and rules', (range) => {
+    const policy = policyWith('  allocation:\n    range: "1000000000-1999999999"\n');
+    const { out, decision } = harden(pod({ containers: [{ name: 'app' }] }), policy, namespace('tenant', {}, { 'secure-defaults.io/uid-range': range }));
+    expect(podSc(out)?.['runAsUser']).toBe(Number(range.split('-')[0]));
+    expect(decision.warnings).toEqual([]);
+  });
 });
 
 describe('decideAdmission leaves Windows Pods alone', () => {
@@ -185,16 +209,32 @@ describe('decideAdmission leaves Windows Pods alone', () => {
     ['nodeSelector kubernetes.io/os', { nodeSelector: { 'kubernetes.io/os': 'windows' } }],
     ['nodeSelector beta.kubernetes.io/os', { nodeSelector: { 'beta.kubernetes.io/os': 'windows' } }],
     ['required node affinity', { affinity: affinity([windowsTerm]) }],
-    ['pod windowsOptions', { securityContext: { windowsOptions: { hostProcess: true, runAsUserName: 'NT AUTHORITY\\SYSTEM' } }, hostNetwork: true }],
+    ['pod-level HostProcess', { securityContext: { windowsOptions: { hostProcess: true, runAsUserName: 'NT AUTHORITY\\SYSTEM' } }, hostNetwork: true }],
   ])('%s', (_label, extra) => {
     const { decision } = harden(pod({ ...extra, containers: [{ name: 'app' }] }));
     expect(decision.patch).toEqual([]);
     expect(decision.skipped).toMatch(/^Windows Pod/);
   });
 
-  it('a container with windowsOptions makes it a Windows Pod', () => {
-    const { decision } = harden(pod({ containers: [{ name: 'app', securityContext: { windowsOptions: { runAsUserName: 'x' } } }] }));
-    expect(decision.skipped).toMatch(/containers "app" sets securityContext.windowsOptions/);
+  it('a HostProcess container makes it a Windows Pod', () => {
+    const { decision } = harden(pod({ hostNetwork: true, containers: [{ name: 'app', securityContext: { windowsOptions: { hostProcess: true } } }] }));
+    expect(decision.skipped).toMatch(/containers "app" is a HostProcess container/);
+  });
+
+  // windowsOptions alone does not put a Pod on a Windows node: a Linux node ignores it.
+  it.each([
+    ['empty pod-level windowsOptions', { securityContext: { windowsOptions: {} } }, {}],
+    ['pod-level runAsUserName', { securityContext: { windowsOptions: { runAsUserName: 'ContainerUser' } } }, {}],
+    ['hostProcess false', { securityContext: { windowsOptions: { hostProcess: false } } }, {}],
+    ['empty container windowsOptions', {}, { securityContext: { windowsOptions: {} } }],
+    ['container gmsa', {}, { securityContext: { windowsOptions: { gmsaCredentialSpecName: 'x' } } }],
+    ['container windowsOptions null', {}, { securityContext: { windowsOptions: null } }],
+  ])('hardens a Linux Pod with %s exactly as without it', (_label, podExtra, containerExtra) => {
+    const plain = harden(pod({ containers: [{ name: 'app' }, { name: 'side' }] })).decision;
+    const marked = harden(pod({ ...podExtra, containers: [{ name: 'app', ...containerExtra }, { name: 'side' }] })).decision;
+    expect(marked.skipped).toBeUndefined();
+    expect(marked.injected).toEqual(plain.injected);
+    expect(marked.injected).toContain('spec.securityContext.runAsUser');
   });
 
   it.each([
@@ -340,6 +380,17 @@ describe('decideAdmission, enforce mode', () => {
     expect(decision.allowed).toBe(false);
   });
 
+  it('cannot be dodged by adding windowsOptions: a root Pod is still refused and the defaults are still added', () => {
+    const root = decide(pod({ securityContext: { windowsOptions: {} }, containers: [{ name: 'app', securityContext: { runAsUser: 0, windowsOptions: {} } }] }));
+    expect(root.allowed).toBe(false);
+    const unset = decide(pod({ containers: [{ name: 'app', securityContext: { windowsOptions: {} } }] }));
+    expect(unset.allowed).toBe(true);
+    if (unset.allowed) {
+      expect(unset.skipped).toBeUndefined();
+      expect(unset.injected).toEqual(expect.arrayContaining(['spec.securityContext.runAsUser', 'spec.securityContext.runAsNonRoot']));
+    }
+  });
+
   it('allows and hardens a compliant Pod', () => {
     const decision = decide(pod({ securityContext: { runAsUser: 15000 }, containers: [{ name: 'app' }] }));
     expect(decision.allowed).toBe(true);
@@ -373,5 +424,37 @@ describe('decideAdmission, target ephemeralContainers (kubectl debug)', () => {
     const input = pod({ securityContext: podLevel, containers: [{ name: 'app' }], ephemeralContainers: [newOne] });
     const decision = allowed(decideAdmission({ policy: policyWith(), namespace: namespace(), pod: input, target: 'ephemeralContainers' }));
     expect(containerSc(applyPatch(input, decision.patch), 'debugger-new', 'ephemeralContainers')).toEqual(RESTRICTED_CONTAINER);
+  });
+});
+
+describe('decideAdmission says which rule chose the IDs and what values it injected', () => {
+  const allocating = policyWith('  allocation:\n    range: "1000000000-1999999999"\n    blockSize: 10000\n');
+  it.each([
+    ['a namespaces rule', policyWith(), namespace('payments'), 'spec.namespaces[0]', 10000],
+    ['the fallback', policyWith(), namespace('team-b'), 'spec.fallback', 100000],
+    ['an allocated block', allocating, namespace('team-c', {}, { 'secure-defaults.io/uid-range': '1000010000-1000019999' }), 'namespace annotation secure-defaults.io/uid-range', 1000010000],
+  ])('%s', (_what, policy, ns, source, uid) => {
+    const { out, decision } = harden(pod({ containers: [{ name: 'app', image: 'nginx', securityContext: { capabilities: { drop: ['NET_RAW'] } } }] }), policy, ns);
+    expect(decision.ids?.source).toBe(source);
+    expect(decision.ids?.uidRange.min).toBe(uid);
+    const values = Object.fromEntries((decision.injectedValues ?? []).map(({ path, value }) => [path, value]));
+    expect(values).toMatchObject({
+      'spec.securityContext.runAsUser': uid,
+      'spec.securityContext.runAsNonRoot': true,
+      'spec.securityContext.seccompProfile': { type: 'RuntimeDefault' },
+      'spec.containers[0].securityContext.allowPrivilegeEscalation': false,
+      'spec.containers[0].securityContext.capabilities.drop': ['ALL'],
+    });
+    // Every injected path has its value, in the same order, and each value is what the patched Pod holds.
+    expect((decision.injectedValues ?? []).map(({ path }) => path)).toEqual(decision.injected);
+    expect((out['spec'] as { securityContext: Json }).securityContext['runAsUser']).toBe(uid);
+  });
+
+  it('is null when no rule, block or fallback applies, and names the rule in an enforce-mode denial', () => {
+    const noIds = policyWith('', { rules: false });
+    expect(allowed(decideAdmission({ policy: noIds, namespace: namespace('x'), pod: pod({ containers: [{ name: 'a', image: 'i' }] }), target: 'pod' })).ids).toBeNull();
+    const denial = decideAdmission({ policy: policyWith('  mode: enforce\n'), namespace: namespace('payments'), pod: pod({ securityContext: { runAsUser: 5 }, containers: [{ name: 'a', image: 'i' }] }), target: 'pod' });
+    expect(denial.allowed).toBe(false);
+    expect(denial.ids?.source).toBe('spec.namespaces[0]');
   });
 });

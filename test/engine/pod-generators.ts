@@ -69,7 +69,7 @@ const annotations = fc.record(
 );
 
 export interface PodOptions {
-  /** Include markers that make a Pod a Windows Pod (os, nodeSelector, windowsOptions). */
+  /** Include markers that make a Pod a Windows Pod (os, nodeSelector), and windowsOptions, which does not. */
   readonly windows?: boolean;
   /** Include host namespaces and containers that mount a hostPath volume. */
   readonly node?: boolean;
@@ -101,6 +101,7 @@ export function podArbitrary(options: PodOptions = {}): fc.Arbitrary<Json> {
       if (ephemeralContainers !== undefined) spec['ephemeralContainers'] = ephemeralContainers;
       if (windowsOptionsOn >= 0) {
         const first = containers[windowsOptionsOn]!;
+        // windowsOptions without hostProcess is not a Windows marker (a Linux node ignores it).
         first['securityContext'] = { ...((first['securityContext'] as Json | null) ?? {}), windowsOptions: { runAsUserName: 'ContainerUser' } };
       }
       return { apiVersion: 'v1', kind: 'Pod', metadata, spec };

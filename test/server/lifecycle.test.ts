@@ -94,7 +94,7 @@ describe('readiness, metrics and shutdown', () => {
       const text = metrics.text;
       expect(text).toContain('secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="patched"} 2');
       expect(text).toContain('secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="skipped"} 1');
-      expect(text).toContain('secure_defaults_admission_requests_total{endpoint="mutate",operation="",result="invalid"} 1');
+      expect(text).toContain('secure_defaults_admission_requests_total{endpoint="mutate",operation="unknown",result="invalid"} 1');
       expect(text).toContain('secure_defaults_admission_duration_seconds_count{endpoint="mutate",operation="CREATE"} 3');
       expect(text).toContain('secure_defaults_injected_fields_total{field="spec.securityContext.runAsNonRoot"} 2');
       expect(text).toContain('secure_defaults_policy_generation 7');

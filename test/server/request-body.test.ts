@@ -73,6 +73,32 @@ describe('readRequestBody over a real HTTP connection', () => {
     expect(answer.body.toString()).toBe(`request body of ${LIMIT + 1} bytes is over the ${LIMIT}-byte limit`);
   });
 
+  // Only the headers are sent: a server that waited for the body would answer after its timeout.
+  it.each([['identity'], ['IDENTITY'], [' identity '], ['']])('refuses an oversized Content-Length at once with Content-Encoding %j', async (encoding) => {
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(`POST / HTTP/1.1\r\nHost: x\r\nContent-Length: ${LIMIT * 1000}\r\nContent-Encoding: ${encoding}\r\n\r\n`);
+      });
+      let text = '';
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes('limit')) {
+          socket.destroy();
+          resolve(text);
+        }
+      });
+      socket.on('error', reject);
+      setTimeout(() => {
+        socket.destroy();
+        resolve(text);
+      }, 2000);
+    });
+    expect(answer).toMatch(/^HTTP\/1.1 413 /);
+    expect(answer).toContain(`request body of ${LIMIT * 1000} bytes is over the ${LIMIT}-byte limit`);
+    expect(Date.now() - started).toBeLessThan(1500);
+  });
+
   it('refuses a chunked body once it passes the limit', async () => {
     const answer = await post('z'.repeat(LIMIT * 3), {}, true);
     expect(answer.status).toBe(413);

@@ -1,10 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { Command } from 'commander';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigMapRef, registerServeCommand, startServe, type ServeOptions } from '../../src/cli/commands/serve.js';
-import { decodePatch, httpsCall, podReview, RecordingLogger } from './webhook-harness.js';
+import { decodePatch, httpsCall, podReview, RecordingLogger, startTestWebhook } from './webhook-harness.js';
 
 const base: ServeOptions = { port: 0, host: '127.0.0.1', failClosed: false, shutdownDelay: 0, drainTimeout: 2 };
 
@@ -33,6 +34,36 @@ describe('secure-defaults serve', () => {
       await running.stop();
     }
     expect(logger.entries.some((e) => e.message === 'webhook server stopped')).toBe(true);
+  });
+
+  it('exports build info, the serving certificate expiry and warnings per reason on /metrics', async () => {
+    const running = await startServe({ ...base, policy: 'policies/default.yaml' }, new RecordingLogger());
+    try {
+      const ca = running.webhook.initialCertificatePem;
+      const object = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'app', image: 'busybox', securityContext: { privileged: true } }] } };
+      const privileged = podReview({ uid: 'serve-2', namespace: 'anything', object });
+      const answer = await httpsCall(running.webhook.port, { method: 'POST', path: '/mutate', ca, headers: { 'content-type': 'application/json' }, body: JSON.stringify(privileged) });
+      expect(answer.json().response.warnings).toEqual(expect.arrayContaining([expect.stringContaining('allowPrivilegeEscalation: false not added')]));
+      const metrics = (await httpsCall(running.webhook.port, { method: 'GET', path: '/metrics', ca })).text;
+      const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+      expect(metrics).toContain(`secure_defaults_build_info{version="${version}",node="${process.version}"} 1`);
+      const notAfter = Math.floor(Date.parse(new X509Certificate(ca).validTo) / 1000);
+      expect(metrics).toContain(`secure_defaults_tls_certificate_expiry_timestamp_seconds ${notAfter}\n`);
+      expect(metrics).toContain('secure_defaults_warnings_total{reason="privileged-container"} 1');
+      expect(metrics).toContain('secure_defaults_ready 1\n');
+    } finally {
+      await running.stop();
+    }
+  });
+
+  it('exports secure_defaults_ready 0 while /readyz says not ready (no policy loaded)', async () => {
+    const hook = await startTestWebhook({ policySource: { current: () => null } });
+    try {
+      expect((await httpsCall(hook.webhook.port, { method: 'GET', path: '/readyz', ca: hook.ca })).status).toBe(503);
+      expect((await httpsCall(hook.webhook.port, { method: 'GET', path: '/metrics', ca: hook.ca })).text).toContain('secure_defaults_ready 0\n');
+    } finally {
+      await hook.stop();
+    }
   });
 
   it.each([

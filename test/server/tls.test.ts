@@ -79,6 +79,44 @@ describe('TLS', () => {
     expect(outcome).not.toBe('connected');
   });
 
+  /** 'connected' with the suite agreed, or the error of a refused handshake. */
+  function handshake(port: number, options: { ciphers?: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' }): Promise<string> {
+    return new Promise((resolve) => {
+      const socket = connect({ host: '127.0.0.1', port, ca: hook!.ca, servername: 'localhost', ...options }, () => {
+        const cipher = socket.getCipher();
+        socket.end();
+        resolve(`connected ${socket.getProtocol()} ${cipher.standardName}`);
+      });
+      socket.once('error', (error) => resolve(error.message));
+    });
+  }
+
+  it.each([
+    ['CBC with RSA key exchange', 'AES128-SHA:AES256-SHA256'],
+    ['CBC with ECDHE', 'ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES128-SHA256'],
+    ['GCM without ECDHE', 'AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384'],
+    ['CCM8', 'ECDHE-ECDSA-AES128-CCM8:AES128-CCM8'],
+    ['CCM', 'ECDHE-ECDSA-AES128-CCM:ECDHE-ECDSA-AES256-CCM'],
+    ['ARIA', 'ECDHE-ECDSA-ARIA128-GCM-SHA256:ECDHE-ARIA256-GCM-SHA384:ARIA128-GCM-SHA256'],
+  ])('refuses TLS 1.2 clients that offer only %s suites', async (_label, ciphers) => {
+    hook = await startTestWebhook();
+    expect(await handshake(hook.webhook.port, { maxVersion: 'TLSv1.2', ciphers })).not.toMatch(/^connected/);
+  });
+
+  it.each([
+    ['ECDHE-ECDSA-AES128-GCM-SHA256', 'TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256'],
+    ['ECDHE-ECDSA-AES256-GCM-SHA384', 'TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384'],
+    ['ECDHE-ECDSA-CHACHA20-POLY1305', 'TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256'],
+  ])('accepts TLS 1.2 with %s', async (ciphers, standardName) => {
+    hook = await startTestWebhook();
+    expect(await handshake(hook.webhook.port, { maxVersion: 'TLSv1.2', ciphers })).toBe(`connected TLSv1.2 ${standardName}`);
+  });
+
+  it('accepts TLS 1.3', async () => {
+    hook = await startTestWebhook();
+    expect(await handshake(hook.webhook.port, {})).toMatch(/^connected TLSv1.3 TLS_(AES|CHACHA20)/);
+  });
+
   it('refuses to start on a mismatched pair, naming the problem', async () => {
     const a = await generateSelfSignedCertificate();
     const b = await generateSelfSignedCertificate();
@@ -123,6 +161,26 @@ describe('TLS', () => {
 
     await writeFile(keyPath, c.keyPem);
     await eventually(async () => (await servedFingerprint(port, cas)) === fingerprintOf(c));
+  });
+
+  it('exports the expiry of the certificate in use, and the new one after a rotation', async () => {
+    const [short, long] = (await Promise.all([generateSelfSignedCertificate({ commonName: 'short', validDays: 3 }), generateSelfSignedCertificate({ commonName: 'long', validDays: 300 })])) as [TlsPair, TlsPair];
+    dir = await mkdtemp(join(tmpdir(), 'sd-tls-'));
+    const certPath = join(dir, 'tls.crt');
+    const keyPath = join(dir, 'tls.key');
+    await writeFile(certPath, short.certPem);
+    await writeFile(keyPath, short.keyPem);
+    hook = await startTestWebhook({ tls: { kind: 'files', certPath, keyPath, pollIntervalMs: 200, debounceMs: 30 } });
+    const expiry = async (): Promise<number> => {
+      const text = (await httpsCall(hook!.webhook.port, { method: 'GET', path: '/metrics', ca: [short.certPem, long.certPem] })).text;
+      return Number(/^secure_defaults_tls_certificate_expiry_timestamp_seconds (\S+)$/m.exec(text)?.[1]);
+    };
+    const notAfter = (pair: TlsPair): number => Math.floor(Date.parse(new X509Certificate(pair.certPem).validTo) / 1000);
+    expect(await expiry()).toBe(notAfter(short));
+    await writeFile(certPath, long.certPem);
+    await writeFile(keyPath, long.keyPem);
+    await eventually(async () => (await expiry()) === notAfter(long));
+    expect(notAfter(long) - notAfter(short)).toBeGreaterThan(200 * 86400);
   });
 
   it('follows a Kubernetes Secret volume swapping its ..data symlink', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { createWebhookMetrics, injectedFieldLabel } from '../../src/server/webhook-metrics.js';
+import { createWebhookMetrics, injectedFieldLabel, registerBuildInfo } from '../../src/server/webhook-metrics.js';
 
 function series(text: string, name: string): string[] {
   return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `)).sort();
@@ -23,9 +23,9 @@ describe('webhook metrics', () => {
     metrics.observeAdmission('mutate', '', 'invalid', 0);
     metrics.observeAdmission('validate-policy', 'UPDATE', 'allowed', 0.01);
     const expected = [
-      'secure_defaults_admission_requests_total{endpoint="mutate",operation="",result="invalid"} 1',
       'secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="patched"} 3',
       'secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="skipped"} 1',
+      'secure_defaults_admission_requests_total{endpoint="mutate",operation="unknown",result="invalid"} 1',
       'secure_defaults_admission_requests_total{endpoint="validate-policy",operation="UPDATE",result="allowed"} 1',
     ];
     expect(series(await registry.metrics(), 'secure_defaults_admission_requests_total')).toEqual(expected);
@@ -62,6 +62,38 @@ describe('webhook metrics', () => {
     expect(series(await registry.metrics(), 'secure_defaults_injected_fields_total')).toEqual([
       'secure_defaults_injected_fields_total{field="spec.containers[].securityContext.runAsNonRoot"} 10010',
     ]);
+  });
+
+  it.each([[''], ['PATCH'], ['create'], ['x'.repeat(10_000)]])('labels the operation %j as "unknown", so made-up operations cannot add series', async (operation) => {
+    const registry = new Registry();
+    const metrics = createWebhookMetrics(registry);
+    metrics.observeAdmission('mutate', operation.slice(0, 10_000), 'invalid', 0);
+    metrics.observeAdmission('mutate', 'DELETE', 'skipped', 0);
+    expect(series(await registry.metrics(), 'secure_defaults_admission_requests_total')).toEqual([
+      'secure_defaults_admission_requests_total{endpoint="mutate",operation="DELETE",result="skipped"} 1',
+      'secure_defaults_admission_requests_total{endpoint="mutate",operation="unknown",result="invalid"} 1',
+    ]);
+  });
+
+  it('counts warnings per reason', async () => {
+    const registry = new Registry();
+    const metrics = createWebhookMetrics(registry);
+    metrics.countWarnings(['privileged-container', 'other', 'privileged-container']);
+    metrics.countWarnings([]);
+    expect(series(await registry.metrics(), 'secure_defaults_warnings_total')).toEqual([
+      'secure_defaults_warnings_total{reason="other"} 1',
+      'secure_defaults_warnings_total{reason="privileged-container"} 2',
+    ]);
+  });
+
+  it('exports the certificate expiry (0 until set) and build info', async () => {
+    const registry = new Registry();
+    const metrics = createWebhookMetrics(registry);
+    registerBuildInfo(registry, { version: '1.2.3', node: 'v24.0.0' });
+    expect(series(await registry.metrics(), 'secure_defaults_tls_certificate_expiry_timestamp_seconds')).toEqual(['secure_defaults_tls_certificate_expiry_timestamp_seconds 0']);
+    metrics.setCertificateExpiry(1_900_000_000);
+    expect(series(await registry.metrics(), 'secure_defaults_tls_certificate_expiry_timestamp_seconds')).toEqual(['secure_defaults_tls_certificate_expiry_timestamp_seconds 1900000000']);
+    expect(series(await registry.metrics(), 'secure_defaults_build_info')).toEqual(['secure_defaults_build_info{version="1.2.3",node="v24.0.0"} 1']);
   });
 
   it('counts would-deny violations by namespace and reason, a reason once per violation', async () => {

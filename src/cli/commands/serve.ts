@@ -2,18 +2,20 @@
 // and namespace sources from the flags, starts the HTTPS server, and on SIGTERM/SIGINT drains it
 // and resolves, so the process exits 0 without losing an admission.
 import { hostname } from 'node:os';
-import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { WebhookAllocation } from '../../allocation/webhook-allocation.js';
 import type { ClusterSources } from '../../cluster/cluster-sources.js';
 import { decideAdmission, parsePolicy } from '../../engine/index.js';
+import type { CompiledPolicy } from '../../engine/model.js';
 import { systemClock, type Clock } from '../../server/clock.js';
 import { createJsonLineLogger, type Logger } from '../../server/logger.js';
 import type { ConfigMapRef } from '../../server/policy-config-map-review.js';
-import { everyNamespaceOptedIn, staticPolicySource } from '../../server/policy-ports.js';
+import { PolicyFileSource, readPolicyFileText } from '../../server/policy-file-source.js';
+import { everyNamespaceOptedIn } from '../../server/policy-ports.js';
 import { startWebhook, type RunningWebhook, type TlsSource } from '../../server/webhook.js';
-import { createWebhookMetrics } from '../../server/webhook-metrics.js';
+import { createWebhookMetrics, registerBuildInfo } from '../../server/webhook-metrics.js';
+import { findPackageRoot, packageVersion } from '../package-paths.js';
 import { UserError } from '../user-error.js';
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -41,9 +43,13 @@ export interface ServeOptions {
   readonly allocationNamespace?: string;
   readonly allocationLedger?: string;
   readonly allocationLease?: string;
+  /** Seconds between checks of --policy FILE besides the directory watch (tests shorten it). */
+  readonly policyPollInterval?: number;
 }
 
 export const DEFAULT_ALLOCATION_WAIT_SECONDS = 3;
+/** Exit status of a process ended by an interrupt (128 + SIGINT), as shells report Ctrl-C. */
+const EXIT_INTERRUPTED = 130;
 // The allocation modules' defaults, repeated here because importing them would load
 // @kubernetes/client-node (~65 MB RSS) in standalone mode too; a test keeps the copies equal.
 export const DEFAULT_LEDGER_NAME = 'secure-defaults-uid-ledger';
@@ -104,15 +110,20 @@ function tlsSourceFrom(options: ServeOptions): TlsSource {
 }
 
 async function readPolicyFile(path: string) {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UserError(`--policy ${path}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
-  }
-  const parsed = parsePolicy(text);
+  const read = await readPolicyFileText(path);
+  if (!read.ok) throw new UserError(`--policy ${path}: ${read.reason}`);
+  const parsed = parsePolicy(read.text);
   if (!parsed.ok) throw new UserError(`--policy ${path} is not a valid policy: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
-  return parsed;
+  return { text: read.text, parsed };
+}
+
+function warnAllocationIgnored(policy: CompiledPolicy, policyFile: string, logger: Logger): void {
+  if (policy.allocation === null) return;
+  // Nothing to allocate in and no namespace annotations to read: namespaces not matched by a
+  // rule get spec.fallback, exactly as `secure-defaults mutate` treats them offline.
+  logger.warn('spec.allocation has no effect with --policy FILE: there is no cluster to allocate UID blocks in; namespaces matched by no rule get spec.fallback. Use --policy-configmap to run the allocator', {
+    policyFile,
+  });
 }
 
 /** Starts the webhook as configured; the caller decides when to stop it. */
@@ -127,23 +138,32 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
   // 100 ms timer still records every delay it sees exactly (nodejs_eventloop_lag_*), for a tenth of that.
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 100 });
   const metrics = createWebhookMetrics(registry);
+  registerBuildInfo(registry, { version: packageVersion(findPackageRoot(import.meta.url)), node: process.version });
 
   let cluster: ClusterSources | null = null;
+  let policyFile: PolicyFileSource | null = null;
   let allocation: WebhookAllocation | null = null;
   let policyConfigMap: ConfigMapRef | null = null;
   let sources;
   if (options.policy !== undefined) {
-    const parsed = await readPolicyFile(options.policy);
-    for (const warning of parsed.warnings) logger.warn(`policy warning: ${warning}`, { policyFile: options.policy });
-    logger.info('policy loaded from file; every namespace counts as opted in', { policyFile: options.policy, policy: parsed.policy.name, mode: parsed.policy.mode });
-    if (parsed.policy.allocation !== null) {
-      // Nothing to allocate in and no namespace annotations to read: namespaces not matched by a
-      // rule get spec.fallback, exactly as `secure-defaults mutate` treats them offline.
-      logger.warn('spec.allocation has no effect with --policy FILE: there is no cluster to allocate UID blocks in; namespaces matched by no rule get spec.fallback. Use --policy-configmap to run the allocator', {
-        policyFile: options.policy,
-      });
-    }
-    sources = { policySource: staticPolicySource(parsed.policy), namespaces: everyNamespaceOptedIn(), readinessChecks: [] };
+    const { text, parsed } = await readPolicyFile(options.policy);
+    const path = options.policy;
+    for (const warning of parsed.warnings) logger.warn(`policy warning: ${warning}`, { policyFile: path });
+    logger.info('policy loaded from file; every namespace counts as opted in; the file is reloaded when it changes', { policyFile: path, policy: parsed.policy.name, mode: parsed.policy.mode });
+    warnAllocationIgnored(parsed.policy, path, logger);
+    policyFile = new PolicyFileSource({
+      path,
+      initialText: text,
+      initial: parsed,
+      parsePolicy,
+      logger,
+      metrics,
+      clock,
+      onAccepted: (accepted) => warnAllocationIgnored(accepted.policy, path, logger),
+      ...(options.policyPollInterval !== undefined ? { pollIntervalMs: options.policyPollInterval * 1000 } : {}),
+    });
+    policyFile.start();
+    sources = { policySource: policyFile, namespaces: everyNamespaceOptedIn(), readinessChecks: [] };
   } else {
     policyConfigMap = parseConfigMapRef(options.policyConfigmap!);
     const { KubeConfig, kubeAllocatorRuns, realSleep, startWebhookAllocation, clusterApiFrom, createClusterSources } = await loadClusterModules();
@@ -210,6 +230,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
     });
   } catch (error) {
     cluster?.stop();
+    policyFile?.stop();
     await allocation?.stop();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'ENOENT' || /TLS pair/.test((error as Error).message)) {
@@ -226,6 +247,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
       // Lease lets another replica take over allocation at once.
       await allocation?.stop();
       cluster?.stop();
+      policyFile?.stop();
     },
   };
 }
@@ -269,7 +291,7 @@ export function registerServeCommand(program: Command): void {
     .option('--host <address>', 'address to bind', '0.0.0.0')
     .option('--tls-cert <file>', 'serving certificate (PEM); reloaded when the file changes')
     .option('--tls-key <file>', 'private key of --tls-cert (PEM)')
-    .option('--policy <file>', 'policy file, for standalone use: every namespace counts as opted in')
+    .option('--policy <file>', 'policy file, for standalone use: every namespace counts as opted in; reloaded when it changes (a bad edit keeps the last good policy)')
     .option('--policy-configmap <namespace/name>', 'ConfigMap holding the policy under "policy.yaml", watched for changes')
     .option('--kubeconfig <file>', 'kubeconfig for --policy-configmap (default: KUBECONFIG, ~/.kube/config, or in-cluster)')
     .option('--fail-closed', 'refuse requests the webhook cannot judge (default: admit them unchanged with a warning)', false)
@@ -292,7 +314,16 @@ export function registerServeCommand(program: Command): void {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
       });
-      logger.info('signal received; shutting down', { signal });
+      logger.info('signal received; shutting down (send it again to exit at once)', { signal });
+      // Kubernetes sends one SIGTERM and waits; a second signal is a person at a terminal who
+      // does not want to sit through the shutdown delay and the drain.
+      const exitNow = (again: NodeJS.Signals): void => {
+        logger.warn('second signal received; exiting without draining', { signal: again });
+        // Log lines are written at the end of the turn: give this one a moment to go out.
+        setTimeout(() => process.exit(EXIT_INTERRUPTED), 50);
+      };
+      process.once('SIGINT', () => exitNow('SIGINT'));
+      process.once('SIGTERM', () => exitNow('SIGTERM'));
       await running.stop();
       logger.info('exiting');
       // Keep-alive sockets of the Kubernetes client may hold the event loop open; the work is done.

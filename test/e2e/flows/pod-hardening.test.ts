@@ -324,7 +324,7 @@ describe('a sidecar added by another mutating webhook after ours', () => {
       expect(pod.spec.securityContext).toEqual(TEAM_POD_CONTEXT);
       const decisions = logEntries(env.logFile).filter((e) => e['message'] === 'admission decision' && e['namespace'] === ns && e['name'] === 'meshed');
       expect(decisions).toHaveLength(2);
-      expect(decisions[1]?.['injected']).toEqual(expect.arrayContaining(['spec.containers[1].securityContext.allowPrivilegeEscalation']));
+      expect(decisions[1]?.['injected']).toEqual(expect.arrayContaining(['spec.containers[1].securityContext.allowPrivilegeEscalation=false']));
 
       // The control: the same chain without our reinvocation.
       const patch = [{ op: 'replace', path: '/webhooks/0/reinvocationPolicy', value: 'Never' }];

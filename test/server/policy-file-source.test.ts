@@ -1,0 +1,157 @@
+// `serve --policy FILE` follows the file: real files on disk, the real parser, the real directory
+// watch; edits written in place, by rename (as editors and ConfigMap volumes do), broken, deleted.
+import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parsePolicy } from '../../src/engine/index.js';
+import { systemClock } from '../../src/server/clock.js';
+import { MAX_POLICY_FILE_BYTES, PolicyFileSource, readPolicyFileText } from '../../src/server/policy-file-source.js';
+import { startServe, type ServeOptions } from '../../src/cli/commands/serve.js';
+import { httpsCall, podReview, RecordingLogger } from './webhook-harness.js';
+
+const policyText = (name: string, uidRange: string): string => `apiVersion: secure-defaults.io/v1alpha1
+kind: SecureDefaultsPolicy
+metadata: { name: ${name} }
+spec:
+  mode: fill
+  fallback: { uidRange: "${uidRange}" }
+`;
+const BROKEN = policyText('broken', '20000-1999');
+
+async function until(what: string, probe: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+let dir = '';
+let file = '';
+let source: PolicyFileSource | null = null;
+let logger = new RecordingLogger();
+let metrics = { reloadErrors: 0, generation: 0 };
+
+async function startSource(pollIntervalMs = 60_000): Promise<PolicyFileSource> {
+  const initialText = policyText('first', '100000-165535');
+  await writeFile(file, initialText);
+  const initial = parsePolicy(initialText);
+  if (!initial.ok) throw new Error('fixture policy does not parse');
+  source = new PolicyFileSource({
+    path: file,
+    initialText,
+    initial,
+    parsePolicy,
+    logger,
+    clock: systemClock,
+    metrics: { countPolicyReloadError: () => metrics.reloadErrors++, setPolicyGeneration: (g) => (metrics.generation = g) },
+    pollIntervalMs,
+    debounceMs: 20,
+  });
+  source.start();
+  return source;
+}
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'secure-defaults-policy-file-'));
+  file = join(dir, 'policy.yaml');
+  logger = new RecordingLogger();
+  metrics = { reloadErrors: 0, generation: 0 };
+});
+
+afterEach(async () => {
+  source?.stop();
+  source = null;
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('PolicyFileSource', () => {
+  it('applies an edit written in place, seen by the directory watch', async () => {
+    const policies = await startSource();
+    expect(policies.current()).toMatchObject({ generation: 1, policy: { name: 'first' } });
+    expect(metrics.generation).toBe(1);
+    await writeFile(file, policyText('second', '200000-265535'));
+    await until('generation 2', () => policies.current().generation === 2);
+    expect(policies.current().policy.name).toBe('second');
+    expect(metrics.generation).toBe(2);
+    expect(logger.entries).toContainEqual(expect.objectContaining({ level: 'info', message: 'policy loaded', fields: expect.objectContaining({ policy: 'second', generation: 2 }) }));
+  });
+
+  it('applies a file replaced by rename (editors, ConfigMap volumes)', async () => {
+    const policies = await startSource();
+    await writeFile(join(dir, '.policy.yaml.tmp'), policyText('renamed', '300000-365535'));
+    await rename(join(dir, '.policy.yaml.tmp'), file);
+    await until('the renamed policy', () => policies.current().policy.name === 'renamed');
+    expect(policies.current().generation).toBe(2);
+  });
+
+  it('keeps the last good policy on a bad edit, logs each error with its path once, counts it, and takes the fix', async () => {
+    const policies = await startSource(50);
+    await writeFile(file, BROKEN);
+    await until('the refusal', () => metrics.reloadErrors === 1);
+    // Several polls of the same broken text: still one refusal.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(metrics.reloadErrors).toBe(1);
+    expect(policies.current()).toMatchObject({ generation: 1, policy: { name: 'first' } });
+    const errors = logger.entries.filter((e) => e.level === 'error').map((e) => e.message);
+    expect(errors).toEqual([
+      expect.stringMatching(/^policy error: spec\.fallback\.uidRange: "20000-1999".*min is greater than max/),
+      'policy change refused (1 error); keeping policy "first" (generation 1)',
+    ]);
+    await writeFile(file, policyText('fixed', '400000-465535'));
+    await until('the fix', () => policies.current().policy.name === 'fixed');
+    expect(policies.current().generation).toBe(2);
+  });
+
+  it('keeps the last good policy when the file is deleted, and takes it back when it returns', async () => {
+    const policies = await startSource(50);
+    await unlink(file);
+    await until('the warning', () => logger.entries.some((e) => e.level === 'warn' && /cannot read it \(ENOENT\); keeping policy "first"/.test(e.message)));
+    expect(policies.current().policy.name).toBe('first');
+    expect(metrics.reloadErrors).toBe(0);
+    await writeFile(file, policyText('back', '500000-565535'));
+    await until('the returned file', () => policies.current().policy.name === 'back');
+  });
+
+  it('refuses a file larger than a ConfigMap without reading all of it', async () => {
+    await writeFile(file, Buffer.alloc(MAX_POLICY_FILE_BYTES + 10, 0x20));
+    expect(await readPolicyFileText(file)).toEqual({ ok: false, reason: `it is larger than ${MAX_POLICY_FILE_BYTES} bytes (the most a ConfigMap can hold)` });
+    expect(await readPolicyFileText('/dev/zero')).toMatchObject({ ok: false, reason: expect.stringContaining('larger than') });
+  });
+});
+
+describe('serve --policy FILE', () => {
+  const base: ServeOptions = { port: 0, host: '127.0.0.1', failClosed: false, shutdownDelay: 0, drainTimeout: 2, policyPollInterval: 0.1 };
+
+  it('hardens the next Pod with the edited policy, and keeps it through a bad edit', async () => {
+    await writeFile(file, policyText('first', '100000-165535'));
+    const serveLogger = new RecordingLogger();
+    const running = await startServe({ ...base, policy: file }, serveLogger);
+    const uidOfNextPod = async (): Promise<number | undefined> => {
+      const answer = await httpsCall(running.webhook.port, {
+        method: 'POST',
+        path: '/mutate',
+        ca: running.webhook.initialCertificatePem,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(podReview({ namespace: 'anything' })),
+      });
+      const patch = JSON.parse(Buffer.from(answer.json().response.patch as string, 'base64').toString()) as Array<{ path: string; value: { runAsUser?: number } }>;
+      return patch.find((op) => op.path === '/spec/securityContext')?.value.runAsUser;
+    };
+    try {
+      expect(await uidOfNextPod()).toBe(100000);
+      await writeFile(file, policyText('second', '200000-265535'));
+      await until('the new policy', () => serveLogger.entries.some((e) => e.message === 'policy loaded'));
+      expect(await uidOfNextPod()).toBe(200000);
+      await writeFile(file, BROKEN);
+      await until('the refusal', () => serveLogger.entries.some((e) => e.message.startsWith('policy change refused')));
+      expect(await uidOfNextPod()).toBe(200000);
+      const text = (await httpsCall(running.webhook.port, { method: 'GET', path: '/metrics', ca: running.webhook.initialCertificatePem })).text;
+      expect(text).toContain('secure_defaults_policy_generation 2');
+      expect(text).toContain('secure_defaults_policy_reload_errors_total 1');
+    } finally {
+      await running.stop();
+    }
+  });
+});
