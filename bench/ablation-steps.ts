@@ -6,7 +6,7 @@ export const LADDER_STEPS = [
   'Express ceiling (same code as the ceiling server)',
   '+ our body reader (readRequestBody), etag off, no query parser',
   '+ hostile-shape check of request',
-  '+ AdmissionReview validation (readAdmissionReview; managedFields scanned, not parsed)',
+  '+ AdmissionReview validation (readAdmissionReview)',
   '+ admitPod: namespace lookup, policy snapshot, engine, patch JSON + base64',
   '+ real answer JSON instead of the fixed reply',
   '+ metrics (histogram observe, injected counts)',

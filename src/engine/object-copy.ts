@@ -1,11 +1,10 @@
 // Copies of a Pod's JSON objects with members added or replaced: the engine never modifies the
 // object it was given.
 //
-// Written with Object.assign, not `{ ...object, key: value }`. On Node 20 (V8 11.3) a spread of a
+// Written with Object.assign, not `{ ...object, key: value }`. On V8 11.3 a spread of a
 // JSON.parse'd object followed by a new member gives each copy a hidden class of its own, which V8
-// keeps until its next mark-compact: measured under load, ~750 bytes per Pod promoted into the old
-// generation, several mark-compacts a second and twice the p99 latency (bench/README.md, "What
-// round 3 changed"). Object.assign builds the copy along the hidden classes every copy shares.
+// keeps until its next mark-compact (bench/README.md, "The last mark-compacts"). Object.assign
+// builds the copy along the hidden classes every copy shares.
 import type { PlainMap } from './policy-reader.js';
 
 /** A shallow copy of `object` with `members` set on it (added, or replacing what was there). */

@@ -47,10 +47,7 @@ function stringField(record: Record<string, unknown>, key: string): string {
   return typeof value === 'string' ? value : '';
 }
 
-/**
- * Reads a review from the raw body. The Pods' metadata.managedFields are validated but left out of
- * request.object/oldObject: nothing here reads them (see admission-review-body.ts).
- */
+/** Reads a review from the raw body. */
 export function readAdmissionReview(body: Buffer | string): ReviewReading {
   const parsed = parseAdmissionReviewBody(typeof body === 'string' ? Buffer.from(body, 'utf8') : body);
   if (!parsed.ok) return { kind: 'rejected', reason: parsed.reason };

@@ -120,9 +120,9 @@ function turnBatchingStream(write: (lines: string) => unknown): Writable {
  *
  * Lines are written once per event-loop turn, not one by one: process.stdout is a synchronous
  * write(2) for files and pipes on Linux, and under load one write per admission cost about as much
- * as the rest of logging. A process killed with SIGKILL loses at most that turn's lines. (winston's
- * own json() + timestamp() formats cost ~7 us a line against ~3 us for formatLine, measured in
- * isolation; with one line per admission at info, that difference was worth keeping.)
+ * as the rest of logging. A process killed with SIGKILL loses at most that turn's lines. The line
+ * is formatted here rather than by winston's json() + timestamp() formats, which cost twice as
+ * much per line (bench/README.md, "Logging"), and every admission logs one at info.
  */
 export function createJsonLineLogger(options: JsonLineLoggerOptions): Logger {
   const { now } = options;

@@ -3,7 +3,7 @@
 // Under load, Node reads every ready socket in one poll phase (about 15 admission requests per turn
 // at 16 connections), and between two requests the TLS, HTTP and kernel code they run evicts the
 // webhook's own code and data from the CPU caches. Handled one by one, each request then runs our
-// code cold: measured 2-3 times slower than warm (bench/README.md, "Batching per turn"). Handled as
+// code cold (bench/README.md, "Batching per turn"). Handled as
 // a batch after the poll phase, only the first of each stage runs cold. A lone request waits one
 // setImmediate hop, a few microseconds.
 

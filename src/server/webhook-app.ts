@@ -45,6 +45,8 @@ export interface WebhookAppDeps {
   readonly bodyLimitBytes?: number;
   /** Large reviews judged at once (review-budget.ts); default: from the heap limit. */
   readonly reviewBudget?: ReviewBudget;
+  /** Told how many reviews each batch of one turn held (turn-batch.ts): lets a test see batches form. */
+  readonly onReviewBatch?: (endpoint: string, size: number) => void;
 }
 
 function ownerField(request: AdmissionRequest): { owner?: string } {
@@ -195,6 +197,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
       });
     };
     const received = createTurnBatch<ReceivedReview>((reviews) => {
+      deps.onReviewBatch?.(endpoint, reviews.length);
       for (const readable of readReviews(reviews)) startDecision(readable);
     });
     // Large reviews are never batched: each is parsed in one event-loop turn and decided in the
@@ -306,12 +309,9 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   app.use((req, res) => oneLine(res, 404, `no such endpoint: ${req.method} ${req.path}`));
   // Anything that escapes a handler ends here with a one-line reason.
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const err = error as { status?: number; type?: string; message?: string; limit?: number; length?: number };
+    const err = error as { status?: number; message?: string };
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 600 ? err.status : 500;
-    const message =
-      err.type === 'entity.too.large'
-        ? `request body of ${err.length ?? 'unknown'} bytes is over the ${err.limit ?? limit}-byte limit`
-        : `${err.message ?? 'request failed'}`;
+    const message = err.message ?? 'request failed';
     const endpoint = req.path === '/mutate' ? 'mutate' : req.path === '/validate-policy' ? 'validate-policy' : 'other';
     deps.metrics.observeAdmission(endpoint, '', 'invalid', 0);
     deps.logger.warn('request refused', { path: req.path, status, reason: message });

@@ -105,8 +105,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   // ourselves, shutdown waits out the whole drain timeout. The API server's Go client leaves them
   // routinely (it dials a spare connection when all are busy and pools it unused).
   // The answers live in an array on the socket itself, not in a Set or Map keyed per request:
-  // measured under load, per-request Set/Map entries doubled the old-generation collections
-  // (bench/README.md, "What round 3 changed").
+  // per-request Set/Map entries outlive a scavenge and fill the old generation (bench/README.md,
+  // "The last mark-compacts").
   const openSockets = new Set<TrackedSocket>();
   const listener: RequestListener = (req, res) => {
     if (draining) closeAfterAnswer(res);

@@ -29,6 +29,3 @@ export function deepClone<T>(value: T): T {
   return fastJsonPatch.deepClone(value) as T;
 }
 
-export function compare(before: object, after: object): Operation[] {
-  return fastJsonPatch.compare(before, after);
-}

@@ -4,7 +4,8 @@ import { decodePatch, fakeDecideAdmission, OPTED_IN, podReview, startTestWebhook
 
 // The webhook handles the requests that arrive in one event-loop turn as a batch (turn-batch.ts).
 // Whatever lands in a batch together, each answer must be that request's own, its log line must
-// exist before its client can read the answer, and one failure must not touch its neighbours.
+// exist before its client can read the answer, and one failure must not touch its neighbours. The
+// webhook reports each batch's size (onReviewBatch), so the tests know batches really formed.
 const CONCURRENT = 40;
 
 function podNamed(name: string, extra: Record<string, unknown> = {}) {
@@ -18,7 +19,8 @@ describe('concurrent admission requests', () => {
       const name = (input.pod as { metadata: { name: string } }).metadata.name;
       return { allowed: true, patch: [{ op: 'add', path: '/metadata/labels', value: { hardened: name } }], injected: [`metadata.labels.hardened`], warnings: [] };
     };
-    const hook = await startTestWebhook({ decideAdmission: decide });
+    const batchSizes: number[] = [];
+    const hook = await startTestWebhook({ decideAdmission: decide, onReviewBatch: (endpoint, size) => endpoint === 'mutate' && batchSizes.push(size) });
     try {
       const answers = await Promise.all(
         Array.from({ length: CONCURRENT }, async (_, i) => {
@@ -35,6 +37,10 @@ describe('concurrent admission requests', () => {
         expect(logged).toBe(true);
       }
       expect(hook.logger.decisions()).toHaveLength(CONCURRENT);
+      // Every review went through a batch, and some batches held several: the answers above were
+      // sorted out of real batches, not of requests that happened to arrive one per turn.
+      expect(batchSizes.reduce((sum, size) => sum + size, 0)).toBe(CONCURRENT);
+      expect(Math.max(...batchSizes)).toBeGreaterThan(1);
     } finally {
       await hook.stop();
     }

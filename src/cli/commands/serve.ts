@@ -252,8 +252,8 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
   };
 }
 
-// winston's json() lines without its per-line format pipeline (measured ~10% of admission
-// throughput): every decision is logged at info.
+// winston's json() lines without its per-line format pipeline (bench/README.md, "Logging"):
+// every decision is logged at info.
 export function createJsonLogger(level: LogLevel): Logger {
   return createJsonLineLogger({ level, write: (line) => process.stdout.write(line), now: Date.now });
 }
