@@ -44,9 +44,9 @@ export type BenchConfigResult =
   | { readonly ok: true; readonly config: BenchConfig }
   | { readonly ok: false; readonly errors: readonly string[] };
 
-type Env = Readonly<Record<string, string | undefined>>;
+export type Env = Readonly<Record<string, string | undefined>>;
 
-function positiveNumber(env: Env, name: string, fallback: number, errors: string[], allowZero = false): number {
+export function positiveNumber(env: Env, name: string, fallback: number, errors: string[], allowZero = false): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
@@ -57,7 +57,7 @@ function positiveNumber(env: Env, name: string, fallback: number, errors: string
   return ok ? value : fallback;
 }
 
-function positiveInteger(env: Env, name: string, fallback: number, errors: string[]): number {
+export function positiveInteger(env: Env, name: string, fallback: number, errors: string[]): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = Number(raw);
@@ -68,7 +68,7 @@ function positiveInteger(env: Env, name: string, fallback: number, errors: strin
   return value;
 }
 
-function integerList(env: Env, name: string, fallback: readonly number[], errors: string[]): readonly number[] {
+export function integerList(env: Env, name: string, fallback: readonly number[], errors: string[]): readonly number[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const parts = raw.split(',').map((p) => p.trim());
@@ -81,7 +81,7 @@ function integerList(env: Env, name: string, fallback: readonly number[], errors
   return [...new Set(values)];
 }
 
-function nameList<T extends string>(env: Env, name: string, allowed: readonly T[], errors: string[]): readonly T[] {
+export function nameList<T extends string>(env: Env, name: string, allowed: readonly T[], errors: string[]): readonly T[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return allowed;
   const parts = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
@@ -94,7 +94,7 @@ function nameList<T extends string>(env: Env, name: string, allowed: readonly T[
   return allowed.filter((a) => parts.includes(a));
 }
 
-function flag(env: Env, name: string, errors: string[]): boolean {
+export function flag(env: Env, name: string, errors: string[]): boolean {
   const raw = env[name]?.trim().toLowerCase();
   if (raw === undefined || raw === '' || raw === '0' || raw === 'false') return false;
   if (raw === '1' || raw === 'true') return true;
@@ -102,12 +102,12 @@ function flag(env: Env, name: string, errors: string[]): boolean {
   return false;
 }
 
-function optionalText(env: Env, name: string): string | null {
+export function optionalText(env: Env, name: string): string | null {
   const raw = env[name]?.trim();
   return raw === undefined || raw === '' ? null : raw;
 }
 
-function nodeFlagList(env: Env, name: string, fallback: readonly string[], errors: string[]): readonly string[] {
+export function nodeFlagList(env: Env, name: string, fallback: readonly string[], errors: string[]): readonly string[] {
   const raw = env[name]?.trim();
   if (raw === undefined || raw === '') return fallback;
   if (raw === 'none') return [];

@@ -203,6 +203,18 @@ function admittedPod(containers: Json[], podSecurityContext: Json): Json {
   };
 }
 
+/** The ServiceAccount the typical Pod runs as; it must exist where the Pod is created. */
+export const TYPICAL_POD_SERVICE_ACCOUNT = APP;
+
+/**
+ * The typical Pod as the ReplicaSet controller POSTs it to kube-apiserver: before decoding
+ * defaults, built-in admission and managedFields, and with no namespace (the URL names it).
+ */
+export function typicalPodAsSent(): Json {
+  const { namespace: _namespace, ...metadata } = podMetadata();
+  return { apiVersion: 'v1', kind: 'Pod', metadata, spec: podSpec([appContainer(APP, 3), proxyContainer(), logShipperContainer()], {}) };
+}
+
 /** A typical three-container Deployment Pod with no security settings of its own. */
 export function typicalPod(): Json {
   return admittedPod([appContainer(APP, 3), proxyContainer(), logShipperContainer()], {});

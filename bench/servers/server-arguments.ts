@@ -10,12 +10,14 @@ export interface BenchServerArguments {
   readonly key: Buffer;
   /** Build req/res with the Express app's prototypes (src/server/express-request-classes.ts). */
   readonly prototypeReady: boolean;
+  /** The fixed-patch server's answer (patch and audit annotations) as JSON, instead of its one-op patch. */
+  readonly replyFile: string | undefined;
 }
 
 export function readServerArguments(argv: readonly string[]): BenchServerArguments {
   const { values } = parseArgs({
     args: [...argv],
-    options: { port: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'prototype-ready': { type: 'boolean' } },
+    options: { port: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'prototype-ready': { type: 'boolean' }, 'reply-file': { type: 'string' } },
   });
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -24,5 +26,5 @@ export function readServerArguments(argv: readonly string[]): BenchServerArgumen
   if (values['tls-cert'] === undefined || values['tls-key'] === undefined) {
     throw new Error('--tls-cert and --tls-key: both PEM files are required');
   }
-  return { port, cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']), prototypeReady: values['prototype-ready'] === true };
+  return { port, cert: readFileSync(values['tls-cert']), key: readFileSync(values['tls-key']), prototypeReady: values['prototype-ready'] === true, replyFile: values['reply-file'] };
 }

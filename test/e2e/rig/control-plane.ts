@@ -22,7 +22,11 @@ export const NEWEST_K8S_VERSION = 'v1.37.2';
 export const OLDEST_K8S_VERSION = 'v1.35.4';
 /** The release this test run's control planes are, as the build script picks it (K8S_VERSION, else the newest). */
 export const E2E_K8S_VERSION = process.env['K8S_VERSION'] ?? NEWEST_K8S_VERSION;
-const BUILD_SCRIPT = join(RIG_DIR, 'build-control-plane.sh');
+// bench/ imports this module, so it also runs compiled from dist/test/e2e/rig, where the script
+// is not copied: fall back to the source tree's copy.
+const BUILD_SCRIPT = [RIG_DIR, join(RIG_DIR, '..', '..', '..', '..', 'test', 'e2e', 'rig')]
+  .map((dir) => join(dir, 'build-control-plane.sh'))
+  .find((path) => existsSync(path)) ?? join(RIG_DIR, 'build-control-plane.sh');
 
 export interface ControlPlaneOptions {
   /** Kubernetes release to build and run; defaults to the build script's own default. */
