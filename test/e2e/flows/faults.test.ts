@@ -198,7 +198,7 @@ async function sigtermDuringStream(prefix: string, serveArgs: readonly string[])
   expect(storedHere.filter((pod) => pod.metadata.annotations?.[INJECTED_ANNOTATION] === undefined)).toEqual([]);
 
   const entries = logEntries(env.logFile);
-  const signalIndex = entries.findIndex((e) => e['message'] === 'signal received; shutting down' && Date.parse(String(e['timestamp'])) >= sigtermAt - 1_000);
+  const signalIndex = entries.findIndex((e) => String(e['message']).startsWith('signal received; shutting down') && Date.parse(String(e['timestamp'])) >= sigtermAt - 1_000);
   expect(signalIndex).toBeGreaterThan(-1);
   const isMine = (e: Record<string, unknown>): boolean => e['message'] === 'admission decision' && e['allowed'] === true && new RegExp(`^${prefix}-\\d+$`).test(String(e['name']));
   const decided = entries.filter(isMine).map((e) => String(e['name']));
