@@ -8,7 +8,7 @@ import { boundWarnings, MAX_WARNINGS } from '../../src/server/admission-response
 import { MAX_POD_CONTAINERS } from '../../src/server/pod-admission.js';
 import { staticPolicySource } from '../../src/server/policy-ports.js';
 import { createReviewBudget } from '../../src/server/review-budget.js';
-import { podReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
+import { configMapReview, podReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
 
 function podWith(spec: Record<string, unknown>): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'team-a' }, spec };
@@ -169,20 +169,7 @@ describe('hostile policy ConfigMaps at /validate-policy', () => {
     hook = null;
   });
   const header = 'apiVersion: secure-defaults.io/v1alpha1\nkind: SecureDefaultsPolicy\nmetadata: {name: p}\n';
-  const configMapReview = (policyText: string) => ({
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: 'cm-1',
-      kind: { group: '', version: 'v1', kind: 'ConfigMap' },
-      resource: { group: '', version: 'v1', resource: 'configmaps' },
-      namespace: 'secure-defaults',
-      name: 'policy',
-      operation: 'UPDATE',
-      userInfo: { username: 'tenant-admin' },
-      object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'policy', namespace: 'secure-defaults' }, data: { 'policy.yaml': policyText } },
-    },
-  });
+  const policyReview = (policyText: string) => configMapReview({ uid: 'cm-1', username: 'tenant-admin', data: { 'policy.yaml': policyText } });
 
   it.each([
     ['40,000 unknown keys under spec', `${header}spec:\n${Array.from({ length: 40_000 }, (_, i) => `  k${i}: 1\n`).join('')}`],
@@ -203,7 +190,7 @@ describe('hostile policy ConfigMaps at /validate-policy', () => {
     })();
     await new Promise((r) => setTimeout(r, 150));
     const started = Date.now();
-    const answer = await hook.post('/validate-policy', configMapReview(policyText));
+    const answer = await hook.post('/validate-policy', policyReview(policyText));
     const took = Date.now() - started;
     polling = false;
     await poller;

@@ -1,23 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startTestWebhook, type TestWebhook } from './webhook-harness.js';
-
-function configMapReview(options: { uid: string; namespace?: string; name?: string; operation?: string; data?: Record<string, string> | null; resource?: string }) {
-  const namespace = options.namespace ?? 'secure-defaults';
-  const name = options.name ?? 'policy';
-  return {
-    apiVersion: 'admission.k8s.io/v1',
-    kind: 'AdmissionReview',
-    request: {
-      uid: options.uid,
-      kind: { group: '', version: 'v1', kind: 'ConfigMap' },
-      resource: { group: '', version: 'v1', resource: options.resource ?? 'configmaps' },
-      namespace,
-      name,
-      operation: options.operation ?? 'UPDATE',
-      object: options.data === null ? null : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data: options.data ?? { 'policy.yaml': 'kind: SecureDefaultsPolicy' } },
-    },
-  };
-}
+import { configMapReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
 
 describe('POST /validate-policy', () => {
   let hook: TestWebhook;

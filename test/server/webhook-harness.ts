@@ -213,6 +213,34 @@ export function podReview(options: {
   };
 }
 
+/** An AdmissionReview of the policy ConfigMap, as the API server sends it to /validate-policy. */
+export function configMapReview(options: {
+  uid: string;
+  namespace?: string;
+  name?: string;
+  operation?: string;
+  data?: Record<string, string> | null;
+  resource?: string;
+  username?: string;
+}) {
+  const namespace = options.namespace ?? 'secure-defaults';
+  const name = options.name ?? 'policy';
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: options.uid,
+      kind: { group: '', version: 'v1', kind: 'ConfigMap' },
+      resource: { group: '', version: 'v1', resource: options.resource ?? 'configmaps' },
+      namespace,
+      name,
+      operation: options.operation ?? 'UPDATE',
+      ...(options.username !== undefined ? { userInfo: { username: options.username } } : {}),
+      object: options.data === null ? null : { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace }, data: options.data ?? { 'policy.yaml': 'kind: SecureDefaultsPolicy' } },
+    },
+  };
+}
+
 export function decodePatch(response: { patch?: string }): unknown {
   return response.patch === undefined ? undefined : JSON.parse(Buffer.from(response.patch, 'base64').toString('utf8'));
 }
