@@ -3,13 +3,13 @@
 // cache to see the allocator's annotation (waitForNamespaceBlock), with the wait's time limit and
 // the local allocator's nudge bound in here so the admission code needs only the policy and namespace.
 import type { CompiledPolicy, NamespaceInfo } from '../engine/model.js';
-import type { Clock, Sleep } from './leader-election.js';
+import type { WallClock, Sleep } from '../foundation/clock.js';
 import { waitForNamespaceBlock, type NamespaceBlockWait, type NamespaceSource } from './namespace-block-waiter.js';
 
 export interface BlockWaitingDirectoryOptions {
   /** How long a Pod waits for its namespace's block before it is denied. */
   readonly timeoutMs: number;
-  readonly clock: Clock;
+  readonly clock: WallClock;
   readonly sleep: Sleep;
   /** Asks the local allocator for a pass now (a no-op when allocation is off or another replica leads). */
   readonly requestAllocation: () => void;

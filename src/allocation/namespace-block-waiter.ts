@@ -5,7 +5,7 @@
 // causing an allocation of its own.
 import { UID_RANGE_ANNOTATION, type CompiledPolicy, type NamespaceInfo } from '../engine/model.js';
 import { awaitsAllocatedBlock } from './allocator-policy.js';
-import type { Clock, Sleep } from './leader-election.js';
+import type { WallClock, Sleep } from '../foundation/clock.js';
 
 /** The server's namespace cache, as far as waiting needs it. */
 export interface NamespaceSource {
@@ -31,7 +31,7 @@ export interface WaitForNamespaceBlockOptions {
    */
   readonly known?: NamespaceInfo;
   readonly timeoutMs: number;
-  readonly clock: Clock;
+  readonly clock: WallClock;
   readonly sleep: Sleep;
   /** Nudges a local allocator to run now rather than at its next batch (AllocatorService.requestPass). */
   readonly requestAllocation?: () => void;

@@ -3,9 +3,9 @@
 // memory holds one namespace's answers, never the cluster's objects.
 import { toNamespaceInfo } from '../cluster/namespace-cache.js';
 import type { LeftOutDefault, NamespaceInfo } from '../engine/model.js';
-import type { PolicySnapshot } from '../server/policy-ports.js';
+import type { PolicySnapshot } from '../ports/admission-ports.js';
 import { podToCreate, controllerOf, reportedThroughOwner } from './controller-pods.js';
-import { AUDITED_KINDS, type AuditClusterReader, type RawObject } from './kube-audit-reader.js';
+import { AUDITED_KINDS, type AuditClusterReader, type RawObject } from '../cluster/kube-audit-reader.js';
 import { auditWorkload, namespaceView, type AuditEngine, type NamespaceIds, type WorkloadAudit } from './workload-audit.js';
 
 export interface NamespaceSummary {

@@ -5,9 +5,10 @@
 // change what the engine decides).
 import { workloadKind } from '../engine/workload-kinds.js';
 
+
 type RawObject = Record<string, unknown>;
 
-function asObject(value: unknown): RawObject | undefined {
+function asJsonObject(value: unknown): RawObject | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as RawObject) : undefined;
 }
 
@@ -19,10 +20,10 @@ export interface ControllerRef {
 
 /** The object's managing controller (ownerReferences[].controller: true), if any. */
 export function controllerOf(object: RawObject): ControllerRef | undefined {
-  const owners = asObject(object['metadata'])?.['ownerReferences'];
+  const owners = asJsonObject(object['metadata'])?.['ownerReferences'];
   if (!Array.isArray(owners)) return undefined;
   for (const owner of owners) {
-    const ref = asObject(owner);
+    const ref = asJsonObject(owner);
     if (ref?.['controller'] !== true) continue;
     const { apiVersion, kind, name } = ref;
     if (typeof apiVersion === 'string' && typeof kind === 'string' && typeof name === 'string') return { apiVersion, kind, name };
@@ -49,19 +50,19 @@ const SERVER_SET_METADATA = ['uid', 'resourceVersion', 'creationTimestamp', 'gen
 export function podToCreate(apiVersion: string, kind: string, object: RawObject, namespace: string): RawObject | undefined {
   const workload = workloadKind(apiVersion, kind);
   if (workload === undefined) return undefined;
-  const name = asObject(object['metadata'])?.['name'];
+  const name = asJsonObject(object['metadata'])?.['name'];
   if (workload.templatePath.length === 0) {
-    const metadata: RawObject = { ...(asObject(object['metadata']) ?? {}) };
+    const metadata: RawObject = { ...(asJsonObject(object['metadata']) ?? {}) };
     for (const key of SERVER_SET_METADATA) delete metadata[key];
     const { status: _status, ...pod } = object;
     return { ...pod, apiVersion: 'v1', kind: 'Pod', metadata: { ...metadata, namespace } };
   }
   let template: unknown = object;
-  for (const key of workload.templatePath) template = asObject(template)?.[key];
-  const templateObject = asObject(template);
+  for (const key of workload.templatePath) template = asJsonObject(template)?.[key];
+  const templateObject = asJsonObject(template);
   if (templateObject === undefined) return undefined;
   // Like the controllers' GetPodFromTemplate: labels, annotations and finalizers of the template.
-  const templateMetadata = asObject(templateObject['metadata']) ?? {};
+  const templateMetadata = asJsonObject(templateObject['metadata']) ?? {};
   const metadata: RawObject = {};
   for (const key of ['labels', 'annotations', 'finalizers']) if (templateMetadata[key] !== undefined) metadata[key] = templateMetadata[key];
   if (typeof name === 'string') metadata['generateName'] = `${name}-`;

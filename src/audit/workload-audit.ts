@@ -9,9 +9,9 @@ import { formatIdRange } from '../engine/id-range.js';
 import { OPT_IN_LABEL, type AdmissionDecision, type LeftOutDefault, type PolicyMode, type Violation, type AdmissionInput, type CompiledPolicy, type NamespaceInfo, type Operation } from '../engine/model.js';
 import { isOptedIn } from '../engine/namespace-opt-in.js';
 import type { RestrictedFinding } from '../engine/restricted/index.js';
-import type { AdmissionRequest } from '../server/admission-review.js';
-import { admitPod, type PodAdmissionDeps } from '../server/pod-admission.js';
-import type { PolicySnapshot } from '../server/policy-ports.js';
+import type { AdmissionRequest } from '../admission/admission-review.js';
+import { admitPod, type PodAdmissionDeps } from '../admission/pod-admission.js';
+import type { PolicySnapshot } from '../ports/admission-ports.js';
 
 /** What the audit needs of the engine: the webhook's decision and the restricted profile check. */
 export interface AuditEngine {

@@ -1,7 +1,7 @@
 // A policy file as GitOps repositories keep it: the SecureDefaultsPolicy itself, or the ConfigMap
 // that carries it under its `policy.yaml` key (what the chart installs and the webhook watches).
 import { parseAllDocuments } from 'yaml';
-import { POLICY_KEY } from '../server/policy-config-map-review.js';
+import { POLICY_KEY } from '../admission/policy-config-map-review.js';
 import { UserError } from './user-error.js';
 
 export interface PolicyText {

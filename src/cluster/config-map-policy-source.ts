@@ -4,9 +4,9 @@
 // on the ConfigMap. A deleted ConfigMap also leaves the last good policy in force.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { PolicyError, PolicyParseResult } from '../engine/model.js';
-import type { Logger } from '../server/logger.js';
-import { describePolicyErrors, POLICY_KEY, type ConfigMapRef } from '../server/policy-config-map-review.js';
-import type { PolicySnapshot, PolicySource } from '../server/policy-ports.js';
+import type { Logger } from '../foundation/logger.js';
+import { describePolicyErrors, POLICY_KEY, type ConfigMapRef } from '../admission/policy-config-map-review.js';
+import type { PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
 import type { ConfigMapIdentity, PolicyEvent, PolicyEventRecorder } from './policy-event-recorder.js';
 import type { ReflectorHandlers, WatchEventType } from './reflector.js';
 

@@ -4,10 +4,10 @@
 // and counted. A deleted file also keeps the last good policy.
 import { open } from 'node:fs/promises';
 import type { PolicyError, PolicyParseResult } from '../engine/model.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../foundation/clock.js';
 import { FileChangeTrigger } from './file-change-trigger.js';
-import type { Logger } from './logger.js';
-import type { PolicySnapshot, PolicySource } from './policy-ports.js';
+import type { Logger } from '../foundation/logger.js';
+import type { PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
 
 /** A ConfigMap holds at most 1 MiB; a policy file bigger than that is a mistake, not a policy. */
 export const MAX_POLICY_FILE_BYTES = 1024 * 1024;

@@ -4,19 +4,19 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { AdmissionDecision, AdmissionInput, PolicyParseResult } from '../engine/model.js';
-import { reviewResponse } from './admission-responses.js';
-import { readAdmissionReview, type AdmissionRequest } from './admission-review.js';
-import type { Clock } from './clock.js';
-import { unableToJudge, type FailurePolicy } from './failure-policy.js';
-import type { Logger } from './logger.js';
-import { admitPod, podLogName, podOwner, type AdmissionOutcome } from './pod-admission.js';
-import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-review.js';
-import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
+import { reviewResponse } from '../admission/admission-responses.js';
+import { readAdmissionReview, type AdmissionRequest } from '../admission/admission-review.js';
+import type { Clock } from '../foundation/clock.js';
+import { unableToJudge, type FailurePolicy } from '../admission/failure-policy.js';
+import type { Logger } from '../foundation/logger.js';
+import { admitPod, podLogName, podOwner, type AdmissionOutcome } from '../admission/pod-admission.js';
+import { reviewPolicyConfigMap, type ConfigMapRef } from '../admission/policy-config-map-review.js';
+import type { NamespaceDirectory, PolicySource } from '../ports/admission-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
 import { createReviewBudget, defaultBudgetBytes, type ReviewBudget } from './review-budget.js';
 import { createTurnBatch } from './turn-batch.js';
-import { warningReason } from './warning-reasons.js';
-import type { WebhookMetrics } from './webhook-metrics.js';
+import { warningReason } from '../admission/warning-reasons.js';
+import type { WebhookMetrics } from '../metrics/webhook-metrics.js';
 
 /**
  * Largest request body read. A Pod stored in etcd is at most 1.5 MiB (etcd's default

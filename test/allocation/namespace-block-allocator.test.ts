@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import type { AllocationPlanSettings } from '../../src/allocation/allocation-plan.js';
-import { createAllocatorMetrics } from '../../src/allocation/allocator-metrics.js';
+import { createAllocatorMetrics } from '../../src/metrics/allocator-metrics.js';
 import { allocatorPolicyFrom, type AllocatorPolicy } from '../../src/allocation/allocator-policy.js';
 import { parsePolicy } from '../../src/engine/index.js';
 import { parseIdRangeText, rangesOverlap } from '../../src/allocation/id-range-text.js';
@@ -26,7 +26,7 @@ function fakePolicy(overrides: Partial<AllocationPlanSettings> = {}): AllocatorP
 function recordingLogger() {
   const lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
   const at = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push({ level, message, ...(fields ? { fields } : {}) });
-  return { lines, logger: { error: at('error'), warn: at('warn'), info: at('info') } };
+  return { lines, logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } };
 }
 
 function setup(policy: AllocatorPolicy | null = fakePolicy(), cluster = new MemoryCluster()) {

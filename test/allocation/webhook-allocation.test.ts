@@ -5,16 +5,16 @@ import { describe, expect, it } from '@jest/globals';
 import type { V1Namespace } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import type { ClusterNamespace } from '../../src/allocation/allocation-cluster.js';
-import { createAllocatorMetrics } from '../../src/allocation/allocator-metrics.js';
+import { createAllocatorMetrics } from '../../src/metrics/allocator-metrics.js';
 import { AllocatorService } from '../../src/allocation/allocator-service.js';
-import { currentAllocatorPolicy, namespaceChangesFrom } from '../../src/allocation/kube-allocator-run.js';
+import { currentAllocatorPolicy, namespaceChangesFrom } from '../../src/cluster/kube-allocator-run.js';
 import { NamespaceBlockAllocator } from '../../src/allocation/namespace-block-allocator.js';
 import { startWebhookAllocation, type PolicyFeed, type WebhookAllocation } from '../../src/allocation/webhook-allocation.js';
 import { NamespaceCache } from '../../src/cluster/namespace-cache.js';
 import { decideAdmission, parsePolicy } from '../../src/engine/index.js';
 import type { CompiledPolicy } from '../../src/engine/model.js';
-import { readAdmissionReview } from '../../src/server/admission-review.js';
-import { admitPod, type AdmissionOutcome } from '../../src/server/pod-admission.js';
+import { readAdmissionReview } from '../../src/admission/admission-review.js';
+import { admitPod, type AdmissionOutcome } from '../../src/admission/pod-admission.js';
 import { decodePatch, podReview } from '../server/webhook-harness.js';
 import { FakeTime, flushMicrotasks } from './fakes/fake-time.js';
 import { MemoryCluster } from './fakes/memory-cluster.js';
@@ -22,7 +22,7 @@ import { MemoryLeaseStore } from './fakes/memory-lease-store.js';
 
 const OPT_IN = { 'secure-defaults.io/inject': 'enabled' };
 const UID_RANGE = 'secure-defaults.io/uid-range';
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 
 function compile(allocation: boolean): CompiledPolicy {
   const parsed = parsePolicy(`apiVersion: secure-defaults.io/v1alpha1

@@ -1,6 +1,6 @@
 // An in-memory cluster for the audit: namespaces and objects by kind, served in pages of two so
 // that every consumer goes through more than one page.
-import type { AuditClusterReader, AUDITED_KINDS, RawObject } from '../../src/audit/kube-audit-reader.js';
+import type { AuditClusterReader, AUDITED_KINDS, RawObject } from '../../src/cluster/kube-audit-reader.js';
 
 export interface FakeCluster {
   readonly namespaces: readonly RawObject[];

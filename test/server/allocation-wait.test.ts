@@ -8,11 +8,11 @@ import { BlockWaitingDirectory } from '../../src/allocation/block-waiting-direct
 import { NamespaceCache } from '../../src/cluster/namespace-cache.js';
 import { decideAdmission, parsePolicy } from '../../src/engine/index.js';
 import type { CompiledPolicy, NamespaceInfo } from '../../src/engine/model.js';
-import { readAdmissionReview, type AdmissionRequest } from '../../src/server/admission-review.js';
-import { admitPod, type AdmissionOutcome, type PodAdmissionDeps } from '../../src/server/pod-admission.js';
-import { everyNamespaceOptedIn, staticPolicySource } from '../../src/server/policy-ports.js';
-import { systemClock } from '../../src/server/clock.js';
-import { realSleep } from '../../src/allocation/leader-election.js';
+import { readAdmissionReview, type AdmissionRequest } from '../../src/admission/admission-review.js';
+import { admitPod, type AdmissionOutcome, type PodAdmissionDeps } from '../../src/admission/pod-admission.js';
+import { everyNamespaceOptedIn, staticPolicySource } from '../../src/ports/admission-ports.js';
+import { systemClock } from '../../src/foundation/clock.js';
+import { realSleep } from '../../src/foundation/clock.js';
 import { FakeTime, flushMicrotasks } from '../allocation/fakes/fake-time.js';
 import { decodePatch, podReview, startTestWebhook } from './webhook-harness.js';
 

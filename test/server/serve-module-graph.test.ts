@@ -7,7 +7,7 @@ import { describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
-import { DEFAULT_LEASE_NAME as allocationLease, DEFAULT_LEDGER_NAME as allocationLedger } from '../../src/allocation/kube-allocation-cluster.js';
+import { DEFAULT_LEASE_NAME as allocationLease, DEFAULT_LEDGER_NAME as allocationLedger } from '../../src/cluster/kube-allocation-cluster.js';
 import { DEFAULT_LEASE_NAME, DEFAULT_LEDGER_NAME } from '../../src/cli/commands/serve.js';
 
 interface Reached {

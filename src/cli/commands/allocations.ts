@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { AllocationCluster, ClusterNamespace } from '../../allocation/allocation-cluster.js';
 import type { BlockPool } from '../../allocation/block-pool.js';
 import { formatIdRange, parseIdRangeText, sameRange } from '../../allocation/id-range-text.js';
-import { DEFAULT_LEDGER_NAME, KubeAllocationCluster } from '../../allocation/kube-allocation-cluster.js';
+import { DEFAULT_LEDGER_NAME, KubeAllocationCluster } from '../../cluster/kube-allocation-cluster.js';
 import { planLedgerRepair } from '../../allocation/ledger-repair.js';
 import { decodeLedger, describeLedgerErrors, encodeLedger, type LedgerDecode, type LedgerEntry } from '../../allocation/ledger.js';
 import { UID_RANGE_ANNOTATION } from '../../engine/model.js';

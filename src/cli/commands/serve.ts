@@ -8,18 +8,17 @@ import type { WebhookAllocation } from '../../allocation/webhook-allocation.js';
 import type { ClusterSources } from '../../cluster/cluster-sources.js';
 import { decideAdmission, parsePolicy } from '../../engine/index.js';
 import type { CompiledPolicy } from '../../engine/model.js';
-import { systemClock, type Clock } from '../../server/clock.js';
-import { createJsonLineLogger, type Logger } from '../../server/logger.js';
-import type { ConfigMapRef } from '../../server/policy-config-map-review.js';
+import { realSleep, systemClock, type Clock } from '../../foundation/clock.js';
+import { createJsonLineLogger } from '../../foundation/json-line-logger.js';
+import { LOG_LEVELS, type Logger, type LogLevel } from '../../foundation/logger.js';
+import type { ConfigMapRef } from '../../admission/policy-config-map-review.js';
 import { PolicyFileSource, readPolicyFileText } from '../../server/policy-file-source.js';
-import { everyNamespaceOptedIn } from '../../server/policy-ports.js';
+import { everyNamespaceOptedIn } from '../../ports/admission-ports.js';
 import { startWebhook, type RunningWebhook, type TlsSource } from '../../server/webhook.js';
-import { createWebhookMetrics, registerBuildInfo } from '../../server/webhook-metrics.js';
+import { createWebhookMetrics, registerBuildInfo } from '../../metrics/webhook-metrics.js';
 import { findPackageRoot, packageVersion } from '../package-paths.js';
 import { UserError } from '../user-error.js';
 
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface ServeOptions {
   readonly port: number;
@@ -64,14 +63,12 @@ async function loadClusterModules() {
   // One after the other: they share most of their module graph, so parallel loading gains nothing,
   // and jest's ESM loader fails on concurrent dynamic imports of shared modules ("not in cache").
   const clientNode = await import('@kubernetes/client-node');
-  const allocatorRun = await import('../../allocation/kube-allocator-run.js');
-  const leaderElection = await import('../../allocation/leader-election.js');
+  const allocatorRun = await import('../../cluster/kube-allocator-run.js');
   const webhookAllocation = await import('../../allocation/webhook-allocation.js');
   const clusterSources = await import('../../cluster/cluster-sources.js');
   return {
     KubeConfig: clientNode.KubeConfig,
     kubeAllocatorRuns: allocatorRun.kubeAllocatorRuns,
-    realSleep: leaderElection.realSleep,
     startWebhookAllocation: webhookAllocation.startWebhookAllocation,
     clusterApiFrom: clusterSources.clusterApiFrom,
     createClusterSources: clusterSources.createClusterSources,
@@ -166,7 +163,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
     sources = { policySource: policyFile, namespaces: everyNamespaceOptedIn(), readinessChecks: [] };
   } else {
     policyConfigMap = parseConfigMapRef(options.policyConfigmap!);
-    const { KubeConfig, kubeAllocatorRuns, realSleep, startWebhookAllocation, clusterApiFrom, createClusterSources } = await loadClusterModules();
+    const { KubeConfig, kubeAllocatorRuns, startWebhookAllocation, clusterApiFrom, createClusterSources } = await loadClusterModules();
     const kubeConfig = new KubeConfig();
     try {
       if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);

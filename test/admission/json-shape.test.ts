@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { describeHostileJsonShape, findHostileJsonShape, MAX_JSON_DEPTH } from '../../src/server/json-shape.js';
+import { describeHostileJsonShape, findHostileJsonShape, MAX_JSON_DEPTH } from '../../src/admission/json-shape.js';
 
 function nested(depth: number): unknown {
   let value: unknown = 1;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { createJsonLineLogger, type LogLevel } from '../../src/server/logger.js';
+import { createJsonLineLogger } from '../../src/foundation/json-line-logger.js';
+import type { LogLevel } from '../../src/foundation/logger.js';
 
 const NOW = Date.UTC(2026, 10, 27, 13, 0, 0, 123);
 

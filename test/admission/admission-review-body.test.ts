@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { parseAdmissionReviewBody } from '../../src/server/admission-review-body.js';
-import { readAdmissionReview } from '../../src/server/admission-review.js';
+import { parseAdmissionReviewBody } from '../../src/admission/admission-review-body.js';
+import { readAdmissionReview } from '../../src/admission/admission-review.js';
 
 // Bodies are parsed whole by JSON.parse; the hostile-shape check then enforces the limits on the
 // parsed value. managedFields, most of a real Pod's bytes and objects, is where a hostile author

@@ -5,8 +5,9 @@ import type { PolicyParseResult } from '../engine/model.js';
 import { allowed, denied } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
-import { isJsonObject } from './json-shape.js';
 import type { AdmissionOutcome } from './pod-admission.js';
+import { isJsonObject } from '../foundation/json-object.js';
+
 
 /** The key of the ConfigMap that holds the policy document. */
 export const POLICY_KEY = 'policy.yaml';

@@ -3,8 +3,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { decideAdmission, parsePolicy } from '../../src/engine/index.js';
 import type { CompiledPolicy, NamespaceInfo } from '../../src/engine/model.js';
-import { unableToJudge } from '../../src/server/failure-policy.js';
-import { OTHER_WARNING_REASON, WARNING_REASON_LABELS, warningReason } from '../../src/server/warning-reasons.js';
+import { unableToJudge } from '../../src/admission/failure-policy.js';
+import { OTHER_WARNING_REASON, WARNING_REASON_LABELS, warningReason } from '../../src/admission/warning-reasons.js';
 
 function policy(extra = ''): CompiledPolicy {
   const parsed = parsePolicy(`apiVersion: secure-defaults.io/v1alpha1

@@ -2,8 +2,8 @@
 // and the election Lease. Only translation lives here (HTTP 409/404 to results, MicroTime text);
 // every decision is in the pure modules.
 import { ApiException, CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Lease, type V1Namespace } from '@kubernetes/client-node';
-import type { AllocationCluster, ClusterNamespace, NamespaceEvent, StoredLedger, WriteResult } from './allocation-cluster.js';
-import type { LeaseRecord, LeaseStore, StoredLease } from './leader-election.js';
+import type { AllocationCluster, ClusterNamespace, NamespaceEvent, StoredLedger, WriteResult } from '../allocation/allocation-cluster.js';
+import type { LeaseRecord, LeaseStore, StoredLease } from '../allocation/leader-election.js';
 
 export const DEFAULT_LEDGER_NAME = 'secure-defaults-uid-ledger';
 export const DEFAULT_LEASE_NAME = 'secure-defaults-allocator';

@@ -1,21 +1,9 @@
-// The slice of a logger the server and the cluster adapters use; tests pass an array-backed fake
-// and read what was logged. createJsonLineLogger is the winston logger the serve command runs
-// with: JSON lines built with one JSON.stringify and written once per event-loop turn, because
-// the webhook logs every admission decision at info.
+// The winston logger the serve command runs with: JSON lines built with one JSON.stringify and
+// written once per event-loop turn, because the webhook logs every admission decision at info.
 
 import { Writable } from 'node:stream';
 import winston from 'winston';
-
-export type LogFields = Record<string, unknown>;
-
-export interface Logger {
-  error(message: string, fields?: LogFields): unknown;
-  warn(message: string, fields?: LogFields): unknown;
-  info(message: string, fields?: LogFields): unknown;
-  debug(message: string, fields?: LogFields): unknown;
-}
-
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+import type { LogFields, Logger, LogLevel } from './logger.js';
 
 const SEVERITY: Readonly<Record<LogLevel, number>> = { error: 0, warn: 1, info: 2, debug: 3 };
 

@@ -5,11 +5,6 @@
 
 export const MAX_JSON_DEPTH = 100;
 
-/** A JSON object (not null, not an array): what every field of a request is checked against before it is read. */
-export function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /**
  * Whether `value` is safe, without building anything: this runs on every admission request, and
  * a typical Pod has about a thousand JSON nodes. Recursion is bounded by `maxDepth`.

@@ -4,15 +4,15 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { CompiledPolicy } from '../engine/model.js';
-import type { AllocationLogger } from './allocation-logger.js';
-import { createAllocatorMetrics, type AllocatorMetrics } from './allocator-metrics.js';
-import { allocatorPolicyFrom, type AllocatorPolicy } from './allocator-policy.js';
-import { AllocatorService, type NamespaceChangeFeed } from './allocator-service.js';
+import type { Logger } from '../foundation/logger.js';
+import { createAllocatorMetrics, type AllocatorMetrics } from '../metrics/allocator-metrics.js';
+import { allocatorPolicyFrom, type AllocatorPolicy } from '../allocation/allocator-policy.js';
+import { AllocatorService, type NamespaceChangeFeed } from '../allocation/allocator-service.js';
 import { KubeAllocationCluster, KubeLeaseStore } from './kube-allocation-cluster.js';
-import { realSleep, type Clock } from './leader-election.js';
-import { NamespaceBlockAllocator } from './namespace-block-allocator.js';
-import type { NamespaceSource } from './namespace-block-waiter.js';
-import type { AllocatorRun } from './policy-driven-allocator.js';
+import { realSleep, type WallClock } from '../foundation/clock.js';
+import { NamespaceBlockAllocator } from '../allocation/namespace-block-allocator.js';
+import type { NamespaceSource } from '../allocation/namespace-block-waiter.js';
+import type { AllocatorRun } from '../allocation/policy-driven-allocator.js';
 
 export interface KubeAllocatorSettings {
   /** Namespace of the ledger ConfigMap and the Lease: the webhook's own. */
@@ -22,8 +22,8 @@ export interface KubeAllocatorSettings {
   /** Unique per replica: the Pod name. */
   readonly identity: string;
   readonly registry: MetricsRegistry;
-  readonly clock: Clock;
-  readonly logger: AllocationLogger;
+  readonly clock: WallClock;
+  readonly logger: Logger;
 }
 
 /** Namespace change notifications from the namespace cache (every add, update and relist). */

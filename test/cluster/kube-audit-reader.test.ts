@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { AUDITED_KINDS, ApiStatusError, KubeAuditReader } from '../../src/audit/kube-audit-reader.js';
+import { AUDITED_KINDS, ApiStatusError, KubeAuditReader } from '../../src/cluster/kube-audit-reader.js';
 import { connectAuditReader } from '../../src/cli/commands/audit.js';
 import { UserError } from '../../src/cli/user-error.js';
 

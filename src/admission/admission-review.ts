@@ -3,7 +3,8 @@
 // HTTP 400; with one it answers an AdmissionReview, so the API server shows the reason.
 import { ADMISSION_V1, ADMISSION_V1BETA1, type AdmissionApiVersion } from './admission-responses.js';
 import { parseAdmissionReviewBody } from './admission-review-body.js';
-import { findHostileJsonShape, isJsonObject } from './json-shape.js';
+import { findHostileJsonShape } from './json-shape.js';
+import { isJsonObject } from '../foundation/json-object.js';
 
 export interface GroupVersionResource {
   readonly group: string;

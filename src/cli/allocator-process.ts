@@ -8,20 +8,20 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { parsePolicy } from '../engine/index.js';
-import type { AllocationLogger } from './allocation-logger.js';
-import { createAllocatorMetrics } from './allocator-metrics.js';
-import { allocatorPolicyFrom } from './allocator-policy.js';
-import { AllocatorService } from './allocator-service.js';
-import { KubeAllocationCluster, KubeLeaseStore } from './kube-allocation-cluster.js';
-import { kubeNamespaceChanges } from './kube-namespace-feed.js';
-import { realSleep } from './leader-election.js';
-import { NamespaceBlockAllocator } from './namespace-block-allocator.js';
+import type { Logger } from '../foundation/logger.js';
+import { createAllocatorMetrics } from '../metrics/allocator-metrics.js';
+import { allocatorPolicyFrom } from '../allocation/allocator-policy.js';
+import { AllocatorService } from '../allocation/allocator-service.js';
+import { KubeAllocationCluster, KubeLeaseStore } from '../cluster/kube-allocation-cluster.js';
+import { kubeNamespaceChanges } from '../cluster/kube-namespace-feed.js';
+import { realSleep } from '../foundation/clock.js';
+import { NamespaceBlockAllocator } from '../allocation/namespace-block-allocator.js';
 
-function jsonLineLogger(identity: string): AllocationLogger {
+function jsonLineLogger(identity: string): Logger {
   const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
     process.stdout.write(`${JSON.stringify({ level, identity, time: new Date().toISOString(), message, ...fields })}\n`);
   };
-  return { error: write('error'), warn: write('warn'), info: write('info') };
+  return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug') };
 }
 
 async function main(argv: readonly string[]): Promise<void> {

@@ -9,11 +9,12 @@ import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy
 import { allowed, cutText, denied, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, patched, type AdmissionResponse } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
-import { isJsonObject } from './json-shape.js';
-import type { LogFields } from './logger.js';
+import type { LogFields } from '../foundation/logger.js';
 import { isOptedIn } from '../engine/namespace-opt-in.js';
-import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
-import type { AdmissionResult } from './webhook-metrics.js';
+import type { NamespaceDirectory, PolicySource } from '../ports/admission-ports.js';
+import type { AdmissionResult } from '../metrics/webhook-metrics.js';
+import { isJsonObject } from '../foundation/json-object.js';
+
 
 /**
  * What a namespace directory offers when the UID block allocator can run (cluster mode): waiting

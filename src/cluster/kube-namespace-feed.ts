@@ -2,12 +2,12 @@
 // allocator re-reads everything on each pass, so a notification needs no content, and a watch
 // (re)started without resourceVersion replays every namespace as ADDED: one catch-up pass.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
-import type { AllocationLogger } from './allocation-logger.js';
-import type { NamespaceChangeFeed } from './allocator-service.js';
-import type { Sleep } from './leader-election.js';
+import type { Logger } from '../foundation/logger.js';
+import type { NamespaceChangeFeed } from '../allocation/allocator-service.js';
+import type { Sleep } from '../foundation/clock.js';
 
 export interface KubeNamespaceFeedOptions {
-  readonly logger: AllocationLogger;
+  readonly logger: Logger;
   readonly sleep: Sleep;
   /** Pause before re-opening a watch that ended, so a failing API server is not hammered. */
   readonly restartDelayMs?: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { createWebhookMetrics, injectedFieldLabel, registerBuildInfo } from '../../src/server/webhook-metrics.js';
+import { createWebhookMetrics, injectedFieldLabel, registerBuildInfo } from '../../src/metrics/webhook-metrics.js';
 
 function series(text: string, name: string): string[] {
   return text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `)).sort();
