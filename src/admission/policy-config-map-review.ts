@@ -2,15 +2,13 @@
 // it is stored, with every error and its path, so `kubectl apply` of a broken policy fails loudly
 // instead of being silently ignored by the running webhooks.
 import type { PolicyParseResult } from '../engine/model.js';
+import { describePolicyError, describePolicyErrors, POLICY_KEY, policyTextOfConfigMap } from '../engine/policy-config-map.js';
 import { allowed, denied } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { AdmissionOutcome } from './pod-admission.js';
 import { isJsonObject } from '../foundation/json-object.js';
 
-
-/** The key of the ConfigMap that holds the policy document. */
-export const POLICY_KEY = 'policy.yaml';
 
 export interface ConfigMapRef {
   readonly namespace: string;
@@ -24,11 +22,6 @@ export interface PolicyReviewDeps {
   readonly failurePolicy: FailurePolicy;
 }
 
-
-/** Turns a refused policy into one message: every error as "path: message". */
-export function describePolicyErrors(errors: readonly { path: string; message: string }[]): string {
-  return errors.map((e) => `${e.path}: ${e.message}`).join('; ');
-}
 
 function objectName(request: AdmissionRequest): string {
   if (request.name !== '') return request.name;
@@ -59,15 +52,14 @@ export function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyRev
     const reason = 'request.object is missing or not a JSON object; expected a ConfigMap';
     return { response: unableToJudge(uid, deps.failurePolicy, 400, reason), result: 'invalid', log: { reason }, injected: [] };
   }
-  const data = isJsonObject(object.data) ? object.data : {};
-  const text = data[POLICY_KEY];
-  if (typeof text !== 'string') {
-    const reason = `data.${POLICY_KEY}: missing; put the policy document under the key "${POLICY_KEY}"`;
+  const document = policyTextOfConfigMap(object.data);
+  if (!document.ok) {
+    const reason = describePolicyError(document.error);
     return { response: denied(uid, `policy ConfigMap ${ref.namespace}/${ref.name} refused: ${reason}`), result: 'denied', log: { reason }, injected: [] };
   }
   let parsed: PolicyParseResult;
   try {
-    parsed = deps.parsePolicy(text);
+    parsed = deps.parsePolicy(document.text);
   } catch (error) {
     const reason = `the policy parser failed: ${error instanceof Error ? error.message : String(error)}`;
     return { response: unableToJudge(uid, deps.failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };

@@ -16,6 +16,7 @@ import { KubeAllocationCluster, KubeLeaseStore } from '../cluster/kube-allocatio
 import { kubeNamespaceChanges } from '../cluster/kube-namespace-feed.js';
 import { realSleep } from '../foundation/clock.js';
 import { NamespaceBlockAllocator } from '../allocation/namespace-block-allocator.js';
+import { describePolicyErrors } from '../engine/policy-config-map.js';
 
 function jsonLineLogger(identity: string): Logger {
   const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
@@ -38,7 +39,7 @@ async function main(argv: readonly string[]): Promise<void> {
     .opts<{ policy: string; namespace: string; kubeconfig?: string; identity: string; leaseDurationMs: string; renewDeadlineMs: string; retryPeriodMs: string; resyncMs: string }>();
   const logger = jsonLineLogger(options.identity);
   const parsed = parsePolicy(await readFile(options.policy, 'utf8'));
-  if (!parsed.ok) throw new Error(`${options.policy}: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!parsed.ok) throw new Error(`${options.policy}: ${describePolicyErrors(parsed.errors)}`);
   const policy = allocatorPolicyFrom(parsed.policy);
   if (policy === null) throw new Error(`${options.policy}: spec.allocation is missing; add it to turn allocation on`);
 

@@ -5,12 +5,8 @@ import { Document, isCollection, isNode, parseAllDocuments, parseDocument, type 
 import type { Operation } from '../engine/model.js';
 import { UserError } from './user-error.js';
 import { editedInPlace, layoutOf, spliceChangedLines } from './yaml-document-edit.js';
-import type { JsonObject } from '../foundation/json-object.js';
+import { asJsonObject, type JsonObject } from '../foundation/json-object.js';
 
-
-function asJsonObject(value: unknown): JsonObject | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
-}
 
 /** One Kubernetes object of the stream: a document, or an item of a List document. */
 export interface ManifestItem {

@@ -5,7 +5,8 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { PolicyError, PolicyParseResult } from '../engine/model.js';
 import type { Logger } from '../foundation/logger.js';
-import { describePolicyErrors, POLICY_KEY, type ConfigMapRef } from '../admission/policy-config-map-review.js';
+import { type ConfigMapRef } from '../admission/policy-config-map-review.js';
+import { describePolicyError, describePolicyErrors, POLICY_KEY, policyTextOfConfigMap } from '../engine/policy-config-map.js';
 import type { PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
 import type { ConfigMapIdentity, PolicyEvent, PolicyEventRecorder } from './policy-event-recorder.js';
 import type { ReflectorHandlers, WatchEventType } from './reflector.js';
@@ -75,11 +76,12 @@ export class ConfigMapPolicySource implements PolicySource, ReflectorHandlers<V1
       uid: configMap.metadata?.uid,
       resourceVersion: version,
     };
-    const text = configMap.data?.[POLICY_KEY];
-    if (typeof text !== 'string') {
-      this.refuse(identity, [{ path: `data.${POLICY_KEY}`, message: `missing; put the policy document under the key "${POLICY_KEY}"` }]);
+    const document = policyTextOfConfigMap(configMap.data);
+    if (!document.ok) {
+      this.refuse(identity, [document.error]);
       return;
     }
+    const text = document.text;
     // Labels, annotations or other keys changed: same policy, same generation.
     if (text === this.acceptedText) return;
     let parsed: PolicyParseResult;
@@ -112,7 +114,7 @@ export class ConfigMapPolicySource implements PolicySource, ReflectorHandlers<V1
     const keeping = this.snapshot ? `keeping policy "${this.snapshot.policy.name}" (generation ${this.snapshot.generation})` : 'no policy is loaded';
     this.options.metrics.countPolicyReloadError();
     for (const error of errors) {
-      this.options.logger.error(`policy error: ${error.path}: ${error.message}`, {
+      this.options.logger.error(`policy error: ${describePolicyError(error)}`, {
         configMap: `${identity.namespace}/${identity.name}`,
         resourceVersion: identity.resourceVersion,
         path: error.path,

@@ -6,8 +6,8 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { type JsonObject } from '../foundation/json-object.js';
 
-export type RawObject = Record<string, unknown>;
 
 /** The workload kinds the audit lists in each namespace, with where the API serves them. */
 export const AUDITED_KINDS = [
@@ -36,9 +36,9 @@ export class ApiStatusError extends Error {
 /** What the audit reads from a cluster, as a port: the command takes it, tests pass fakes. */
 export interface AuditClusterReader {
   /** Every namespace, page by page. */
-  namespaces(): AsyncIterable<RawObject>;
+  namespaces(): AsyncIterable<JsonObject>;
   /** Every object of one kind in one namespace, page by page. */
-  objects(kind: (typeof AUDITED_KINDS)[number], namespace: string): AsyncIterable<RawObject>;
+  objects(kind: (typeof AUDITED_KINDS)[number], namespace: string): AsyncIterable<JsonObject>;
   /** The ConfigMap's data, or null when it does not exist. */
   configMapData(namespace: string, name: string): Promise<Record<string, string> | null>;
 }
@@ -53,11 +53,11 @@ export class KubeAuditReader implements AuditClusterReader {
     private readonly pageSize = DEFAULT_PAGE_SIZE,
   ) {}
 
-  namespaces(): AsyncIterable<RawObject> {
+  namespaces(): AsyncIterable<JsonObject> {
     return this.pages('api/v1/namespaces');
   }
 
-  objects(kind: (typeof AUDITED_KINDS)[number], namespace: string): AsyncIterable<RawObject> {
+  objects(kind: (typeof AUDITED_KINDS)[number], namespace: string): AsyncIterable<JsonObject> {
     return this.pages(`${kind.path}/namespaces/${encodeURIComponent(namespace)}/${kind.resource}`);
   }
 
@@ -72,20 +72,20 @@ export class KubeAuditReader implements AuditClusterReader {
     }
   }
 
-  private async *pages(path: string): AsyncIterable<RawObject> {
+  private async *pages(path: string): AsyncIterable<JsonObject> {
     let continueToken = '';
     do {
       const query = new URLSearchParams({ limit: String(this.pageSize) });
       if (continueToken !== '') query.set('continue', continueToken);
       const list = await this.getJson(`${path}?${query.toString()}`);
       const items = Array.isArray(list['items']) ? (list['items'] as unknown[]) : [];
-      for (const item of items) if (typeof item === 'object' && item !== null) yield item as RawObject;
+      for (const item of items) if (typeof item === 'object' && item !== null) yield item as JsonObject;
       const metadata = list['metadata'] as { continue?: unknown } | undefined;
       continueToken = typeof metadata?.continue === 'string' ? metadata.continue : '';
     } while (continueToken !== '');
   }
 
-  private async getJson(path: string): Promise<RawObject> {
+  private async getJson(path: string): Promise<JsonObject> {
     const cluster = this.kubeConfig.getCurrentCluster();
     if (cluster === null) throw new Error('no current cluster in the kubeconfig');
     const url = new URL(`${cluster.server.replace(/\/+$/, '')}/${path}`);
@@ -120,6 +120,6 @@ export class KubeAuditReader implements AuditClusterReader {
       throw new ApiStatusError(status, `/${path}`, `GET /${path.split('?')[0]}: HTTP ${status}: ${message}`);
     }
     if (typeof body !== 'object' || body === null) throw new Error(`GET /${path.split('?')[0]}: the answer is not a JSON object`);
-    return body as RawObject;
+    return body as JsonObject;
   }
 }

@@ -8,6 +8,7 @@ import type { Clock } from '../foundation/clock.js';
 import { FileChangeTrigger } from './file-change-trigger.js';
 import type { Logger } from '../foundation/logger.js';
 import type { PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
+import { describePolicyError } from '../engine/policy-config-map.js';
 
 /** A ConfigMap holds at most 1 MiB; a policy file bigger than that is a mistake, not a policy. */
 export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
@@ -137,7 +138,7 @@ export class PolicyFileSource implements PolicySource {
   private refuse(errors: readonly PolicyError[]): void {
     const { path, logger } = this.options;
     this.options.metrics.countPolicyReloadError();
-    for (const error of errors) logger.error(`policy error: ${error.path}: ${error.message}`, { policyFile: path, path: error.path });
+    for (const error of errors) logger.error(`policy error: ${describePolicyError(error)}`, { policyFile: path, path: error.path });
     logger.error(`policy change refused (${errors.length} error${errors.length === 1 ? '' : 's'}); ${this.keeping()}`, { policyFile: path });
   }
 }

@@ -13,6 +13,7 @@ import { UID_RANGE_ANNOTATION } from '../../engine/model.js';
 import type { CommandDeps, ExitCodeSink } from '../command-deps.js';
 import { readInput } from '../read-input.js';
 import { EXIT_FINDINGS, EXIT_OK, UserError } from '../user-error.js';
+import { describePolicyErrors } from '../../engine/policy-config-map.js';
 
 export interface ClusterConnection {
   readonly kubeconfig?: string;
@@ -123,7 +124,7 @@ async function talkToCluster<T>(what: string, call: () => Promise<T>): Promise<T
 async function poolFromPolicy(deps: CommandDeps, file: string | undefined): Promise<BlockPool | null> {
   if (file === undefined) return null;
   const parsed = deps.engine.parsePolicy(await readInput(deps.io, file, 'policy'));
-  if (!parsed.ok) throw new UserError(`policy ${JSON.stringify(file)} is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!parsed.ok) throw new UserError(`policy ${JSON.stringify(file)} is invalid: ${describePolicyErrors(parsed.errors)}`);
   if (parsed.policy.allocation === null) throw new UserError(`policy ${JSON.stringify(file)} has no spec.allocation`);
   return parsed.policy.allocation;
 }

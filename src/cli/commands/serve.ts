@@ -18,6 +18,7 @@ import { startWebhook, type RunningWebhook, type TlsSource } from '../../server/
 import { createWebhookMetrics, registerBuildInfo } from '../../metrics/webhook-metrics.js';
 import { findPackageRoot, packageVersion } from '../package-paths.js';
 import { UserError } from '../user-error.js';
+import { describePolicyErrors } from '../../engine/policy-config-map.js';
 
 
 export interface ServeOptions {
@@ -110,7 +111,7 @@ async function readPolicyFile(path: string) {
   const read = await readPolicyFileText(path);
   if (!read.ok) throw new UserError(`--policy ${path}: ${read.reason}`);
   const parsed = parsePolicy(read.text);
-  if (!parsed.ok) throw new UserError(`--policy ${path} is not a valid policy: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!parsed.ok) throw new UserError(`--policy ${path} is not a valid policy: ${describePolicyErrors(parsed.errors)}`);
   return { text: read.text, parsed };
 }
 
