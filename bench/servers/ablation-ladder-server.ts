@@ -16,7 +16,7 @@ import { readAdmissionReview } from '../../src/admission/admission-review.js';
 import { systemClock } from '../../src/foundation/clock.js';
 import { findHostileJsonShape } from '../../src/admission/json-shape.js';
 import { admitPod, podLogName } from '../../src/admission/pod-admission.js';
-import { everyNamespaceOptedIn, staticPolicySource } from '../../src/ports/admission-ports.js';
+import { everyNamespaceOptedIn, noAllocatedBlocks, staticPolicySource } from '../../src/ports/standalone-ports.js';
 import { createJsonLineLogger } from '../../src/foundation/json-line-logger.js';
 import { readRequestBody } from '../../src/server/request-body.js';
 import { createWebhookMetrics } from '../../src/metrics/webhook-metrics.js';
@@ -47,6 +47,7 @@ if (!parsed.ok) throw new Error(`--policy ${policyPath}: ${parsed.errors.map((e)
 const deps = {
   policySource: staticPolicySource(parsed.policy),
   namespaces: everyNamespaceOptedIn(),
+  allocatedBlocks: noAllocatedBlocks,
   decideAdmission,
   failurePolicy: 'open' as const,
 };
@@ -165,6 +166,7 @@ if (step <= 8) {
     tls: { kind: 'pair', pair: { certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') } },
     policySource: deps.policySource,
     namespaces: deps.namespaces,
+    allocatedBlocks: deps.allocatedBlocks,
     decideAdmission,
     parsePolicy,
     policyConfigMap: null,

@@ -2,32 +2,21 @@
 // us (Pod CREATE, ephemeral-container UPDATE), find the namespace and policy, ask the engine, and
 // turn its decision into an answer. Every exit returns an answer plus the fields of the one log
 // line written for it.
-import { awaitsAllocatedBlock } from '../allocation/allocator-policy.js';
-import type { NamespaceBlockWait } from '../allocation/namespace-block-waiter.js';
 import { formatIdRange } from '../engine/id-range.js';
-import type { AdmissionDecision, AdmissionInput, AdmissionTarget, CompiledPolicy, IdDefaults, InjectedValue, LeftOutDefault, NamespaceInfo } from '../engine/model.js';
+import type { AdmissionDecision, AdmissionInput, AdmissionTarget, IdDefaults, InjectedValue, LeftOutDefault } from '../engine/model.js';
 import { allowed, cutText, denied, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, patched, type AdmissionResponse } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { LogFields } from '../foundation/logger.js';
 import { isOptedIn } from '../engine/namespace-opt-in.js';
-import type { NamespaceDirectory, PolicySource } from '../ports/admission-ports.js';
-import type { AdmissionResult } from '../metrics/webhook-metrics.js';
+import type { AdmissionResult, AllocatedBlocks, NamespaceDirectory, PolicySource } from '../ports/admission-ports.js';
 import { isJsonObject } from '../foundation/json-object.js';
 
 
-/**
- * What a namespace directory offers when the UID block allocator can run (cluster mode): waiting
- * until a namespace that needs an allocated block has it. Absent in standalone mode.
- */
-export interface AllocatedBlockWaiting {
-  awaitAllocatedBlock(policy: CompiledPolicy, namespace: NamespaceInfo, request: { readonly dryRun: boolean }): Promise<NamespaceBlockWait>;
-}
-
 export interface PodAdmissionDeps {
   readonly policySource: PolicySource;
-  // The waiting rides on the directory, which the HTTP layer passes through untouched.
-  readonly namespaces: NamespaceDirectory & Partial<AllocatedBlockWaiting>;
+  readonly namespaces: NamespaceDirectory;
+  readonly allocatedBlocks: AllocatedBlocks;
   readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
   readonly failurePolicy: FailurePolicy;
 }
@@ -205,16 +194,12 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   if (namespace === null) {
     return outcome(allowed(uid), 'skipped', { reason: `namespace "${namespaceName}" does not exist; allowed unchanged`, ...policyFields });
   }
-  // Like OpenShift's SCC admission for a namespace without its UID range annotation, a Pod is not
-  // admitted without its namespace's block: waiting briefly covers "create namespace, then Pod".
-  if (deps.namespaces.awaitAllocatedBlock !== undefined && awaitsAllocatedBlock(snapshot.policy, namespace)) {
-    const wait = await deps.namespaces.awaitAllocatedBlock(snapshot.policy, namespace, { dryRun: request.dryRun });
-    if (wait.status === 'timeout') {
-      return outcome(denied(uid, wait.message), 'denied', { reason: wait.message, ...policyFields });
-    }
-    namespace = wait.namespace ?? namespace;
-    if (wait.status === 'ready') policyFields = { ...policyFields, waitedForBlockMs: wait.waitedMs };
+  const wait = await deps.allocatedBlocks.awaitAllocatedBlock(snapshot.policy, namespace, { dryRun: request.dryRun });
+  if (wait.status === 'timeout') {
+    return outcome(denied(uid, wait.message), 'denied', { reason: wait.message, ...policyFields });
   }
+  namespace = wait.namespace ?? namespace;
+  if (wait.status === 'ready') policyFields = { ...policyFields, waitedForBlockMs: wait.waitedMs };
   if (!isOptedIn(namespace)) {
     return outcome(allowed(uid), 'skipped', { reason: `namespace "${namespaceName}" has not opted in; allowed unchanged`, ...policyFields });
   }

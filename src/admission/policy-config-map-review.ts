@@ -8,12 +8,8 @@ import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { AdmissionOutcome } from './pod-admission.js';
 import { isJsonObject } from '../foundation/json-object.js';
+import type { ConfigMapRef } from '../ports/admission-ports.js';
 
-
-export interface ConfigMapRef {
-  readonly namespace: string;
-  readonly name: string;
-}
 
 export interface PolicyReviewDeps {
   /** The ConfigMap the webhook loads its policy from; null in standalone mode (nothing to judge). */

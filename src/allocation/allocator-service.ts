@@ -2,7 +2,7 @@
 // allocation pass whenever namespaces change (batched, so a burst of new namespaces costs one
 // ledger write), after a failed or conflicted pass, and every resync period in any case.
 import type { Logger } from '../foundation/logger.js';
-import type { AllocatorMetrics } from '../metrics/allocator-metrics.js';
+import type { AllocatorMetrics } from './allocator-metrics.js';
 import { LeaderElector, type LeaseStore } from './leader-election.js';
 import type { WallClock, Sleep } from '../foundation/clock.js';
 import type { NamespaceBlockAllocator, PassOutcome } from './namespace-block-allocator.js';

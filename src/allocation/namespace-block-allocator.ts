@@ -6,7 +6,7 @@ import { UID_RANGE_ANNOTATION } from '../engine/model.js';
 import type { AllocationCluster, ClusterNamespace } from './allocation-cluster.js';
 import type { Logger } from '../foundation/logger.js';
 import { planAllocations, type AllocationPlan, type AllocationProblem, type ObservedNamespace } from './allocation-plan.js';
-import type { AllocatorMetrics } from '../metrics/allocator-metrics.js';
+import type { AllocatorMetrics } from './allocator-metrics.js';
 import type { AllocatorPolicy } from './allocator-policy.js';
 import { countFreeBlocks } from './block-pool.js';
 import { formatIdRange } from './id-range-text.js';

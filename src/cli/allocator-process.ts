@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { parsePolicy } from '../engine/index.js';
 import type { Logger } from '../foundation/logger.js';
-import { createAllocatorMetrics } from '../metrics/allocator-metrics.js';
+import { createAllocatorMetrics } from '../allocation/allocator-metrics.js';
 import { allocatorPolicyFrom } from '../allocation/allocator-policy.js';
 import { AllocatorService } from '../allocation/allocator-service.js';
 import { KubeAllocationCluster, KubeLeaseStore } from '../cluster/kube-allocation-cluster.js';

@@ -4,10 +4,7 @@ import type { KubeConfig, V1ConfigMap, V1Namespace } from '@kubernetes/client-no
 import type { PolicyParseResult } from '../engine/model.js';
 import type { Clock } from '../foundation/clock.js';
 import type { Logger } from '../foundation/logger.js';
-import type { ConfigMapRef } from '../admission/policy-config-map-review.js';
-import type { PolicySnapshot } from '../ports/admission-ports.js';
-import type { ReadinessCheck } from '../server/webhook-app.js';
-import type { WebhookMetrics } from '../metrics/webhook-metrics.js';
+import type { ConfigMapRef, PolicyLoadMetrics, PolicySnapshot, ReadinessCheck } from '../ports/admission-ports.js';
 import type { BackoffSettings } from '../foundation/backoff.js';
 import { ConfigMapPolicySource } from './config-map-policy-source.js';
 import { configMapListWatch, namespaceListWatch } from './kube-list-watch.js';
@@ -19,7 +16,7 @@ export interface ClusterSourcesOptions {
   readonly configMap: ConfigMapRef;
   readonly parsePolicy: (yamlText: string) => PolicyParseResult;
   readonly logger: Logger;
-  readonly metrics: WebhookMetrics;
+  readonly metrics: PolicyLoadMetrics;
   readonly clock: Clock;
   readonly random?: () => number;
   readonly backoff?: BackoffSettings;

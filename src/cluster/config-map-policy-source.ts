@@ -5,9 +5,8 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { PolicyError, PolicyParseResult } from '../engine/model.js';
 import type { Logger } from '../foundation/logger.js';
-import { type ConfigMapRef } from '../admission/policy-config-map-review.js';
 import { describePolicyError, describePolicyErrors, POLICY_KEY, policyTextOfConfigMap } from '../engine/policy-config-map.js';
-import type { PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
+import type { ConfigMapRef, PolicyLoadMetrics, PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
 import type { ConfigMapIdentity, PolicyEvent, PolicyEventRecorder } from './policy-event-recorder.js';
 import type { ReflectorHandlers, WatchEventType } from './reflector.js';
 
@@ -15,7 +14,7 @@ export interface ConfigMapPolicySourceOptions {
   readonly configMap: ConfigMapRef;
   readonly parsePolicy: (yamlText: string) => PolicyParseResult;
   readonly logger: Logger;
-  readonly metrics: { countPolicyReloadError(): void; setPolicyGeneration(generation: number): void };
+  readonly metrics: PolicyLoadMetrics;
   readonly events: PolicyEventRecorder;
 }
 

@@ -4,9 +4,8 @@
 import { ApiException, CoordinationV1Api, CoreV1Api, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Lease, type V1Namespace } from '@kubernetes/client-node';
 import type { AllocationCluster, ClusterNamespace, NamespaceEvent, StoredLedger, WriteResult } from '../allocation/allocation-cluster.js';
 import type { LeaseRecord, LeaseStore, StoredLease } from '../allocation/leader-election.js';
+import { DEFAULT_LEASE_NAME, DEFAULT_LEDGER_NAME } from '../allocation/allocation-object-names.js';
 
-export const DEFAULT_LEDGER_NAME = 'secure-defaults-uid-ledger';
-export const DEFAULT_LEASE_NAME = 'secure-defaults-allocator';
 const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'secure-defaults' };
 const EVENT_SOURCE = 'secure-defaults-allocator';
 export const CLUSTER_SCOPED_EVENT_NAMESPACE = 'default';

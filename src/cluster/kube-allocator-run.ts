@@ -5,7 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Registry as MetricsRegistry } from 'prom-client';
 import type { CompiledPolicy } from '../engine/model.js';
 import type { Logger } from '../foundation/logger.js';
-import { createAllocatorMetrics, type AllocatorMetrics } from '../metrics/allocator-metrics.js';
+import { createAllocatorMetrics, type AllocatorMetrics } from '../allocation/allocator-metrics.js';
 import { allocatorPolicyFrom, type AllocatorPolicy } from '../allocation/allocator-policy.js';
 import { AllocatorService, type NamespaceChangeFeed } from '../allocation/allocator-service.js';
 import { KubeAllocationCluster, KubeLeaseStore } from './kube-allocation-cluster.js';

@@ -12,7 +12,6 @@ import {
   type AdmissionInput,
   type CompiledPolicy,
   type IdDefaults,
-  type IdResolution,
   type LeftOutDefault,
   type NamespaceInfo,
   type PolicyMode,
@@ -51,10 +50,6 @@ export interface PodLikeContext {
   readonly basePath: string;
   /** Names of ephemeral containers that already existed (target 'ephemeralContainers'). */
   readonly existingEphemeralNames: ReadonlySet<string>;
-}
-
-function resolveIds(policy: CompiledPolicy, namespace: NamespaceInfo): IdResolution {
-  return policy.resolveIdDefaultsWithWarnings?.(namespace) ?? { defaults: policy.resolveIdDefaults(namespace), warnings: [] };
 }
 
 function joinPath(base: string, field: string): string {
@@ -102,7 +97,7 @@ export function hardenPodLike(podLike: JsonObject, context: PodLikeContext): Pod
   const warnings: string[] = [];
   const metadata = podLike['metadata'];
   const annotations: JsonObject = isJsonObject(metadata) && isJsonObject(metadata['annotations']) ? metadata['annotations'] : {};
-  const resolution = resolveIds(policy, namespace);
+  const resolution = policy.resolveIdDefaultsWithWarnings(namespace);
   const mode = resolution.mode ?? policy.mode;
   let violations: readonly Violation[] = [];
   const unchanged = (skipped: string): PodLikeOutcome => ({ object: podLike, injections: [], warnings, mode, violations, leftOut: [], skipped });

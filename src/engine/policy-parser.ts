@@ -2,7 +2,7 @@
 // mistake with its path and fix) and compiles it into a CompiledPolicy.
 import { createCompiledPolicy, type CompiledRule } from './compiled-policy.js';
 import { formatIdRange, idRangeContains, idRangesOverlap, MAX_ID, parseIdRange } from './id-range.js';
-import { POLICY_MODES, type AllocationSettings, type IdDefaults, type IdRange, type PodDefaults, type PolicyMode, type PolicyParseResult, type SeccompDefault } from './model.js';
+import { POLICY_MODES, type AllocationSettings, type IdDefaults, type IdOrigin, type IdRange, type PodDefaults, type PolicyMode, type PolicyParseResult, type SeccompDefault } from './model.js';
 import {
   compileLabelSelector,
   compileNamePatterns,
@@ -477,8 +477,8 @@ function rejectOverlaps(errors: PolicyErrorList, ranges: readonly NamedRange[], 
   }
 }
 
-function toIdDefaults(block: IdBlock): IdDefaults {
-  return { uidRange: block.uidRange, gidRange: block.gidRange, fsGroup: block.fsGroup, source: block.path };
+function toIdDefaults(block: IdBlock, origin: IdOrigin): IdDefaults {
+  return { uidRange: block.uidRange, gidRange: block.gidRange, fsGroup: block.fsGroup, origin, source: block.path };
 }
 
 function readMetadataName(errors: PolicyErrorList, document: JsonObject): string {
@@ -533,7 +533,7 @@ function parseDocument(document: unknown): PolicyParseResult {
   const compiledRules: CompiledRule[] = rules.flatMap(({ path, block, mode: ruleMode, matches }) =>
     matches === undefined || (block === undefined && ruleMode === undefined)
       ? []
-      : [{ matches, ids: block === undefined ? null : toIdDefaults(block), ...(ruleMode !== undefined ? { mode: ruleMode, modeSource: `${path}.mode` } : {}) }],
+      : [{ matches, ids: block === undefined ? null : toIdDefaults(block, 'rule'), ...(ruleMode !== undefined ? { mode: ruleMode, modeSource: `${path}.mode` } : {}) }],
   );
   const policy = createCompiledPolicy({
     name,
@@ -542,7 +542,7 @@ function parseDocument(document: unknown): PolicyParseResult {
     allowPodOptOut,
     allocation,
     rules: compiledRules,
-    fallback: fallback === null ? null : toIdDefaults(fallback),
+    fallback: fallback === null ? null : toIdDefaults(fallback, 'fallback'),
     ...(fallbackMode !== undefined ? { fallbackMode } : {}),
   });
   return { ok: true, policy, warnings };

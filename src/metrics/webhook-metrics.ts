@@ -1,25 +1,7 @@
-// Prometheus metrics of the webhook, registered on a Registry the caller owns (no global
-// registry: two servers in one test process must not share counters).
+// The webhook's metrics port (WebhookMetrics) in Prometheus form, registered on a Registry the
+// caller owns (no global registry: two servers in one test process must not share counters).
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-
-/** How an admission request ended, the `result` label. */
-export type AdmissionResult = 'patched' | 'allowed' | 'skipped' | 'denied' | 'errored' | 'invalid';
-
-export interface WebhookMetrics {
-  observeAdmission(endpoint: string, operation: string, result: AdmissionResult, seconds: number): void;
-  countInjected(paths: readonly string[]): void;
-  /** Warn mode: one per violation enforce mode would have refused, by namespace and reason. */
-  countWouldDeny(namespace: string, reasons: readonly string[]): void;
-  setPolicyGeneration(generation: number): void;
-  countPolicyReloadError(): void;
-  countTlsReloadError(): void;
-  /** The serving certificate's notAfter, as Unix seconds (set at start and on every reload). */
-  setCertificateExpiry(unixSeconds: number): void;
-  /** One per warning sent back to the Pod's author, by reason (warning-reasons.ts). */
-  countWarnings(reasons: readonly string[]): void;
-  /** Whether /readyz would answer 200, set when scraped (alerts: "no ready replica"). */
-  setReady(ready: boolean): void;
-}
+import type { AdmissionResult, WebhookMetrics } from '../ports/admission-ports.js';
 
 /** The AdmissionReview operations; anything else (or none: an unreadable review) is counted as "unknown". */
 const OPERATIONS: ReadonlySet<string> = new Set(['CREATE', 'UPDATE', 'DELETE', 'CONNECT']);

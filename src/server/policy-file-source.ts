@@ -9,6 +9,7 @@ import { FileChangeTrigger } from './file-change-trigger.js';
 import type { Logger } from '../foundation/logger.js';
 import type { PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
 import { describePolicyError } from '../engine/policy-config-map.js';
+import type { PolicyLoadMetrics } from '../ports/admission-ports.js';
 
 /** A ConfigMap holds at most 1 MiB; a policy file bigger than that is a mistake, not a policy. */
 export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
@@ -47,7 +48,7 @@ export interface PolicyFileSourceOptions {
   readonly initial: PolicyParseResult & { readonly ok: true };
   readonly parsePolicy: (yamlText: string) => PolicyParseResult;
   readonly logger: Logger;
-  readonly metrics: { countPolicyReloadError(): void; setPolicyGeneration(generation: number): void };
+  readonly metrics: PolicyLoadMetrics;
   readonly clock: Clock;
   /** Told of every accepted policy after the first (serve warns about spec.allocation again). */
   readonly onAccepted?: (accepted: PolicyParseResult & { readonly ok: true }) => void;

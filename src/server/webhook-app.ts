@@ -10,13 +10,12 @@ import type { Clock } from '../foundation/clock.js';
 import { unableToJudge, type FailurePolicy } from '../admission/failure-policy.js';
 import type { Logger } from '../foundation/logger.js';
 import { admitPod, podLogName, podOwner, type AdmissionOutcome } from '../admission/pod-admission.js';
-import { reviewPolicyConfigMap, type ConfigMapRef } from '../admission/policy-config-map-review.js';
-import type { NamespaceDirectory, PolicySource } from '../ports/admission-ports.js';
+import { reviewPolicyConfigMap } from '../admission/policy-config-map-review.js';
+import type { AllocatedBlocks, ConfigMapRef, NamespaceDirectory, PolicySource, ReadinessCheck, WebhookMetrics } from '../ports/admission-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
 import { createReviewBudget, defaultBudgetBytes, type ReviewBudget } from './review-budget.js';
 import { createTurnBatch } from './turn-batch.js';
 import { warningReason } from '../admission/warning-reasons.js';
-import type { WebhookMetrics } from '../metrics/webhook-metrics.js';
 
 /**
  * Largest request body read. A Pod stored in etcd is at most 1.5 MiB (etcd's default
@@ -26,12 +25,10 @@ import type { WebhookMetrics } from '../metrics/webhook-metrics.js';
  */
 export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
-/** A readiness condition: null when satisfied, else why the server is not ready. */
-export type ReadinessCheck = () => string | null;
-
 export interface WebhookAppDeps {
   readonly policySource: PolicySource;
   readonly namespaces: NamespaceDirectory;
+  readonly allocatedBlocks: AllocatedBlocks;
   readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
   readonly parsePolicy: (yamlText: string) => PolicyParseResult;
   /** The policy ConfigMap judged by /validate-policy; null in standalone mode. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
-import { createAllocatorMetrics } from '../../src/metrics/allocator-metrics.js';
+import { createAllocatorMetrics } from '../../src/allocation/allocator-metrics.js';
 import type { AllocatorPolicy } from '../../src/allocation/allocator-policy.js';
 import { AllocatorService } from '../../src/allocation/allocator-service.js';
 import { NamespaceBlockAllocator, type PassOutcome } from '../../src/allocation/namespace-block-allocator.js';

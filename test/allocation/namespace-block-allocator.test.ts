@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Registry } from 'prom-client';
 import type { AllocationPlanSettings } from '../../src/allocation/allocation-plan.js';
-import { createAllocatorMetrics } from '../../src/metrics/allocator-metrics.js';
+import { createAllocatorMetrics } from '../../src/allocation/allocator-metrics.js';
 import { allocatorPolicyFrom, type AllocatorPolicy } from '../../src/allocation/allocator-policy.js';
 import { parsePolicy } from '../../src/engine/index.js';
 import { parseIdRangeText, rangesOverlap } from '../../src/allocation/id-range-text.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { V1Namespace } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import type { ClusterNamespace } from '../../src/allocation/allocation-cluster.js';
-import { createAllocatorMetrics } from '../../src/metrics/allocator-metrics.js';
+import { createAllocatorMetrics } from '../../src/allocation/allocator-metrics.js';
 import { AllocatorService } from '../../src/allocation/allocator-service.js';
 import { currentAllocatorPolicy, namespaceChangesFrom } from '../../src/cluster/kube-allocator-run.js';
 import { NamespaceBlockAllocator } from '../../src/allocation/namespace-block-allocator.js';
@@ -121,6 +121,7 @@ function replica(identity: string, cluster: WatchedCluster, leases: MemoryLeaseS
     void admitPod(reading.request, {
       policySource: { current: () => (policies.current() ? { policy: policies.current()!.policy, generation: 1 } : null) },
       namespaces: allocation.namespaces,
+      allocatedBlocks: allocation.namespaces,
       decideAdmission,
       failurePolicy: 'open',
     }).then((outcome) => Object.assign(box, { done: true, outcome }));

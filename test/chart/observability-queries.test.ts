@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createAllocatorMetrics } from '../../src/metrics/allocator-metrics.js';
+import { createAllocatorMetrics } from '../../src/allocation/allocator-metrics.js';
 import { startServe, type RunningServe } from '../../src/cli/commands/serve.js';
 import { httpsCall, podReview, RecordingLogger } from '../server/webhook-harness.js';
 import { findOne, locateHelm, renderChart, type Manifest } from './helm-runner.js';

@@ -2,16 +2,15 @@ import { describe, expect, it } from '@jest/globals';
 import { describePolicyErrors, POLICY_KEY, policyTextOfConfigMap } from '../../src/engine/policy-config-map.js';
 
 describe('the policy in a ConfigMap', () => {
-  it.each([
+  const missing = (message: string) => ({ ok: false, error: { path: 'data.policy.yaml', message } });
+  it.each<[string, unknown, unknown]>([
     ['a string under policy.yaml', { [POLICY_KEY]: 'spec: {}', other: 'x' }, { ok: true, text: 'spec: {}' }],
-    ['no data at all', undefined, { ok: false, message: 'missing (the ConfigMap has no data); put the policy document under the key "policy.yaml"' }],
-    ['other keys only', { 'policy.yml': 'x' }, { ok: false, message: 'missing (its data keys are "policy.yml"); put the policy document under the key "policy.yaml"' }],
-    ['a map under policy.yaml', { [POLICY_KEY]: { spec: {} } }, { ok: false, message: 'missing (its data keys are "policy.yaml"); put the policy document under the key "policy.yaml"' }],
-    ['data that is a list', ['x'], { ok: false, message: 'missing (the ConfigMap has no data); put the policy document under the key "policy.yaml"' }],
+    ['no data at all', undefined, missing('missing (the ConfigMap has no data); put the policy document under the key "policy.yaml"')],
+    ['other keys only', { 'policy.yml': 'x' }, missing('missing (its data keys are "policy.yml"); put the policy document under the key "policy.yaml"')],
+    ['a map under policy.yaml', { [POLICY_KEY]: { spec: {} } }, missing('missing (its data keys are "policy.yaml"); put the policy document under the key "policy.yaml"')],
+    ['data that is a list', ['x'], missing('missing (the ConfigMap has no data); put the policy document under the key "policy.yaml"')],
   ])('%s', (_name, data, expected) => {
-    const read = policyTextOfConfigMap(data);
-    if (expected.ok) expect(read).toEqual({ ok: true, text: expected.text });
-    else expect(read).toEqual({ ok: false, error: { path: 'data.policy.yaml', message: expected.message } });
+    expect(policyTextOfConfigMap(data)).toEqual(expected);
   });
 
   it('names at most ten of the keys present, each cut, so a hostile ConfigMap cannot grow the message', () => {

@@ -3,7 +3,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { decideAdmission, parsePolicy } from '../../src/engine/index.js';
 import { injectedLogEntries, podOwner } from '../../src/admission/pod-admission.js';
-import { inMemoryNamespaces, staticPolicySource } from '../../src/ports/admission-ports.js';
+import { inMemoryNamespaces, staticPolicySource } from '../../src/ports/standalone-ports.js';
 import { podReview, startTestWebhook } from './webhook-harness.js';
 
 const POLICY = `apiVersion: secure-defaults.io/v1alpha1

@@ -8,17 +8,18 @@ import type { WebhookAllocation } from '../../allocation/webhook-allocation.js';
 import type { ClusterSources } from '../../cluster/cluster-sources.js';
 import { decideAdmission, parsePolicy } from '../../engine/index.js';
 import type { CompiledPolicy } from '../../engine/model.js';
+import { DEFAULT_LEASE_NAME, DEFAULT_LEDGER_NAME } from '../../allocation/allocation-object-names.js';
 import { realSleep, systemClock, type Clock } from '../../foundation/clock.js';
 import { createJsonLineLogger } from '../../foundation/json-line-logger.js';
 import { LOG_LEVELS, type Logger, type LogLevel } from '../../foundation/logger.js';
-import type { ConfigMapRef } from '../../admission/policy-config-map-review.js';
 import { PolicyFileSource, readPolicyFileText } from '../../server/policy-file-source.js';
-import { everyNamespaceOptedIn } from '../../ports/admission-ports.js';
+import { everyNamespaceOptedIn, noAllocatedBlocks } from '../../ports/standalone-ports.js';
 import { startWebhook, type RunningWebhook, type TlsSource } from '../../server/webhook.js';
 import { createWebhookMetrics, registerBuildInfo } from '../../metrics/webhook-metrics.js';
 import { findPackageRoot, packageVersion } from '../package-paths.js';
 import { UserError } from '../user-error.js';
 import { describePolicyErrors } from '../../engine/policy-config-map.js';
+import type { ConfigMapRef } from '../../ports/admission-ports.js';
 
 
 export interface ServeOptions {
@@ -50,10 +51,6 @@ export interface ServeOptions {
 export const DEFAULT_ALLOCATION_WAIT_SECONDS = 3;
 /** Exit status of a process ended by an interrupt (128 + SIGINT), as shells report Ctrl-C. */
 const EXIT_INTERRUPTED = 130;
-// The allocation modules' defaults, repeated here because importing them would load
-// @kubernetes/client-node (~65 MB RSS) in standalone mode too; a test keeps the copies equal.
-export const DEFAULT_LEDGER_NAME = 'secure-defaults-uid-ledger';
-export const DEFAULT_LEASE_NAME = 'secure-defaults-allocator';
 
 /**
  * The Kubernetes client and everything built on it, loaded only for --policy-configmap: in
@@ -161,7 +158,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
       ...(options.policyPollInterval !== undefined ? { pollIntervalMs: options.policyPollInterval * 1000 } : {}),
     });
     policyFile.start();
-    sources = { policySource: policyFile, namespaces: everyNamespaceOptedIn(), readinessChecks: [] };
+    sources = { policySource: policyFile, namespaces: everyNamespaceOptedIn(), allocatedBlocks: noAllocatedBlocks, readinessChecks: [] };
   } else {
     policyConfigMap = parseConfigMapRef(options.policyConfigmap!);
     const { KubeConfig, kubeAllocatorRuns, startWebhookAllocation, clusterApiFrom, createClusterSources } = await loadClusterModules();
@@ -206,7 +203,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
       server: kubeConfig.getCurrentCluster()?.server,
     });
     clusterSources.start();
-    sources = { policySource: clusterSources.policySource, namespaces: allocation.namespaces, readinessChecks: clusterSources.readinessChecks };
+    sources = { policySource: clusterSources.policySource, namespaces: allocation.namespaces, allocatedBlocks: allocation.namespaces, readinessChecks: clusterSources.readinessChecks };
   }
   let webhook: RunningWebhook;
   try {
@@ -216,6 +213,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
       tls,
       policySource: sources.policySource,
       namespaces: sources.namespaces,
+      allocatedBlocks: sources.allocatedBlocks,
       readinessChecks: sources.readinessChecks,
       decideAdmission,
       parsePolicy,

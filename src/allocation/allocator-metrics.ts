@@ -1,6 +1,6 @@
 // Prometheus metrics of the UID block allocator, registered on a Registry the caller owns.
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { ProblemReason } from '../allocation/allocation-plan.js';
+import type { ProblemReason } from './allocation-plan.js';
 
 export interface AllocatorMetrics {
   readonly blocksAllocated: Counter<string>;
