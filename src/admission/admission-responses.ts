@@ -57,6 +57,11 @@ export function cutText(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
 
+/** `text` in at most `max` characters, the last of them an ellipsis when it was cut (audit annotations, log fields). */
+export function shortenTo(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
 export function boundWarnings(warnings: readonly string[]): string[] {
   const kept: string[] = [];
   let total = 0;

@@ -4,7 +4,8 @@
 // line written for it.
 import { formatIdRange } from '../engine/id-range.js';
 import type { AdmissionDecision, AdmissionInput, AdmissionTarget, IdDefaults, InjectedValue, LeftOutDefault } from '../engine/model.js';
-import { allowed, cutText, denied, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, patched, type AdmissionResponse } from './admission-responses.js';
+import type { AdmissionOutcome } from './admission-pipeline.js';
+import { allowed, cutText, denied, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, patched, shortenTo, type AdmissionResponse } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { LogFields } from '../foundation/logger.js';
@@ -19,18 +20,6 @@ export interface PodAdmissionDeps {
   readonly allocatedBlocks: AllocatedBlocks;
   readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
   readonly failurePolicy: FailurePolicy;
-}
-
-export interface AdmissionOutcome {
-  readonly response: AdmissionResponse;
-  readonly result: AdmissionResult;
-  /** For the decision's log line: what was added or why it was refused/skipped. Never the object. */
-  readonly log: LogFields;
-  readonly injected: readonly string[];
-  /** Warn mode: the reasons of what enforce would have refused, for secure_defaults_would_deny_total. */
-  readonly wouldDeny?: { readonly namespace: string; readonly reasons: readonly string[] };
-  /** Requests the webhook does not handle at all are logged at debug; every decision at info or above. */
-  readonly quiet?: boolean;
 }
 
 /** Which part of a Pod this request may change, or null when the webhook has nothing to do with it. */
@@ -76,39 +65,6 @@ export function oversizedPodReason(spec: Record<string, unknown>): string | null
   return `request.object.spec has ${total} containers (${counts.join(', ')}), more than the ${MAX_POD_CONTAINERS} the API server can store in one Pod (etcd's 1.5 MiB limit); split the workload into several Pods`;
 }
 
-/** The Pod's name for logs: its name, or its generateName prefix with a "*" when the name is not chosen yet. */
-export function podLogName(request: AdmissionRequest): string {
-  const metadata = isJsonObject(request.object) && isJsonObject(request.object.metadata) ? request.object.metadata : {};
-  if (typeof metadata.name === 'string' && metadata.name !== '') return metadata.name;
-  if (request.name !== '') return request.name;
-  if (typeof metadata.generateName === 'string' && metadata.generateName !== '') return `${metadata.generateName}*`;
-  return '';
-}
-
-/** Longest owner written to a log line: a Kubernetes kind and object name are far shorter. */
-const MAX_OWNER_LENGTH = 320;
-
-/**
- * Who made the Pod, for logs: "Kind/name" of its controller (else of its first owner) from
- * metadata.ownerReferences, else its generateName prefix with a "*"; "" when neither is there.
- */
-export function podOwner(object: unknown): string {
-  const metadata = isJsonObject(object) && isJsonObject(object.metadata) ? object.metadata : {};
-  const references = Array.isArray(metadata.ownerReferences) ? metadata.ownerReferences : [];
-  let owner: Record<string, unknown> | undefined;
-  for (const reference of references) {
-    if (!isJsonObject(reference)) continue;
-    owner ??= reference;
-    if (reference.controller === true) {
-      owner = reference;
-      break;
-    }
-  }
-  if (owner !== undefined && typeof owner.kind === 'string' && typeof owner.name === 'string') return truncate(`${owner.kind}/${owner.name}`, MAX_OWNER_LENGTH);
-  if (typeof metadata.generateName === 'string' && metadata.generateName !== '') return truncate(`${metadata.generateName}*`, MAX_OWNER_LENGTH);
-  return '';
-}
-
 /** "path=value" per injected field, the value as JSON: one string type for log indexers, values included. */
 export function injectedLogEntries(injected: readonly string[], values: readonly InjectedValue[] | undefined): string[] {
   if (values === undefined) return [...injected];
@@ -135,10 +91,6 @@ export const MAX_LOGGED_ITEMS = 50;
 function boundedList(name: string, items: readonly string[]): LogFields {
   const shown = items.slice(0, MAX_LOGGED_ITEMS).map((item) => cutText(item, MAX_WARNING_CHARS));
   return items.length > MAX_LOGGED_ITEMS ? { [name]: shown, [`${name}Omitted`]: items.length - MAX_LOGGED_ITEMS } : { [name]: shown };
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
 /** For the log line: what each container kept and why (and what warn mode would deny), at most this many entries. */
@@ -230,12 +182,12 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   }
   const auditAnnotations: Record<string, string> = { policy: `${snapshot.policy.name}@${snapshot.generation}` };
   // Audit events are kept small: the full list is in the Pod's own injected annotation.
-  if (decision.injected.length > 0) auditAnnotations.injected = truncate(decision.injected.join(','), 2048);
+  if (decision.injected.length > 0) auditAnnotations.injected = shortenTo(decision.injected.join(','), 2048);
   const result: AdmissionResult = decision.patch.length > 0 ? 'patched' : 'allowed';
   const wouldDeny = decision.mode === 'warn' ? (decision.wouldDeny ?? []) : [];
-  if (wouldDeny.length > 0) auditAnnotations.wouldDeny = truncate(wouldDeny.map((v) => v.path).join(','), 2048);
+  if (wouldDeny.length > 0) auditAnnotations.wouldDeny = shortenTo(wouldDeny.map((v) => v.path).join(','), 2048);
   const leftOut = decision.leftOut ?? [];
-  if (leftOut.length > 0) auditAnnotations.leftOut = truncate(leftOut.map((entry) => `${entry.path}:${entry.reason}`).join(','), 2048);
+  if (leftOut.length > 0) auditAnnotations.leftOut = shortenTo(leftOut.map((entry) => `${entry.path}:${entry.reason}`).join(','), 2048);
   return {
     ...outcome(
       patched(uid, decision.patch, { warnings: decision.warnings, auditAnnotations }),

@@ -6,7 +6,7 @@ import { describePolicyError, describePolicyErrors, POLICY_KEY, policyTextOfConf
 import { allowed, denied } from './admission-responses.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
-import type { AdmissionOutcome } from './pod-admission.js';
+import type { AdmissionOutcome } from './admission-pipeline.js';
 import { isJsonObject } from '../foundation/json-object.js';
 import type { ConfigMapRef } from '../ports/admission-ports.js';
 
