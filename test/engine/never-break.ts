@@ -35,8 +35,9 @@ function usesNode(spec: Json, container: Json): boolean {
  *   privileged, has no capability dropped that it did not drop itself;
  * - a container that uses the node (host namespaces, a hostPath mount) keeps its effective
  *   identity, and its capabilities unless it is set to run as non-root;
- * - a container that adds a capability other than NET_BIND_SERVICE and is not set to run as
- *   non-root keeps its effective identity and its capabilities.
+ * - a container that adds a capability other than NET_BIND_SERVICE and sets no user (no
+ *   runAsUser of its own or of the Pod, no runAsNonRoot: true) keeps its effective identity and
+ *   its capabilities.
  */
 export function brokenPromises(before: unknown, after: unknown): string[] {
   if (!isObject(before) || !isObject(after)) return [];
@@ -56,7 +57,8 @@ export function brokenPromises(before: unknown, after: unknown): string[] {
       const root = effective('runAsUser', scBefore, podBefore) === 0;
       const node = usesNode(before, container);
       const knownNonRoot = (effective('runAsUser', scBefore, podBefore) ?? 0) !== 0 || effective('runAsNonRoot', scBefore, podBefore) === true;
-      const adds = addsCapabilities(scBefore) && !knownNonRoot;
+      // A user of its own (0 included) is the root rule's or no rule's business: only an image's user is kept.
+      const adds = addsCapabilities(scBefore) && effective('runAsUser', scBefore, podBefore) === undefined && effective('runAsNonRoot', scBefore, podBefore) !== true;
       const why = privileged ? 'privileged' : node ? 'uses the node' : 'adds capabilities';
       if (privileged || node || adds) {
         for (const field of IDENTITY) {
