@@ -4,7 +4,8 @@
 // Run: npm run build && node dist/bench/logger-bench.js
 import { Writable } from 'node:stream';
 import winston from 'winston';
-import { createJsonLineLogger, type Logger } from '../src/server/logger.js';
+import { createJsonLineLogger } from '../src/foundation/json-line-logger.js';
+import type { Logger } from '../src/foundation/logger.js';
 
 const LINES = 100_000;
 const sink = new Writable({ decodeStrings: false, write: (_chunk, _encoding, done) => done() });

@@ -11,15 +11,16 @@ import express from 'express';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import { Registry } from 'prom-client';
 import { decideAdmission, parsePolicy } from '../../src/engine/index.js';
-import { reviewResponse } from '../../src/server/admission-responses.js';
-import { readAdmissionReview } from '../../src/server/admission-review.js';
-import { systemClock } from '../../src/server/clock.js';
-import { findHostileJsonShape } from '../../src/server/json-shape.js';
-import { admitPod, podLogName } from '../../src/server/pod-admission.js';
-import { everyNamespaceOptedIn, staticPolicySource } from '../../src/server/policy-ports.js';
-import { createJsonLineLogger } from '../../src/server/logger.js';
+import { reviewResponse } from '../../src/admission/admission-responses.js';
+import { readAdmissionReview } from '../../src/admission/admission-review.js';
+import { systemClock } from '../../src/foundation/clock.js';
+import { findHostileJsonShape } from '../../src/admission/json-shape.js';
+import { admitPod } from '../../src/admission/pod-admission.js';
+import { podLogName } from '../../src/admission/pod-log-names.js';
+import { everyNamespaceOptedIn, noAllocatedBlocks, staticPolicySource } from '../../src/ports/standalone-ports.js';
+import { createJsonLineLogger } from '../../src/foundation/json-line-logger.js';
 import { readRequestBody } from '../../src/server/request-body.js';
-import { createWebhookMetrics } from '../../src/server/webhook-metrics.js';
+import { createWebhookMetrics } from '../../src/metrics/webhook-metrics.js';
 import { startWebhookServer } from '../../src/server/webhook-server.js';
 import { startWebhook } from '../../src/server/webhook.js';
 import { createJsonLogger, startServe } from '../../src/cli/commands/serve.js';
@@ -47,6 +48,7 @@ if (!parsed.ok) throw new Error(`--policy ${policyPath}: ${parsed.errors.map((e)
 const deps = {
   policySource: staticPolicySource(parsed.policy),
   namespaces: everyNamespaceOptedIn(),
+  allocatedBlocks: noAllocatedBlocks,
   decideAdmission,
   failurePolicy: 'open' as const,
 };
@@ -165,6 +167,7 @@ if (step <= 8) {
     tls: { kind: 'pair', pair: { certPem: readFileSync(certPath, 'utf8'), keyPem: readFileSync(keyPath, 'utf8') } },
     policySource: deps.policySource,
     namespaces: deps.namespaces,
+    allocatedBlocks: deps.allocatedBlocks,
     decideAdmission,
     parsePolicy,
     policyConfigMap: null,

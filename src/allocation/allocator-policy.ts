@@ -18,12 +18,10 @@ export interface AllocatorPolicy {
   annotationRejection(namespace: NamespaceInfo): string | null;
 }
 
-const RULE_SOURCE = /^spec\.namespaces\[/;
-
 export function isCoveredByNamespaceRule(policy: CompiledPolicy, namespace: NamespaceInfo): boolean {
   const { [UID_RANGE_ANNOTATION]: _uid, [GID_RANGE_ANNOTATION]: _gid, ...others } = namespace.annotations;
   const ids = policy.resolveIdDefaults({ ...namespace, annotations: others });
-  return ids !== null && RULE_SOURCE.test(ids.source);
+  return ids?.origin === 'rule';
 }
 
 /** True when Pods of this namespace should wait for the allocator: it needs a block and has none yet. */
@@ -44,7 +42,7 @@ export function allocatorPolicyFrom(policy: CompiledPolicy): AllocatorPolicy | n
     settings: { pool: allocation.pool, blockSize: allocation.blockSize, releaseAfterMs: allocation.releaseAfterMs ?? null },
     wantsBlock: (namespace) => isOptedIn(namespace) && !isCoveredByNamespaceRule(policy, namespace),
     annotationRejection: (namespace) => {
-      if (namespace.annotations[UID_RANGE_ANNOTATION] === undefined || !policy.resolveIdDefaultsWithWarnings) return null;
+      if (namespace.annotations[UID_RANGE_ANNOTATION] === undefined) return null;
       const { warnings } = policy.resolveIdDefaultsWithWarnings(namespace);
       return warnings.length === 0 ? null : warnings.join('; ');
     },

@@ -1,9 +1,10 @@
 // Runs the allocator on exactly one replica: campaigns for the Lease, and while leading runs an
 // allocation pass whenever namespaces change (batched, so a burst of new namespaces costs one
 // ledger write), after a failed or conflicted pass, and every resync period in any case.
-import type { AllocationLogger } from './allocation-logger.js';
+import type { Logger } from '../foundation/logger.js';
 import type { AllocatorMetrics } from './allocator-metrics.js';
-import { LeaderElector, type Clock, type LeaseStore, type Sleep } from './leader-election.js';
+import { LeaderElector, type LeaseStore } from './leader-election.js';
+import type { WallClock, Sleep } from '../foundation/clock.js';
 import type { NamespaceBlockAllocator, PassOutcome } from './namespace-block-allocator.js';
 
 /** Calls `onChange` whenever a namespace is added or changed, until stopped. */
@@ -15,9 +16,9 @@ export interface AllocatorServiceOptions {
   readonly leaseStore: LeaseStore;
   readonly allocator: Pick<NamespaceBlockAllocator, 'runPass'>;
   readonly namespaceChanges: NamespaceChangeFeed;
-  readonly clock: Clock;
+  readonly clock: WallClock;
   readonly sleep: Sleep;
-  readonly logger: AllocationLogger;
+  readonly logger: Logger;
   readonly metrics: AllocatorMetrics;
   /** A full pass at least this often while leading. */
   readonly resyncMs?: number;

@@ -3,28 +3,20 @@
 // cache to see the allocator's annotation (waitForNamespaceBlock), with the wait's time limit and
 // the local allocator's nudge bound in here so the admission code needs only the policy and namespace.
 import type { CompiledPolicy, NamespaceInfo } from '../engine/model.js';
-import type { Clock, Sleep } from './leader-election.js';
-import { waitForNamespaceBlock, type NamespaceBlockWait, type NamespaceSource } from './namespace-block-waiter.js';
+import type { WallClock, Sleep } from '../foundation/clock.js';
+import type { AllocatedBlocks, BlockWaitRequest, NamespaceBlockWait, NamespaceDirectory } from '../ports/admission-ports.js';
+import { waitForNamespaceBlock, type NamespaceSource } from './namespace-block-waiter.js';
 
 export interface BlockWaitingDirectoryOptions {
   /** How long a Pod waits for its namespace's block before it is denied. */
   readonly timeoutMs: number;
-  readonly clock: Clock;
+  readonly clock: WallClock;
   readonly sleep: Sleep;
   /** Asks the local allocator for a pass now (a no-op when allocation is off or another replica leads). */
   readonly requestAllocation: () => void;
 }
 
-export interface BlockWaitRequest {
-  /**
-   * A dry-run request only waits: it does not ask for an allocation pass, so `kubectl
-   * --dry-run=server` has no effect beyond its answer (the namespace gets its block in any case,
-   * from the allocator's own namespace watch).
-   */
-  readonly dryRun: boolean;
-}
-
-export class BlockWaitingDirectory {
+export class BlockWaitingDirectory implements NamespaceDirectory, AllocatedBlocks {
   constructor(
     private readonly cache: NamespaceSource & { lookup(name: string): Promise<NamespaceInfo | null> },
     private readonly options: BlockWaitingDirectoryOptions,

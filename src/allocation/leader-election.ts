@@ -3,7 +3,8 @@
 // the record change, never by comparing renewTime with our clock, so clock skew between replicas
 // cannot make two of them leader. renewDeadline < leaseDuration makes a leader that cannot renew
 // step down before anyone else may take over.
-import type { AllocationLogger } from './allocation-logger.js';
+import type { Sleep, WallClock } from '../foundation/clock.js';
+import type { Logger } from '../foundation/logger.js';
 
 export interface LeaseRecord {
   /** '' when the lease was released. */
@@ -27,31 +28,12 @@ export interface LeaseStore {
   update(record: LeaseRecord, resourceVersion: string): Promise<'ok' | 'conflict'>;
 }
 
-export interface Clock {
-  now(): number;
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
-
-export const realSleep: Sleep = (ms, signal) =>
-  new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-
 export interface LeaderElectorOptions {
   readonly identity: string;
   readonly store: LeaseStore;
-  readonly clock: Clock;
+  readonly clock: WallClock;
   readonly sleep: Sleep;
-  readonly logger: AllocationLogger;
+  readonly logger: Logger;
   /** client-go defaults: 15 s, 10 s, 2 s. */
   readonly leaseDurationMs?: number;
   readonly renewDeadlineMs?: number;

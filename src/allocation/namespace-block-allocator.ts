@@ -4,7 +4,7 @@
 // leaves a ledger entry without annotation, which the next pass writes.
 import { UID_RANGE_ANNOTATION } from '../engine/model.js';
 import type { AllocationCluster, ClusterNamespace } from './allocation-cluster.js';
-import type { AllocationLogger } from './allocation-logger.js';
+import type { Logger } from '../foundation/logger.js';
 import { planAllocations, type AllocationPlan, type AllocationProblem, type ObservedNamespace } from './allocation-plan.js';
 import type { AllocatorMetrics } from './allocator-metrics.js';
 import type { AllocatorPolicy } from './allocator-policy.js';
@@ -19,7 +19,7 @@ import {
   encodedSizeBytes,
   type Ledger,
 } from './ledger.js';
-import type { Clock } from './leader-election.js';
+import type { WallClock } from '../foundation/clock.js';
 
 export type PassOutcome =
   | { readonly status: 'disabled' }
@@ -37,8 +37,8 @@ export interface NamespaceBlockAllocatorOptions {
   readonly cluster: AllocationCluster;
   /** The current policy's allocation view; null when allocation is off. Read at every pass, so policy reloads apply. */
   readonly policy: () => AllocatorPolicy | null;
-  readonly clock: Clock;
-  readonly logger: AllocationLogger;
+  readonly clock: WallClock;
+  readonly logger: Logger;
   readonly metrics: AllocatorMetrics;
   /** Ledger write attempts per pass before giving up until the next pass. */
   readonly maxLedgerAttempts?: number;

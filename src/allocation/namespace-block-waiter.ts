@@ -5,7 +5,8 @@
 // causing an allocation of its own.
 import { UID_RANGE_ANNOTATION, type CompiledPolicy, type NamespaceInfo } from '../engine/model.js';
 import { awaitsAllocatedBlock } from './allocator-policy.js';
-import type { Clock, Sleep } from './leader-election.js';
+import type { WallClock, Sleep } from '../foundation/clock.js';
+import type { NamespaceBlockWait } from '../ports/admission-ports.js';
 
 /** The server's namespace cache, as far as waiting needs it. */
 export interface NamespaceSource {
@@ -13,13 +14,6 @@ export interface NamespaceSource {
   /** Calls `listener` after each add or update of any namespace; returns the unsubscribe function. */
   subscribe(listener: (namespace: NamespaceInfo) => void): () => void;
 }
-
-export type NamespaceBlockWait =
-  /** Nothing to wait for: allocation off, namespace not opted in or covered by a rule, or it already has its annotation. */
-  | { readonly status: 'not-needed'; readonly namespace: NamespaceInfo | undefined }
-  | { readonly status: 'ready'; readonly namespace: NamespaceInfo; readonly waitedMs: number }
-  /** Still no block: deny the Pod with `message` (it says to retry and where to look). */
-  | { readonly status: 'timeout'; readonly namespace: NamespaceInfo; readonly message: string };
 
 export interface WaitForNamespaceBlockOptions {
   readonly source: NamespaceSource;
@@ -31,7 +25,7 @@ export interface WaitForNamespaceBlockOptions {
    */
   readonly known?: NamespaceInfo;
   readonly timeoutMs: number;
-  readonly clock: Clock;
+  readonly clock: WallClock;
   readonly sleep: Sleep;
   /** Nudges a local allocator to run now rather than at its next batch (AllocatorService.requestPass). */
   readonly requestAllocation?: () => void;

@@ -3,7 +3,7 @@
 // AllocatorService stops for good, so each start builds a fresh one; a start waits for the
 // previous one to have stopped, so one process never campaigns twice under the same identity.
 import type { CompiledPolicy } from '../engine/model.js';
-import type { AllocationLogger } from './allocation-logger.js';
+import type { Logger } from '../foundation/logger.js';
 
 /** The part of AllocatorService this needs. */
 export interface AllocatorRun {
@@ -15,7 +15,7 @@ export interface AllocatorRun {
 export interface PolicyDrivenAllocatorOptions {
   /** Builds a fresh allocator (its own leader election) for each period allocation is on. */
   readonly createRun: () => AllocatorRun;
-  readonly logger: AllocationLogger;
+  readonly logger: Logger;
 }
 
 export class PolicyDrivenAllocator {

@@ -2,9 +2,9 @@
 // has spec.allocation), and Pods wait through the namespace cache for their namespace's block,
 // nudging the local allocator. Every replica runs this; the Lease decides which one allocates.
 import type { CompiledPolicy, NamespaceInfo } from '../engine/model.js';
-import type { AllocationLogger } from './allocation-logger.js';
+import type { Logger } from '../foundation/logger.js';
 import { BlockWaitingDirectory } from './block-waiting-directory.js';
-import type { Clock, Sleep } from './leader-election.js';
+import type { WallClock, Sleep } from '../foundation/clock.js';
 import type { NamespaceSource } from './namespace-block-waiter.js';
 import { PolicyDrivenAllocator, type AllocatorRun } from './policy-driven-allocator.js';
 
@@ -22,9 +22,9 @@ export interface WebhookAllocationOptions {
   readonly createRun: (policy: () => CompiledPolicy | null, namespaces: Pick<NamespaceSource, 'subscribe'>) => AllocatorRun;
   /** How long a Pod waits for its namespace's block before it is denied. */
   readonly waitMs: number;
-  readonly clock: Clock;
+  readonly clock: WallClock;
   readonly sleep: Sleep;
-  readonly logger: AllocationLogger;
+  readonly logger: Logger;
 }
 
 export interface WebhookAllocation {

@@ -3,10 +3,11 @@
 // memory holds one namespace's answers, never the cluster's objects.
 import { toNamespaceInfo } from '../cluster/namespace-cache.js';
 import type { LeftOutDefault, NamespaceInfo } from '../engine/model.js';
-import type { PolicySnapshot } from '../server/policy-ports.js';
+import type { PolicySnapshot } from '../ports/admission-ports.js';
 import { podToCreate, controllerOf, reportedThroughOwner } from './controller-pods.js';
-import { AUDITED_KINDS, type AuditClusterReader, type RawObject } from './kube-audit-reader.js';
+import { AUDITED_KINDS, type AuditClusterReader } from '../cluster/kube-audit-reader.js';
 import { auditWorkload, namespaceView, type AuditEngine, type NamespaceIds, type WorkloadAudit } from './workload-audit.js';
+import { type JsonObject } from '../foundation/json-object.js';
 
 export interface NamespaceSummary {
   readonly workloads: number;
@@ -44,7 +45,7 @@ export interface ClusterAuditOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-const LEFT_OUT_WORDS: Readonly<Record<LeftOutDefault['reason'], string>> = { privileged: 'privileged', runsAsRoot: 'root', usesNode: 'uses the node' };
+const LEFT_OUT_WORDS: Readonly<Record<LeftOutDefault['reason'], string>> = { privileged: 'privileged', runsAsRoot: 'root', usesNode: 'uses the node', addsCapabilities: 'adds capabilities' };
 
 /** Why a workload keeps (some of) what it has, in a word or two for the summary line. */
 function leftOutReason(workload: WorkloadAudit): string {
@@ -88,9 +89,9 @@ export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary
   return { workloads: workloads.length, hardened, partlyHardened: partly, alreadyHardened, leftAsTheyAre: left, denied, warned, failRestricted, errors, notOptedIn };
 }
 
-function nameOf(object: RawObject): string {
+function nameOf(object: JsonObject): string {
   const metadata = object['metadata'];
-  const name = typeof metadata === 'object' && metadata !== null ? (metadata as RawObject)['name'] : undefined;
+  const name = typeof metadata === 'object' && metadata !== null ? (metadata as JsonObject)['name'] : undefined;
   return typeof name === 'string' ? name : '';
 }
 

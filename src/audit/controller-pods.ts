@@ -4,12 +4,8 @@
 // Pod template (its labels, annotations and spec; the names and labels a controller adds do not
 // change what the engine decides).
 import { workloadKind } from '../engine/workload-kinds.js';
+import { asJsonObject, type JsonObject } from '../foundation/json-object.js';
 
-type RawObject = Record<string, unknown>;
-
-function asObject(value: unknown): RawObject | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as RawObject) : undefined;
-}
 
 export interface ControllerRef {
   readonly apiVersion: string;
@@ -18,11 +14,11 @@ export interface ControllerRef {
 }
 
 /** The object's managing controller (ownerReferences[].controller: true), if any. */
-export function controllerOf(object: RawObject): ControllerRef | undefined {
-  const owners = asObject(object['metadata'])?.['ownerReferences'];
+export function controllerOf(object: JsonObject): ControllerRef | undefined {
+  const owners = asJsonObject(object['metadata'])?.['ownerReferences'];
   if (!Array.isArray(owners)) return undefined;
   for (const owner of owners) {
-    const ref = asObject(owner);
+    const ref = asJsonObject(owner);
     if (ref?.['controller'] !== true) continue;
     const { apiVersion, kind, name } = ref;
     if (typeof apiVersion === 'string' && typeof kind === 'string' && typeof name === 'string') return { apiVersion, kind, name };
@@ -35,7 +31,7 @@ export function controllerOf(object: RawObject): ControllerRef | undefined {
  * owned by something else (an operator's custom resource) is reported on its own, since that
  * owner's Pods are only visible as Pods.
  */
-export function reportedThroughOwner(object: RawObject): boolean {
+export function reportedThroughOwner(object: JsonObject): boolean {
   const owner = controllerOf(object);
   return owner !== undefined && workloadKind(owner.apiVersion, owner.kind) !== undefined && owner.kind !== 'Pod';
 }
@@ -46,23 +42,23 @@ const SERVER_SET_METADATA = ['uid', 'resourceVersion', 'creationTimestamp', 'gen
  * The Pod as its creator would send it: for a workload, the Pod template with the workload's
  * namespace and `<name>-` as generateName; for a Pod, the Pod without status and server-set metadata.
  */
-export function podToCreate(apiVersion: string, kind: string, object: RawObject, namespace: string): RawObject | undefined {
+export function podToCreate(apiVersion: string, kind: string, object: JsonObject, namespace: string): JsonObject | undefined {
   const workload = workloadKind(apiVersion, kind);
   if (workload === undefined) return undefined;
-  const name = asObject(object['metadata'])?.['name'];
+  const name = asJsonObject(object['metadata'])?.['name'];
   if (workload.templatePath.length === 0) {
-    const metadata: RawObject = { ...(asObject(object['metadata']) ?? {}) };
+    const metadata: JsonObject = { ...(asJsonObject(object['metadata']) ?? {}) };
     for (const key of SERVER_SET_METADATA) delete metadata[key];
     const { status: _status, ...pod } = object;
     return { ...pod, apiVersion: 'v1', kind: 'Pod', metadata: { ...metadata, namespace } };
   }
   let template: unknown = object;
-  for (const key of workload.templatePath) template = asObject(template)?.[key];
-  const templateObject = asObject(template);
+  for (const key of workload.templatePath) template = asJsonObject(template)?.[key];
+  const templateObject = asJsonObject(template);
   if (templateObject === undefined) return undefined;
   // Like the controllers' GetPodFromTemplate: labels, annotations and finalizers of the template.
-  const templateMetadata = asObject(templateObject['metadata']) ?? {};
-  const metadata: RawObject = {};
+  const templateMetadata = asJsonObject(templateObject['metadata']) ?? {};
+  const metadata: JsonObject = {};
   for (const key of ['labels', 'annotations', 'finalizers']) if (templateMetadata[key] !== undefined) metadata[key] = templateMetadata[key];
   if (typeof name === 'string') metadata['generateName'] = `${name}-`;
   metadata['namespace'] = namespace;

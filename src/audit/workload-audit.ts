@@ -9,9 +9,10 @@ import { formatIdRange } from '../engine/id-range.js';
 import { OPT_IN_LABEL, type AdmissionDecision, type LeftOutDefault, type PolicyMode, type Violation, type AdmissionInput, type CompiledPolicy, type NamespaceInfo, type Operation } from '../engine/model.js';
 import { isOptedIn } from '../engine/namespace-opt-in.js';
 import type { RestrictedFinding } from '../engine/restricted/index.js';
-import type { AdmissionRequest } from '../server/admission-review.js';
-import { admitPod, type PodAdmissionDeps } from '../server/pod-admission.js';
-import type { PolicySnapshot } from '../server/policy-ports.js';
+import type { AdmissionRequest } from '../admission/admission-review.js';
+import { admitPod, type PodAdmissionDeps } from '../admission/pod-admission.js';
+import type { PolicySnapshot } from '../ports/admission-ports.js';
+import { noAllocatedBlocks } from '../ports/standalone-ports.js';
 
 /** What the audit needs of the engine: the webhook's decision and the restricted profile check. */
 export interface AuditEngine {
@@ -47,7 +48,7 @@ export function namespaceView(policy: CompiledPolicy, listed: NamespaceInfo, ass
   const asOptedIn = optedIn ? listed : { ...listed, labels: { ...listed.labels, [OPT_IN_LABEL]: 'enabled' } };
   const info = assumed ? asOptedIn : listed;
   // The IDs are those its Pods get once it is opted in, whether it is yet or not.
-  const resolution = policy.resolveIdDefaultsWithWarnings?.(asOptedIn) ?? { defaults: policy.resolveIdDefaults(asOptedIn), warnings: [] };
+  const resolution = policy.resolveIdDefaultsWithWarnings(asOptedIn);
   const defaults = resolution.defaults;
   const notes = [...resolution.warnings];
   let from: NamespaceIds['from'];
@@ -57,9 +58,8 @@ export function namespaceView(policy: CompiledPolicy, listed: NamespaceInfo, ass
       `${optedIn ? 'no UID block yet although the namespace is opted in: the allocator has not assigned one (see the namespace\'s Events; a full pool?)' : 'no UID block yet: the allocator assigns one when the namespace is opted in'}; until it has one the webhook makes its Pods wait, and denies them if none comes in time${defaults === null ? '' : `; the IDs shown are from ${defaults.source}, the real block will differ`}`,
     );
   } else if (defaults === null) from = 'none';
-  else if (defaults.source.startsWith('spec.namespaces[')) from = 'rule';
-  else if (defaults.source === 'spec.fallback') from = 'fallback';
-  else from = 'allocated-block';
+  else if (defaults.origin === 'namespace-annotation') from = 'allocated-block';
+  else from = defaults.origin;
   return {
     info,
     optedIn,
@@ -178,6 +178,8 @@ export async function auditWorkload(engine: AuditEngine, snapshot: PolicySnapsho
   const deps: PodAdmissionDeps = {
     policySource: { current: () => snapshot },
     namespaces: { lookup: async (name) => (name === view.info.name ? view.info : null) },
+    // A Pod still waiting for its block is reported as such above; the replay itself never waits.
+    allocatedBlocks: noAllocatedBlocks,
     decideAdmission: (input) => {
       decision = engine.decideAdmission(input);
       return decision;

@@ -7,6 +7,7 @@ import type { CliIo } from './cli-io.js';
 import type { CliEngine } from './engine-port.js';
 import { readInput } from './read-input.js';
 import { UserError } from './user-error.js';
+import { describePolicyError } from '../engine/policy-config-map.js';
 
 export interface HardeningOptions {
   /** Each -f: a file, a directory, or - for stdin. */
@@ -93,7 +94,7 @@ export async function loadPolicy(io: CliIo, engine: CliEngine, file: string): Pr
   const parsed = engine.parsePolicy(input.text);
   const where = input.fromConfigMap === null ? JSON.stringify(file) : `${JSON.stringify(file)} (${input.fromConfigMap})`;
   if (!parsed.ok) {
-    const errors = parsed.errors.map((error) => `  ${error.path}: ${error.message}`).join('\n');
+    const errors = parsed.errors.map((error) => `  ${describePolicyError(error)}`).join('\n');
     throw new UserError(`policy ${where} is invalid (run "secure-defaults policy validate ${file}"):\n${errors}`);
   }
   return {

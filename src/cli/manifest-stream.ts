@@ -5,12 +5,8 @@ import { Document, isCollection, isNode, parseAllDocuments, parseDocument, type 
 import type { Operation } from '../engine/model.js';
 import { UserError } from './user-error.js';
 import { editedInPlace, layoutOf, spliceChangedLines } from './yaml-document-edit.js';
+import { asJsonObject, type JsonObject } from '../foundation/json-object.js';
 
-export type JsonObject = Record<string, unknown>;
-
-function asObject(value: unknown): JsonObject | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
-}
 
 /** One Kubernetes object of the stream: a document, or an item of a List document. */
 export interface ManifestItem {
@@ -44,7 +40,7 @@ function describeObject(value: JsonObject, location: string): ManifestItem {
   if (typeof kind !== 'string' || kind === '') {
     throw new UserError(`${location}: not a Kubernetes object (it has no "kind")`);
   }
-  const metadata = asObject(value['metadata']);
+  const metadata = asJsonObject(value['metadata']);
   const name = typeof metadata?.['name'] === 'string' ? metadata['name'] : '';
   if (typeof value['apiVersion'] !== 'string' || value['apiVersion'] === '') {
     throw new UserError(`${location}: ${kind}${name === '' ? '' : ` "${name}"`} has no "apiVersion" (e.g. apiVersion: ${kind === 'Pod' ? 'v1' : kind === 'CronJob' || kind === 'Job' ? 'batch/v1' : 'apps/v1'}); every Kubernetes object needs one`);
@@ -97,13 +93,13 @@ export function parseManifestStream(text: string, source: string): ManifestDocum
     if (value === null || value === undefined) {
       continue; // an empty document, as between two `---` lines in helm output
     }
-    const object = asObject(value);
+    const object = asJsonObject(value);
     if (object === undefined) {
       throw new UserError(`${location}: not a Kubernetes object (expected a mapping with "kind", got ${Array.isArray(value) ? 'a list' : typeof value})`);
     }
     if (isListKind(object['kind']) && Array.isArray(object['items'])) {
       const items = object['items'].map((entry, index) => {
-        const item = asObject(entry);
+        const item = asJsonObject(entry);
         const itemLocation = `${location}, item ${index + 1}`;
         if (item === undefined) {
           throw new UserError(`${itemLocation}: not a Kubernetes object (expected a mapping with "kind")`);

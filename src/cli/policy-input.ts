@@ -1,17 +1,14 @@
 // A policy file as GitOps repositories keep it: the SecureDefaultsPolicy itself, or the ConfigMap
 // that carries it under its `policy.yaml` key (what the chart installs and the webhook watches).
 import { parseAllDocuments } from 'yaml';
-import { POLICY_KEY } from '../server/policy-config-map-review.js';
+import { describePolicyError, POLICY_KEY, policyTextOfConfigMap } from '../engine/policy-config-map.js';
 import { UserError } from './user-error.js';
+import { asJsonObject } from '../foundation/json-object.js';
 
 export interface PolicyText {
   readonly text: string;
   /** "ConfigMap team/policy, key policy.yaml" when the file held a ConfigMap; null for a policy document. */
   readonly fromConfigMap: string | null;
-}
-
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 /**
@@ -23,15 +20,11 @@ export function policyTextFrom(text: string, source: string): PolicyText {
   const documents = parseAllDocuments(text).filter((doc) => doc.contents !== null);
   const [only] = documents;
   if (documents.length !== 1 || only === undefined || only.errors.length > 0) return { text, fromConfigMap: null };
-  const object = asRecord(only.toJS({ maxAliasCount: 100 }));
+  const object = asJsonObject(only.toJS({ maxAliasCount: 100 }));
   if (object?.['kind'] !== 'ConfigMap') return { text, fromConfigMap: null };
-  const metadata = asRecord(object['metadata']);
+  const metadata = asJsonObject(object['metadata']);
   const name = `${typeof metadata?.['namespace'] === 'string' ? `${metadata['namespace']}/` : ''}${typeof metadata?.['name'] === 'string' ? metadata['name'] : '(unnamed)'}`;
-  const data = asRecord(object['data']);
-  const value = data?.[POLICY_KEY];
-  if (typeof value !== 'string') {
-    const keys = data === undefined ? 'no data' : `data keys: ${Object.keys(data).map((k) => JSON.stringify(k)).join(', ') || 'none'}`;
-    throw new UserError(`${source}: ConfigMap ${name} has no data.${POLICY_KEY} (${keys}); the webhook reads the policy from the "${POLICY_KEY}" key`);
-  }
-  return { text: value, fromConfigMap: `ConfigMap ${name}, key ${POLICY_KEY}` };
+  const document = policyTextOfConfigMap(object['data']);
+  if (!document.ok) throw new UserError(`${source}: ConfigMap ${name}: ${describePolicyError(document.error)}`);
+  return { text: document.text, fromConfigMap: `ConfigMap ${name}, key ${POLICY_KEY}` };
 }

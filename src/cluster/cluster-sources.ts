@@ -2,13 +2,10 @@
 // reflectors, their readiness conditions, policy-change notifications, and one stop().
 import type { KubeConfig, V1ConfigMap, V1Namespace } from '@kubernetes/client-node';
 import type { PolicyParseResult } from '../engine/model.js';
-import type { Clock } from '../server/clock.js';
-import type { Logger } from '../server/logger.js';
-import type { ConfigMapRef } from '../server/policy-config-map-review.js';
-import type { PolicySnapshot } from '../server/policy-ports.js';
-import type { ReadinessCheck } from '../server/webhook-app.js';
-import type { WebhookMetrics } from '../server/webhook-metrics.js';
-import type { BackoffSettings } from './backoff.js';
+import type { Clock } from '../foundation/clock.js';
+import type { Logger } from '../foundation/logger.js';
+import type { ConfigMapRef, PolicyLoadMetrics, PolicySnapshot, ReadinessCheck } from '../ports/admission-ports.js';
+import type { BackoffSettings } from '../foundation/backoff.js';
 import { ConfigMapPolicySource } from './config-map-policy-source.js';
 import { configMapListWatch, namespaceListWatch } from './kube-list-watch.js';
 import { NamespaceCache, readNamespaceFromApi } from './namespace-cache.js';
@@ -19,7 +16,7 @@ export interface ClusterSourcesOptions {
   readonly configMap: ConfigMapRef;
   readonly parsePolicy: (yamlText: string) => PolicyParseResult;
   readonly logger: Logger;
-  readonly metrics: WebhookMetrics;
+  readonly metrics: PolicyLoadMetrics;
   readonly clock: Clock;
   readonly random?: () => number;
   readonly backoff?: BackoffSettings;

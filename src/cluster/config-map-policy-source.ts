@@ -4,9 +4,9 @@
 // on the ConfigMap. A deleted ConfigMap also leaves the last good policy in force.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { PolicyError, PolicyParseResult } from '../engine/model.js';
-import type { Logger } from '../server/logger.js';
-import { describePolicyErrors, POLICY_KEY, type ConfigMapRef } from '../server/policy-config-map-review.js';
-import type { PolicySnapshot, PolicySource } from '../server/policy-ports.js';
+import type { Logger } from '../foundation/logger.js';
+import { describePolicyError, describePolicyErrors, POLICY_KEY, policyTextOfConfigMap } from '../engine/policy-config-map.js';
+import type { ConfigMapRef, PolicyLoadMetrics, PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
 import type { ConfigMapIdentity, PolicyEvent, PolicyEventRecorder } from './policy-event-recorder.js';
 import type { ReflectorHandlers, WatchEventType } from './reflector.js';
 
@@ -14,7 +14,7 @@ export interface ConfigMapPolicySourceOptions {
   readonly configMap: ConfigMapRef;
   readonly parsePolicy: (yamlText: string) => PolicyParseResult;
   readonly logger: Logger;
-  readonly metrics: { countPolicyReloadError(): void; setPolicyGeneration(generation: number): void };
+  readonly metrics: PolicyLoadMetrics;
   readonly events: PolicyEventRecorder;
 }
 
@@ -75,11 +75,12 @@ export class ConfigMapPolicySource implements PolicySource, ReflectorHandlers<V1
       uid: configMap.metadata?.uid,
       resourceVersion: version,
     };
-    const text = configMap.data?.[POLICY_KEY];
-    if (typeof text !== 'string') {
-      this.refuse(identity, [{ path: `data.${POLICY_KEY}`, message: `missing; put the policy document under the key "${POLICY_KEY}"` }]);
+    const document = policyTextOfConfigMap(configMap.data);
+    if (!document.ok) {
+      this.refuse(identity, [document.error]);
       return;
     }
+    const text = document.text;
     // Labels, annotations or other keys changed: same policy, same generation.
     if (text === this.acceptedText) return;
     let parsed: PolicyParseResult;
@@ -112,7 +113,7 @@ export class ConfigMapPolicySource implements PolicySource, ReflectorHandlers<V1
     const keeping = this.snapshot ? `keeping policy "${this.snapshot.policy.name}" (generation ${this.snapshot.generation})` : 'no policy is loaded';
     this.options.metrics.countPolicyReloadError();
     for (const error of errors) {
-      this.options.logger.error(`policy error: ${error.path}: ${error.message}`, {
+      this.options.logger.error(`policy error: ${describePolicyError(error)}`, {
         configMap: `${identity.namespace}/${identity.name}`,
         resourceVersion: identity.resourceVersion,
         path: error.path,

@@ -6,7 +6,7 @@ import { CoreV1Api, type KubeConfig, type V1Namespace } from '@kubernetes/client
 import type { NamespaceSource } from '../allocation/namespace-block-waiter.js';
 import type { NamespaceInfo } from '../engine/model.js';
 import { isOptedIn } from '../engine/namespace-opt-in.js';
-import type { NamespaceDirectory } from '../server/policy-ports.js';
+import type { NamespaceDirectory } from '../ports/admission-ports.js';
 import type { ReflectorHandlers, WatchEventType } from './reflector.js';
 
 /** Large, and read by nothing here: not worth keeping for every namespace. */

@@ -1,7 +1,7 @@
 // Kubernetes Events on the policy ConfigMap, so `kubectl describe configmap` says why an edit was
 // refused (or that it was taken) without anyone reading the webhook's logs.
 import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
-import type { Clock } from '../server/clock.js';
+import type { Clock } from '../foundation/clock.js';
 
 export interface ConfigMapIdentity {
   readonly namespace: string;

@@ -3,9 +3,9 @@
 // this one owns its restarts: a watch the server ends on schedule is resumed at once from the
 // last resourceVersion; an error (connection lost, 5xx, a watch that goes silent) relists after
 // capped exponential backoff with jitter; "410 Gone" (resourceVersion too old) relists at once.
-import type { Clock, TimerHandle } from '../server/clock.js';
-import type { Logger } from '../server/logger.js';
-import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from './backoff.js';
+import type { Clock, TimerHandle } from '../foundation/clock.js';
+import type { Logger } from '../foundation/logger.js';
+import { backoffDelayMs, DEFAULT_BACKOFF, type BackoffSettings } from '../foundation/backoff.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

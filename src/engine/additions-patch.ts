@@ -2,7 +2,8 @@
 // are the same reference are skipped without being walked, so the cost follows the size of the
 // change, not of the Pod.
 import type { Operation } from 'fast-json-patch';
-import { isPlainMap } from './policy-reader.js';
+import { isJsonObject } from '../foundation/json-object.js';
+
 
 /** RFC 6901: "~" and "/" inside a key (as in "secure-defaults.io/injected") must be escaped. */
 export function escapePointerToken(key: string): string {
@@ -12,7 +13,7 @@ export function escapePointerToken(key: string): string {
 
 function diffInto(before: unknown, after: unknown, pointer: string, operations: Operation[]): void {
   if (before === after) return;
-  if (isPlainMap(before) && isPlainMap(after)) {
+  if (isJsonObject(before) && isJsonObject(after)) {
     // for-in over JSON objects (no prototype members) avoids allocating key arrays on this hot path.
     let shared = 0;
     for (const key in after) {
@@ -65,7 +66,7 @@ export function diffAlong(before: unknown, after: unknown, keys: readonly (strin
   let pointer = '';
   for (const key of keys) {
     if (from === to) return;
-    const bothMaps = isPlainMap(from) && isPlainMap(to);
+    const bothMaps = isJsonObject(from) && isJsonObject(to);
     const bothLists = Array.isArray(from) && Array.isArray(to) && typeof key === 'number' && key < from.length && key < to.length;
     if (!bothMaps && !bothLists) break;
     const name = String(key);

@@ -12,22 +12,23 @@ import {
   type AdmissionInput,
   type CompiledPolicy,
   type IdDefaults,
-  type IdResolution,
   type LeftOutDefault,
   type NamespaceInfo,
   type PolicyMode,
   type Violation,
 } from './model.js';
+
 import { CONTAINER_LISTS } from './pod-containers.js';
 import { hardenNewEphemeralContainers, hardenPodSpec, isUnset, type Injection, type SpecHardening } from './pod-hardener.js';
 import { withMembers } from './object-copy.js';
 import { podSecurityWarnings } from './pod-security-warnings.js';
-import { isPlainMap, type PlainMap } from './policy-reader.js';
 import { windowsPodReason } from './windows-pod.js';
+import { isJsonObject, type JsonObject } from '../foundation/json-object.js';
+
 
 export interface PodLikeOutcome {
   /** The hardened copy (the input object itself when nothing changed). */
-  readonly object: PlainMap;
+  readonly object: JsonObject;
   readonly injections: readonly Injection[];
   /** Including, in warn mode, one per violation in the denial's wording. */
   readonly warnings: readonly string[];
@@ -51,10 +52,6 @@ export interface PodLikeContext {
   readonly existingEphemeralNames: ReadonlySet<string>;
 }
 
-function resolveIds(policy: CompiledPolicy, namespace: NamespaceInfo): IdResolution {
-  return policy.resolveIdDefaultsWithWarnings?.(namespace) ?? { defaults: policy.resolveIdDefaults(namespace), warnings: [] };
-}
-
 function joinPath(base: string, field: string): string {
   return base === '' ? field : `${base}.${field}`;
 }
@@ -71,36 +68,36 @@ export function wouldDenyWarnings(policyName: string, violations: readonly Viola
 }
 
 /** Adds (or merges into) the injected annotation on a copy of the metadata. */
-function annotate(podLike: PlainMap, injections: readonly Injection[], metadataPath: string, warnings: string[]): PlainMap | null {
+function annotate(podLike: JsonObject, injections: readonly Injection[], metadataPath: string, warnings: string[]): JsonObject | null {
   const metadata = podLike['metadata'];
-  if (!isUnset(metadata) && !isPlainMap(metadata)) {
+  if (!isUnset(metadata) && !isJsonObject(metadata)) {
     warnings.push(`${metadataPath} is not an object; the ${INJECTED_ANNOTATION} annotation was not added`);
     return null;
   }
-  const annotations = isPlainMap(metadata) ? metadata['annotations'] : undefined;
-  if (!isUnset(annotations) && !isPlainMap(annotations)) {
+  const annotations = isJsonObject(metadata) ? metadata['annotations'] : undefined;
+  if (!isUnset(annotations) && !isJsonObject(annotations)) {
     warnings.push(`${metadataPath}.annotations is not an object; the ${INJECTED_ANNOTATION} annotation was not added`);
     return null;
   }
-  const existing = isPlainMap(annotations) ? annotations[INJECTED_ANNOTATION] : undefined;
+  const existing = isJsonObject(annotations) ? annotations[INJECTED_ANNOTATION] : undefined;
   const merged = mergeInjectedAnnotation(typeof existing === 'string' ? existing : undefined, injections);
   if (merged.replacedUnreadable || (existing !== undefined && typeof existing !== 'string')) {
     warnings.push(`${metadataPath}.annotations.${INJECTED_ANNOTATION} was not in the expected format and was replaced`);
   }
-  return withMembers(isPlainMap(metadata) ? metadata : {}, {
-    annotations: withMembers(isPlainMap(annotations) ? annotations : {}, { [INJECTED_ANNOTATION]: merged.value }),
+  return withMembers(isJsonObject(metadata) ? metadata : {}, {
+    annotations: withMembers(isJsonObject(annotations) ? annotations : {}, { [INJECTED_ANNOTATION]: merged.value }),
   });
 }
 
 /** Decides on one Pod or Pod template ({metadata, spec}); never modifies it, never throws on garbage. */
-export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLikeOutcome {
+export function hardenPodLike(podLike: JsonObject, context: PodLikeContext): PodLikeOutcome {
   const { policy, namespace, target, basePath } = context;
   const metadataPath = joinPath(basePath, 'metadata');
   const specPath = joinPath(basePath, 'spec');
   const warnings: string[] = [];
   const metadata = podLike['metadata'];
-  const annotations: PlainMap = isPlainMap(metadata) && isPlainMap(metadata['annotations']) ? metadata['annotations'] : {};
-  const resolution = resolveIds(policy, namespace);
+  const annotations: JsonObject = isJsonObject(metadata) && isJsonObject(metadata['annotations']) ? metadata['annotations'] : {};
+  const resolution = policy.resolveIdDefaultsWithWarnings(namespace);
   const mode = resolution.mode ?? policy.mode;
   let violations: readonly Violation[] = [];
   const unchanged = (skipped: string): PodLikeOutcome => ({ object: podLike, injections: [], warnings, mode, violations, leftOut: [], skipped });
@@ -110,7 +107,7 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
     warnings.push(`annotation ${SKIP_ANNOTATION}: "true" is ignored: policy "${policy.name}" does not allow Pods to opt out (spec.allowPodOptOut is false)`);
   }
   const spec = podLike['spec'];
-  if (!isPlainMap(spec)) {
+  if (!isJsonObject(spec)) {
     warnings.push(`${specPath} is not an object; nothing was hardened`);
     return unchanged(`${specPath} is missing or not an object`);
   }
@@ -140,7 +137,7 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
   const leftOut = hardening.leftOut;
   if (hardening.spec === spec) return { object: podLike, injections: [], warnings, mode, violations, leftOut, ids };
 
-  const members: PlainMap = { spec: hardening.spec };
+  const members: JsonObject = { spec: hardening.spec };
   if (target === 'pod') {
     const annotated = annotate(podLike, hardening.injections, metadataPath, warnings);
     if (annotated !== null) members['metadata'] = annotated;
@@ -150,11 +147,11 @@ export function hardenPodLike(podLike: PlainMap, context: PodLikeContext): PodLi
 }
 
 function ephemeralContainerNames(pod: unknown): Set<string> {
-  const spec = isPlainMap(pod) ? pod['spec'] : undefined;
-  const containers = isPlainMap(spec) ? spec['ephemeralContainers'] : undefined;
+  const spec = isJsonObject(pod) ? pod['spec'] : undefined;
+  const containers = isJsonObject(spec) ? spec['ephemeralContainers'] : undefined;
   const names = new Set<string>();
   if (Array.isArray(containers)) {
-    for (const container of containers) if (isPlainMap(container) && typeof container['name'] === 'string') names.add(container['name']);
+    for (const container of containers) if (isJsonObject(container) && typeof container['name'] === 'string') names.add(container['name']);
   }
   return names;
 }
@@ -165,7 +162,7 @@ function ephemeralContainerNames(pod: unknown): Set<string> {
  * (pod-hardener.ts, annotate above), so only those are compared; a list that changed in any other
  * way (never, today) is compared whole.
  */
-function hardeningPatch(pod: PlainMap, hardened: PlainMap): Operation[] {
+function hardeningPatch(pod: JsonObject, hardened: JsonObject): Operation[] {
   const operations: Operation[] = [];
   if (hardened === pod) return operations;
   diffAlong(pod, hardened, ['metadata', 'annotations'], operations);
@@ -173,7 +170,7 @@ function hardeningPatch(pod: PlainMap, hardened: PlainMap): Operation[] {
   diffAlong(pod, hardened, ['spec', 'hostUsers'], operations);
   const before = pod['spec'];
   const after = hardened['spec'];
-  if (before === after || !isPlainMap(before) || !isPlainMap(after)) return operations;
+  if (before === after || !isJsonObject(before) || !isJsonObject(after)) return operations;
   for (const list of CONTAINER_LISTS) {
     const from = before[list];
     const to = after[list];
@@ -200,7 +197,7 @@ function listViolations(violations: readonly Violation[]): string {
 
 export function decideAdmission(input: AdmissionInput): AdmissionDecision {
   const { policy, namespace, pod, target } = input;
-  if (!isPlainMap(pod)) {
+  if (!isJsonObject(pod)) {
     const warnings = ['the admitted object is not a JSON object; nothing was changed'];
     return { allowed: true, mode: policy.mode, wouldDeny: [], leftOut: [], patch: [], injected: [], warnings, skipped: 'not a Pod object' };
   }
@@ -212,7 +209,7 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
     existingEphemeralNames: target === 'ephemeralContainers' ? ephemeralContainerNames(input.oldPod) : new Set(),
   });
   if (outcome.mode === 'enforce' && outcome.violations.length > 0) {
-    const podName = isPlainMap(pod['metadata']) ? pod['metadata']['name'] ?? pod['metadata']['generateName'] : undefined;
+    const podName = isJsonObject(pod['metadata']) ? pod['metadata']['name'] ?? pod['metadata']['generateName'] : undefined;
     const subject = typeof podName === 'string' ? `Pod "${podName}"` : 'this Pod';
     return {
       allowed: false,

@@ -71,7 +71,7 @@ function readAnnotatedIds(parts: CompiledPolicyParts, namespace: NamespaceInfo):
   if (pool !== undefined && idRangesOverlap(uid.range, pool) && (uid.range.min < pool.min || uid.range.max > pool.max)) {
     return `${prefix} ${UID_RANGE_ANNOTATION} "${formatIdRange(uid.range)}" ignored: it reaches past the edge of the allocation pool ${formatIdRange(pool)} (spec.allocation.range); use a block wholly inside the pool or wholly outside it`;
   }
-  return { uidRange: uid.range, gidRange: gid.range, fsGroup: gid.range.min, source: ANNOTATION_SOURCE };
+  return { uidRange: uid.range, gidRange: gid.range, fsGroup: gid.range.min, origin: 'namespace-annotation', source: ANNOTATION_SOURCE };
 }
 
 export function createCompiledPolicy(parts: CompiledPolicyParts): CompiledPolicy {

@@ -11,7 +11,8 @@ import { allowPrivilegeEscalationCheck } from './restricted/checks/allow-privile
 import { privilegedCheck } from './restricted/checks/privileged.js';
 import { runAsNonRootCheck } from './restricted/checks/run-as-non-root.js';
 import { runAsUserCheck } from './restricted/checks/run-as-user.js';
-import { readPodView, type ContainerView, type JsonObject, type PodView } from './restricted/pod-view.js';
+import { readPodView, type ContainerView, type PodView } from './restricted/pod-view.js';
+import { type JsonObject } from '../foundation/json-object.js';
 
 export interface EnforceContext {
   readonly ids: IdDefaults | null;

@@ -3,18 +3,20 @@
 import { diffCopyOnWrite } from './additions-patch.js';
 import { hardenPodLike } from './admission-decision.js';
 import type { CompiledPolicy, ManifestResult, NamespaceInfo } from './model.js';
-import { describeValue, isPlainMap, type PlainMap } from './policy-reader.js';
+import { describeValue } from './policy-reader.js';
 import { SUPPORTED_WORKLOADS, workloadKind } from './workload-kinds.js';
+import { isJsonObject, type JsonObject } from '../foundation/json-object.js';
+
 
 /** Rebuilds the objects along `path` around a replaced leaf, sharing everything else. */
-function replaceAt(root: PlainMap, path: readonly string[], leaf: PlainMap): PlainMap {
+function replaceAt(root: JsonObject, path: readonly string[], leaf: JsonObject): JsonObject {
   if (path.length === 0) return leaf;
   const [head, ...rest] = path as [string, ...string[]];
-  return { ...root, [head]: replaceAt(root[head] as PlainMap, rest, leaf) };
+  return { ...root, [head]: replaceAt(root[head] as JsonObject, rest, leaf) };
 }
 
 export function hardenManifest(policy: CompiledPolicy, namespace: NamespaceInfo, object: unknown): ManifestResult {
-  if (!isPlainMap(object)) return { ok: false, error: `expected a Kubernetes object (a map with apiVersion and kind), got ${describeValue(object)}` };
+  if (!isJsonObject(object)) return { ok: false, error: `expected a Kubernetes object (a map with apiVersion and kind), got ${describeValue(object)}` };
   const kind = object['kind'];
   const apiVersion = object['apiVersion'];
   const workload = typeof apiVersion === 'string' && typeof kind === 'string' ? workloadKind(apiVersion, kind) : undefined;
@@ -22,9 +24,9 @@ export function hardenManifest(policy: CompiledPolicy, namespace: NamespaceInfo,
     return { ok: false, error: `unsupported kind ${JSON.stringify(kind ?? null)} (apiVersion ${String(apiVersion)}): ${SUPPORTED_WORKLOADS}` };
   }
   let template: unknown = object;
-  for (const field of workload.templatePath) template = isPlainMap(template) ? template[field] : undefined;
+  for (const field of workload.templatePath) template = isJsonObject(template) ? template[field] : undefined;
   const templatePath = workload.templatePath.join('.');
-  if (!isPlainMap(template)) return { ok: false, error: `${String(kind)} has no ${templatePath} object to harden` };
+  if (!isJsonObject(template)) return { ok: false, error: `${String(kind)} has no ${templatePath} object to harden` };
 
   const outcome = hardenPodLike(template, { policy, namespace, target: 'pod', basePath: templatePath, existingEphemeralNames: new Set() });
   // The CLI cannot deny: in enforce mode it reports what the webhook would refuse (warn mode's

@@ -28,9 +28,17 @@ export interface IdDefaults {
   readonly uidRange: IdRange;
   readonly gidRange: IdRange;
   readonly fsGroup: number;
+  /**
+   * What chose these: a `spec.namespaces` rule, `spec.fallback`, or the namespace's own
+   * uid-range annotation (its allocated or hand-set block). Code that acts on where the IDs came
+   * from reads this; `source` is only for people.
+   */
+  readonly origin: IdOrigin;
   /** Which part of the policy chose these, for messages: "spec.namespaces[1]", "spec.fallback", … */
   readonly source: string;
 }
+
+export type IdOrigin = 'rule' | 'fallback' | 'namespace-annotation';
 
 export type SeccompDefault =
   | { readonly type: 'RuntimeDefault' }
@@ -73,7 +81,12 @@ export type LeftOutReason =
   /** runAsUser 0 of its own or of the Pod — it keeps its capabilities (no drop). */
   | 'runsAsRoot'
   /** hostNetwork/hostPID/hostIPC or a hostPath mount — it keeps its image's user and, unless known non-root, its capabilities. */
-  | 'usesNode';
+  | 'usesNode'
+  /**
+   * capabilities.add beyond NET_BIND_SERVICE and no user of its own — it keeps its image's user
+   * (under a non-root UID added capabilities are not effective) and its capabilities.
+   */
+  | 'addsCapabilities';
 
 /** Defaults a container did not get, and why (one per container that had any left out). */
 export interface LeftOutDefault {
@@ -120,10 +133,9 @@ export interface CompiledPolicy {
   resolveIdDefaults(namespace: NamespaceInfo): IdDefaults | null;
   /**
    * Same answer as resolveIdDefaults, plus why a namespace's uid-range/gid-range annotation was
-   * ignored (malformed, includes root, overlaps a rule's range, allocation off). Optional so that
-   * hand-written fakes need not implement it; the engine's compiled policies always do.
+   * ignored (malformed, includes root, overlaps a rule's range, allocation off).
    */
-  resolveIdDefaultsWithWarnings?(namespace: NamespaceInfo): IdResolution;
+  resolveIdDefaultsWithWarnings(namespace: NamespaceInfo): IdResolution;
 }
 
 export interface IdResolution {

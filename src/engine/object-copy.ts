@@ -1,3 +1,4 @@
+import { type JsonObject } from '../foundation/json-object.js';
 // Copies of a Pod's JSON objects with members added or replaced: the engine never modifies the
 // object it was given.
 //
@@ -5,10 +6,9 @@
 // JSON.parse'd object followed by a new member gives each copy a hidden class of its own, which V8
 // keeps until its next mark-compact (bench/README.md, "The last mark-compacts"). Object.assign
 // builds the copy along the hidden classes every copy shares.
-import type { PlainMap } from './policy-reader.js';
 
 /** A shallow copy of `object` with `members` set on it (added, or replacing what was there). */
-export function withMembers(object: PlainMap, members: PlainMap): PlainMap {
+export function withMembers(object: JsonObject, members: JsonObject): JsonObject {
   // Object.assign sets members with [[Set]], under which "__proto__" would swap the copy's
   // prototype; a spread defines it as a plain member. The webhook refuses such keys before the
   // engine runs, but the CLI hardens whatever YAML it is given.

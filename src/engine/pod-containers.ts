@@ -1,6 +1,6 @@
+import { isJsonObject, type JsonObject } from '../foundation/json-object.js';
 // The containers of a Pod spec, across its three lists, read defensively: the API server has not
 // validated the object yet when a webhook sees it.
-import { isPlainMap, type PlainMap } from './policy-reader.js';
 
 export const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
 export type ContainerList = (typeof CONTAINER_LISTS)[number];
@@ -15,11 +15,11 @@ export interface ContainerRef {
   readonly label: string;
   /** Its name for messages (`container "app"`), or its path "containers[2]" when it has none. */
   readonly name: string;
-  readonly container: PlainMap;
+  readonly container: JsonObject;
 }
 
 /** Every container object in `lists`; a list or entry of the wrong type is described to `onGarbage` and skipped. */
-export function containersOf(spec: PlainMap, lists: readonly ContainerList[], onGarbage: (problem: string) => void = () => {}): ContainerRef[] {
+export function containersOf(spec: JsonObject, lists: readonly ContainerList[], onGarbage: (problem: string) => void = () => {}): ContainerRef[] {
   const refs: ContainerRef[] = [];
   for (const list of lists) {
     const containers = spec[list];
@@ -30,7 +30,7 @@ export function containersOf(spec: PlainMap, lists: readonly ContainerList[], on
     }
     for (let index = 0; index < containers.length; index++) {
       const container: unknown = containers[index];
-      if (!isPlainMap(container)) {
+      if (!isJsonObject(container)) {
         onGarbage(`${list}[${index}] is not an object; it was not hardened`);
         continue;
       }

@@ -4,8 +4,9 @@
 import type { IdDefaults, LeftOutDefault, LeftOutReason, PodDefaults, SeccompDefault } from './model.js';
 import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
 import { withMembers } from './object-copy.js';
-import { isPlainMap, type PlainMap } from './policy-reader.js';
 import { applyUserNamespaceDefault } from './user-namespace-default.js';
+import { isJsonObject, type JsonObject } from '../foundation/json-object.js';
+
 
 const POD_SECCOMP_ANNOTATION = 'seccomp.security.alpha.kubernetes.io/pod';
 const CONTAINER_SECCOMP_ANNOTATION_PREFIX = 'container.seccomp.security.alpha.kubernetes.io/';
@@ -25,7 +26,7 @@ export interface Injection {
 
 export interface SpecHardening {
   /** The hardened spec: the input object itself when nothing was added. */
-  readonly spec: PlainMap;
+  readonly spec: JsonObject;
   readonly injections: readonly Injection[];
   readonly warnings: readonly string[];
   /** Defaults left out of containers that asked for privilege, root or the node (also in warnings). */
@@ -50,12 +51,12 @@ export function listNames(names: readonly string[]): string {
   return names.length > MAX_NAMES_IN_WARNING ? `${shown} and ${names.length - MAX_NAMES_IN_WARNING} more` : shown;
 }
 
-function seccompValue(profile: SeccompDefault): PlainMap {
+function seccompValue(profile: SeccompDefault): JsonObject {
   return profile.type === 'Localhost' ? { type: 'Localhost', localhostProfile: profile.localhostProfile } : { type: 'RuntimeDefault' };
 }
 
 function capabilityList(capabilities: unknown, key: 'add' | 'drop'): unknown[] {
-  const list = isPlainMap(capabilities) ? capabilities[key] : undefined;
+  const list = isJsonObject(capabilities) ? capabilities[key] : undefined;
   return Array.isArray(list) ? list : [];
 }
 
@@ -74,7 +75,7 @@ const HARDEN_ALL: ContainerStance = { keepsIdentity: null, keepsCapabilities: nu
 
 interface ContainerEntry extends ContainerRef {
   /** The container's securityContext when it is an object or unset ({}); null when it is garbage. */
-  readonly securityContext: PlainMap | null;
+  readonly securityContext: JsonObject | null;
   readonly stance: ContainerStance;
 }
 
@@ -87,31 +88,43 @@ interface NodeUse {
 
 const HOST_NAMESPACES = ['hostNetwork', 'hostPID', 'hostIPC'] as const;
 
-function nodeUseOf(spec: PlainMap): NodeUse {
+function nodeUseOf(spec: JsonObject): NodeUse {
   const hostNamespaces = HOST_NAMESPACES.some((field) => spec[field] === true);
   const hostPathVolumes = new Set<string>();
   const volumes = spec['volumes'];
   if (Array.isArray(volumes)) {
     for (const volume of volumes) {
-      if (isPlainMap(volume) && isPlainMap(volume['hostPath']) && typeof volume['name'] === 'string') hostPathVolumes.add(volume['name']);
+      if (isJsonObject(volume) && isJsonObject(volume['hostPath']) && typeof volume['name'] === 'string') hostPathVolumes.add(volume['name']);
     }
   }
   return { hostNamespaces, hostPathVolumes };
 }
 
-function mountsHostPath(container: PlainMap, hostPathVolumes: ReadonlySet<string>): boolean {
+function mountsHostPath(container: JsonObject, hostPathVolumes: ReadonlySet<string>): boolean {
   if (hostPathVolumes.size === 0) return false;
   const mounts = container['volumeMounts'];
-  return Array.isArray(mounts) && mounts.some((mount) => isPlainMap(mount) && typeof mount['name'] === 'string' && hostPathVolumes.has(mount['name']));
+  return Array.isArray(mounts) && mounts.some((mount) => isJsonObject(mount) && typeof mount['name'] === 'string' && hostPathVolumes.has(mount['name']));
+}
+
+/**
+ * The one capability the restricted profile lets a container add; a container that adds only it is
+ * built to run as non-root (port 80 with file capabilities) and is hardened like any other.
+ */
+const RESTRICTED_ADDABLE = 'NET_BIND_SERVICE';
+
+/** capabilities.add names something beyond NET_BIND_SERVICE (any entry, even one the API server would refuse). */
+function addsPowerfulCapability(sc: JsonObject): boolean {
+  return capabilityList(sc['capabilities'], 'add').some((capability) => capability !== RESTRICTED_ADDABLE && capability !== `CAP_${RESTRICTED_ADDABLE}`);
 }
 
 /**
  * The never-break rules for one container, judged on what the Pod asked for (never on what is
  * injected): privileged keeps everything; root by its own settings keeps its capabilities; a
  * container that uses the node keeps its image's user, and its capabilities unless it is known to
- * run as non-root.
+ * run as non-root; one that adds capabilities without a user of its own keeps its image's user
+ * and its capabilities, since under an injected non-root UID they would not be effective.
  */
-function stanceOf(sc: PlainMap, container: PlainMap, psc: PlainMap, nodeUse: NodeUse, defaults: PodDefaults): ContainerStance {
+function stanceOf(sc: JsonObject, container: JsonObject, psc: JsonObject, nodeUse: NodeUse, defaults: PodDefaults): ContainerStance {
   if (defaults.keepRequestedPrivileges === false) return HARDEN_ALL;
   if (sc['privileged'] === true) return { keepsIdentity: 'privileged', keepsCapabilities: 'privileged' };
   const ownUser = typeof sc['runAsUser'] === 'number' ? sc['runAsUser'] : typeof psc['runAsUser'] === 'number' ? psc['runAsUser'] : undefined;
@@ -119,20 +132,21 @@ function stanceOf(sc: PlainMap, container: PlainMap, psc: PlainMap, nodeUse: Nod
   const nonRoot = (ownUser !== undefined && ownUser !== 0) || (sc['runAsNonRoot'] ?? psc['runAsNonRoot']) === true;
   if (ownUser === 0) return { keepsIdentity: node ? 'usesNode' : null, keepsCapabilities: 'runsAsRoot' };
   if (node) return { keepsIdentity: 'usesNode', keepsCapabilities: nonRoot ? null : 'usesNode' };
+  if (!nonRoot && addsPowerfulCapability(sc)) return { keepsIdentity: 'addsCapabilities', keepsCapabilities: 'addsCapabilities' };
   return HARDEN_ALL;
 }
 
 /** Every container object of the listed kinds; garbage is reported once and skipped. */
-function collectContainers(spec: PlainMap, lists: readonly ContainerList[], specPath: string, defaults: PodDefaults, warnings: string[]): ContainerEntry[] {
+function collectContainers(spec: JsonObject, lists: readonly ContainerList[], specPath: string, defaults: PodDefaults, warnings: string[]): ContainerEntry[] {
   const refs = containersOf(spec, lists, (problem) => warnings.push(`${specPath}.${problem}`));
   const entries: ContainerEntry[] = new Array(refs.length);
   const rawPsc = spec['securityContext'];
-  const psc: PlainMap = isPlainMap(rawPsc) ? rawPsc : {};
+  const psc: JsonObject = isJsonObject(rawPsc) ? rawPsc : {};
   const nodeUse = nodeUseOf(spec);
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
     const raw = ref.container['securityContext'];
-    const securityContext = isUnset(raw) ? {} : isPlainMap(raw) ? raw : null;
+    const securityContext = isUnset(raw) ? {} : isJsonObject(raw) ? raw : null;
     if (securityContext === null) warnings.push(`${specPath}.${ref.label}.securityContext is not an object; that container was not hardened`);
     const stance = securityContext === null ? HARDEN_ALL : stanceOf(securityContext, ref.container, psc, nodeUse, defaults);
     // Spelled out rather than spread: a spread of the ref builds the object key by key on every Pod.
@@ -147,6 +161,8 @@ const LEFT_OUT_BECAUSE: Record<LeftOutReason, (many: boolean) => string> = {
   privileged: (many) => `${many ? 'are' : 'is'} privileged and keep${many ? '' : 's'} the user, group and capabilities ${many ? 'they ask' : 'it asks'} for`,
   runsAsRoot: (many) => `run${many ? '' : 's'} as root (runAsUser: 0 of ${many ? 'their' : 'its'} own or of the Pod) and keep${many ? '' : 's'} ${many ? 'their' : 'its'} capabilities`,
   usesNode: (many) => `use${many ? '' : 's'} the node (hostNetwork, hostPID, hostIPC or a hostPath volume) and keep${many ? '' : 's'} the user ${many ? 'their images run' : 'its image runs'} as`,
+  addsCapabilities: (many) =>
+    `add${many ? '' : 's'} capabilities without a user of ${many ? 'their' : 'its'} own and keep${many ? '' : 's'} the user ${many ? 'their images run' : 'its image runs'} as (under another, non-root user added capabilities are not effective) and ${many ? 'their' : 'its'} capabilities`,
 };
 
 /** What containers did not get, gathered so that the warnings about it can be grouped. */
@@ -202,7 +218,7 @@ interface ContainerPlan {
   readonly podRunAsUser: unknown;
   /** For `kubectl debug` containers: container-level identity and seccomp where the Pod has none. */
   readonly containerLevelIdentity: boolean;
-  readonly podSecurityContext: PlainMap;
+  readonly podSecurityContext: JsonObject;
 }
 
 /** The hardened copy of one container, or the same object when nothing is missing. */
@@ -213,13 +229,13 @@ function hardenContainer(
   injections: Injection[],
   warnings: string[],
   notes: HardeningNotes,
-): PlainMap {
+): JsonObject {
   const sc = entry.securityContext;
   if (sc === null) return entry.container;
   const { defaults, ids } = settings;
   const { keepsIdentity, keepsCapabilities } = entry.stance;
   const where = `${settings.specPath}.${entry.label}`;
-  const adds: PlainMap = {};
+  const adds: JsonObject = {};
   let added = false;
   const add = (field: string, value: unknown): void => {
     adds[field] = value;
@@ -245,8 +261,8 @@ function hardenContainer(
     keptCapabilities = defaults.dropCapabilities.some((cap) => !existing.includes(cap));
   } else if (defaults.dropCapabilities.length > 0) {
     const capabilities = sc['capabilities'];
-    const drop = isPlainMap(capabilities) ? capabilities['drop'] : undefined;
-    if (!isUnset(capabilities) && !isPlainMap(capabilities)) {
+    const drop = isJsonObject(capabilities) ? capabilities['drop'] : undefined;
+    if (!isUnset(capabilities) && !isJsonObject(capabilities)) {
       warnings.push(`${where}.securityContext.capabilities is not an object; capabilities were not dropped`);
     } else if (!isUnset(drop) && !Array.isArray(drop)) {
       warnings.push(`${where}.securityContext.capabilities.drop is not a list; capabilities were not dropped`);
@@ -254,7 +270,7 @@ function hardenContainer(
       const existing = Array.isArray(drop) ? drop : [];
       const missing = defaults.dropCapabilities.filter((cap) => !existing.includes(cap));
       if (missing.length > 0) {
-        adds['capabilities'] = withMembers(isPlainMap(capabilities) ? capabilities : {}, { drop: [...existing, ...missing] });
+        adds['capabilities'] = withMembers(isJsonObject(capabilities) ? capabilities : {}, { drop: [...existing, ...missing] });
         added = true;
         injections.push({ scope: 'container', field: 'capabilities.drop', path: `${where}.securityContext.capabilities.drop`, value: missing });
       }
@@ -293,12 +309,12 @@ function hardenContainer(
 }
 
 /** Replaces the hardened containers in copies of their lists; untouched lists stay shared. */
-function assembleSpec(spec: PlainMap, podSecurityContextAdds: PlainMap | null, replaced: Map<ContainerList, Map<number, PlainMap>>): PlainMap {
+function assembleSpec(spec: JsonObject, podSecurityContextAdds: JsonObject | null, replaced: Map<ContainerList, Map<number, JsonObject>>): JsonObject {
   if (podSecurityContextAdds === null && replaced.size === 0) return spec;
-  const members: PlainMap = {};
+  const members: JsonObject = {};
   if (podSecurityContextAdds !== null) {
     const current = spec['securityContext'];
-    members['securityContext'] = withMembers(isPlainMap(current) ? current : {}, podSecurityContextAdds);
+    members['securityContext'] = withMembers(isJsonObject(current) ? current : {}, podSecurityContextAdds);
   }
   for (const [list, changes] of replaced) {
     const copy = [...(spec[list] as unknown[])];
@@ -315,8 +331,8 @@ function hardenContainers(
   injections: Injection[],
   warnings: string[],
   notes: HardeningNotes,
-): Map<ContainerList, Map<number, PlainMap>> {
-  const replaced = new Map<ContainerList, Map<number, PlainMap>>();
+): Map<ContainerList, Map<number, JsonObject>> {
+  const replaced = new Map<ContainerList, Map<number, JsonObject>>();
   for (const entry of entries) {
     const hardened = hardenContainer(entry, settings, plan, injections, warnings, notes);
     if (hardened === entry.container) continue;
@@ -328,7 +344,7 @@ function hardenContainers(
 }
 
 /** Pod-level and container-level defaults for a new Pod (or a Pod template). */
-export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): SpecHardening {
+export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): SpecHardening {
   const { defaults, ids, specPath } = settings;
   const injections: Injection[] = [];
   const warnings: string[] = [];
@@ -339,10 +355,10 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
     entries.some((entry) => entry.stance.keepsIdentity !== null && isUnset(entry.securityContext?.[field]));
 
   const rawPsc = spec['securityContext'];
-  const podScUsable = isUnset(rawPsc) || isPlainMap(rawPsc);
-  const psc: PlainMap = isPlainMap(rawPsc) ? rawPsc : {};
+  const podScUsable = isUnset(rawPsc) || isJsonObject(rawPsc);
+  const psc: JsonObject = isJsonObject(rawPsc) ? rawPsc : {};
   if (!podScUsable) warnings.push(`${specPath}.securityContext is not an object; no pod-level defaults were added`);
-  const podAdds: PlainMap = {};
+  const podAdds: JsonObject = {};
   const add = (field: string, value: unknown): void => {
     podAdds[field] = value;
     injections.push({ scope: 'pod', field, path: `${specPath}.securityContext.${field}`, value });
@@ -417,7 +433,7 @@ export function hardenPodSpec(spec: PlainMap, settings: HardeningSettings): Spec
  * changes to ones already added), each given container-level identity and seccomp where the Pod
  * has none, so that it passes "restricted" on its own.
  */
-export function hardenNewEphemeralContainers(spec: PlainMap, settings: HardeningSettings, existingNames: ReadonlySet<string>): SpecHardening {
+export function hardenNewEphemeralContainers(spec: JsonObject, settings: HardeningSettings, existingNames: ReadonlySet<string>): SpecHardening {
   const injections: Injection[] = [];
   const warnings: string[] = [];
   const notes = newNotes();
@@ -425,7 +441,7 @@ export function hardenNewEphemeralContainers(spec: PlainMap, settings: Hardening
     (entry) => !existingNames.has(entry.name),
   );
   const rawPsc = spec['securityContext'];
-  const psc: PlainMap = isPlainMap(rawPsc) ? rawPsc : {};
+  const psc: JsonObject = isJsonObject(rawPsc) ? rawPsc : {};
   const plan: ContainerPlan = {
     perContainerRunAsNonRoot: false,
     perContainerIds: new Set(),

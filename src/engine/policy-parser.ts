@@ -2,7 +2,7 @@
 // mistake with its path and fix) and compiles it into a CompiledPolicy.
 import { createCompiledPolicy, type CompiledRule } from './compiled-policy.js';
 import { formatIdRange, idRangeContains, idRangesOverlap, MAX_ID, parseIdRange } from './id-range.js';
-import { POLICY_MODES, type AllocationSettings, type IdDefaults, type IdRange, type PodDefaults, type PolicyMode, type PolicyParseResult, type SeccompDefault } from './model.js';
+import { POLICY_MODES, type AllocationSettings, type IdDefaults, type IdOrigin, type IdRange, type PodDefaults, type PolicyMode, type PolicyParseResult, type SeccompDefault } from './model.js';
 import {
   compileLabelSelector,
   compileNamePatterns,
@@ -15,9 +15,12 @@ import {
   type SelectorOperator,
   type SelectorRequirement,
 } from './namespace-matcher.js';
+
 import { DOCUMENT_PATH, readSingleYamlDocument } from './policy-document.js';
-import { boundErrors, childPath, describeValue, isPlainMap, PolicyErrorList, quoteText, type PlainMap } from './policy-reader.js';
+import { boundErrors, childPath, describeValue, PolicyErrorList, quoteText } from './policy-reader.js';
 import { closestName } from './closest-name.js';
+import { isJsonObject, type JsonObject } from '../foundation/json-object.js';
+
 
 export const POLICY_API_VERSION = 'secure-defaults.io/v1alpha1';
 export const POLICY_KIND = 'SecureDefaultsPolicy';
@@ -42,7 +45,7 @@ function quoteChoice(values: readonly string[]): string {
 /** A string that must be one of `choices`; suggests the closest on a typo. */
 function readChoice<T extends string>(
   errors: PolicyErrorList,
-  map: PlainMap,
+  map: JsonObject,
   key: string,
   path: string,
   choices: readonly T[],
@@ -58,7 +61,7 @@ function readChoice<T extends string>(
   return undefined;
 }
 
-function readIdRange(errors: PolicyErrorList, map: PlainMap, key: string, path: string): IdRange | undefined {
+function readIdRange(errors: PolicyErrorList, map: JsonObject, key: string, path: string): IdRange | undefined {
   const value = map[key];
   const fieldPath = childPath(path, key);
   if (value === undefined || value === null) return undefined;
@@ -74,7 +77,7 @@ function readIdRange(errors: PolicyErrorList, map: PlainMap, key: string, path: 
   return parsed.range;
 }
 
-function readId(errors: PolicyErrorList, map: PlainMap, key: string, path: string, what: string): number | undefined {
+function readId(errors: PolicyErrorList, map: JsonObject, key: string, path: string, what: string): number | undefined {
   const value = map[key];
   if (value === undefined || value === null) return undefined;
   const fieldPath = childPath(path, key);
@@ -96,12 +99,12 @@ function readId(errors: PolicyErrorList, map: PlainMap, key: string, path: strin
 const ID_BLOCK_FIELDS = ['uidRange', 'gidRange', 'fsGroup'] as const;
 const MODE_EXPLANATION = 'fill only adds what is missing; warn also reports what enforce would refuse; enforce also refuses it';
 
-function readMode(errors: PolicyErrorList, map: PlainMap, path: string): PolicyMode | undefined {
+function readMode(errors: PolicyErrorList, map: JsonObject, path: string): PolicyMode | undefined {
   return readChoice(errors, map, 'mode', path, POLICY_MODES, MODE_EXPLANATION);
 }
 
 /** uidRange (required), gidRange (default: uidRange), fsGroup (default: first GID, must be inside). */
-function readIdBlock(errors: PolicyErrorList, map: PlainMap, path: string): IdBlock | undefined {
+function readIdBlock(errors: PolicyErrorList, map: JsonObject, path: string): IdBlock | undefined {
   if (map['uidRange'] === undefined || map['uidRange'] === null) {
     errors.add(childPath(path, 'uidRange'), 'required; add the UID range for these namespaces, e.g. uidRange: "10000-19999"');
   }
@@ -122,7 +125,7 @@ function readIdBlock(errors: PolicyErrorList, map: PlainMap, path: string): IdBl
   return { path, uidRange, gidRange, gidExplicit, fsGroup: fsGroup ?? gidRange.min };
 }
 
-function readSeccompProfile(errors: PolicyErrorList, defaults: PlainMap, path: string): SeccompDefault | null {
+function readSeccompProfile(errors: PolicyErrorList, defaults: JsonObject, path: string): SeccompDefault | null {
   const value = defaults['seccompProfile'];
   const fieldPath = childPath(path, 'seccompProfile');
   const allowed = 'use RuntimeDefault, None (leave unset), or {type: Localhost, localhostProfile: profiles/name.json}';
@@ -137,7 +140,7 @@ function readSeccompProfile(errors: PolicyErrorList, defaults: PlainMap, path: s
     }
     return null;
   }
-  if (!isPlainMap(value)) {
+  if (!isJsonObject(value)) {
     errors.add(fieldPath, `expected RuntimeDefault, None or a map {type, localhostProfile}, got ${describeValue(value)}`);
     return null;
   }
@@ -175,7 +178,7 @@ const DEFAULTS_FIELDS = [
   'hostUsers',
 ] as const;
 
-function readDefaults(errors: PolicyErrorList, warnings: string[], spec: PlainMap): PodDefaults {
+function readDefaults(errors: PolicyErrorList, warnings: string[], spec: JsonObject): PodDefaults {
   const path = 'spec.defaults';
   const raw = spec['defaults'];
   const map = raw === undefined || raw === null ? {} : errors.map(raw, path, 'runAsNonRoot, seccompProfile, dropCapabilities, …') ?? {};
@@ -312,7 +315,7 @@ function globCounter(): { count(pattern: string): string | null } {
   };
 }
 
-function readRules(errors: PolicyErrorList, warnings: string[], spec: PlainMap): ParsedRule[] {
+function readRules(errors: PolicyErrorList, warnings: string[], spec: JsonObject): ParsedRule[] {
   const globBudget = globCounter();
   const value = spec['namespaces'];
   if (value === undefined || value === null) return [];
@@ -371,7 +374,7 @@ interface ParsedFallback {
   readonly mode: PolicyMode | undefined;
 }
 
-function readFallback(errors: PolicyErrorList, spec: PlainMap): ParsedFallback {
+function readFallback(errors: PolicyErrorList, spec: JsonObject): ParsedFallback {
   const value = spec['fallback'];
   if (value === undefined || value === null) return { block: null, mode: undefined };
   const map = errors.map(value, 'spec.fallback', 'uidRange, gidRange, fsGroup, mode');
@@ -383,7 +386,7 @@ function readFallback(errors: PolicyErrorList, spec: PlainMap): ParsedFallback {
   return { block: modeOnly ? null : (readIdBlock(errors, map, 'spec.fallback') ?? null), mode };
 }
 
-function readAllocation(errors: PolicyErrorList, spec: PlainMap): AllocationSettings | null {
+function readAllocation(errors: PolicyErrorList, spec: JsonObject): AllocationSettings | null {
   const value = spec['allocation'];
   const path = 'spec.allocation';
   if (value === undefined || value === null) return null;
@@ -474,11 +477,11 @@ function rejectOverlaps(errors: PolicyErrorList, ranges: readonly NamedRange[], 
   }
 }
 
-function toIdDefaults(block: IdBlock): IdDefaults {
-  return { uidRange: block.uidRange, gidRange: block.gidRange, fsGroup: block.fsGroup, source: block.path };
+function toIdDefaults(block: IdBlock, origin: IdOrigin): IdDefaults {
+  return { uidRange: block.uidRange, gidRange: block.gidRange, fsGroup: block.fsGroup, origin, source: block.path };
 }
 
-function readMetadataName(errors: PolicyErrorList, document: PlainMap): string {
+function readMetadataName(errors: PolicyErrorList, document: JsonObject): string {
   const value = document['metadata'];
   if (value === undefined || value === null) return 'unnamed';
   const metadata = errors.map(value, 'metadata', 'name, labels, annotations');
@@ -487,7 +490,7 @@ function readMetadataName(errors: PolicyErrorList, document: PlainMap): string {
   return errors.optionalString(metadata, 'name', 'metadata', 'the policy name') ?? 'unnamed';
 }
 
-function readHeader(errors: PolicyErrorList, document: PlainMap): void {
+function readHeader(errors: PolicyErrorList, document: JsonObject): void {
   for (const [key, expected] of [['apiVersion', POLICY_API_VERSION], ['kind', POLICY_KIND]] as const) {
     const value = document[key];
     if (value === undefined || value === null) errors.add(key, `required; add ${key}: ${expected}`);
@@ -498,7 +501,7 @@ function readHeader(errors: PolicyErrorList, document: PlainMap): void {
 function parseDocument(document: unknown): PolicyParseResult {
   const errors = new PolicyErrorList();
   const warnings: string[] = [];
-  if (!isPlainMap(document)) {
+  if (!isJsonObject(document)) {
     errors.add(DOCUMENT_PATH, `expected a map with apiVersion, kind and spec, got ${describeValue(document)}`);
     return { ok: false, errors: errors.errors };
   }
@@ -530,7 +533,7 @@ function parseDocument(document: unknown): PolicyParseResult {
   const compiledRules: CompiledRule[] = rules.flatMap(({ path, block, mode: ruleMode, matches }) =>
     matches === undefined || (block === undefined && ruleMode === undefined)
       ? []
-      : [{ matches, ids: block === undefined ? null : toIdDefaults(block), ...(ruleMode !== undefined ? { mode: ruleMode, modeSource: `${path}.mode` } : {}) }],
+      : [{ matches, ids: block === undefined ? null : toIdDefaults(block, 'rule'), ...(ruleMode !== undefined ? { mode: ruleMode, modeSource: `${path}.mode` } : {}) }],
   );
   const policy = createCompiledPolicy({
     name,
@@ -539,7 +542,7 @@ function parseDocument(document: unknown): PolicyParseResult {
     allowPodOptOut,
     allocation,
     rules: compiledRules,
-    fallback: fallback === null ? null : toIdDefaults(fallback),
+    fallback: fallback === null ? null : toIdDefaults(fallback, 'fallback'),
     ...(fallbackMode !== undefined ? { fallbackMode } : {}),
   });
   return { ok: true, policy, warnings };

@@ -2,8 +2,9 @@
 // throwing, so a policy with many mistakes reports all of them at once.
 import { closestName } from './closest-name.js';
 import type { PolicyError } from './model.js';
+import { isJsonObject, type JsonObject } from '../foundation/json-object.js';
 
-export type PlainMap = Record<string, unknown>;
+
 
 const MAX_SUGGESTIONS_PER_MAP = 50;
 /** Errors listed for one policy; the rest are counted in a last "and N more errors" entry. */
@@ -25,17 +26,13 @@ function keySegment(key: string): string {
   return key.length <= MAX_QUOTED_CHARS ? key : `${key.slice(0, MAX_QUOTED_CHARS)}…(${key.length - MAX_QUOTED_CHARS} more characters)`;
 }
 
-export function isPlainMap(value: unknown): value is PlainMap {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
-}
-
 /** "a string", "the number 3", "a list": how a wrong value is named in an error. */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'an empty value';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return `the string ${quoteText(value)}`;
   if (typeof value === 'number' || typeof value === 'boolean') return `the ${typeof value} ${String(value)}`;
-  if (isPlainMap(value)) return 'a map';
+  if (isJsonObject(value)) return 'a map';
   return `a ${typeof value}`;
 }
 
@@ -69,7 +66,7 @@ export class PolicyErrorList {
   }
 
   /** Every key not in `known` is an error, with the closest known name when one is close. */
-  rejectUnknownFields(map: PlainMap, path: string, known: readonly string[]): void {
+  rejectUnknownFields(map: JsonObject, path: string, known: readonly string[]): void {
     let suggested = 0;
     for (const key of Object.keys(map)) {
       if (known.includes(key)) continue;
@@ -81,14 +78,14 @@ export class PolicyErrorList {
   }
 
   /** A map, or null (recording an error) when the value is something else. */
-  map(value: unknown, path: string, example: string): PlainMap | null {
-    if (isPlainMap(value)) return value;
+  map(value: unknown, path: string, example: string): JsonObject | null {
+    if (isJsonObject(value)) return value;
     this.add(path, `expected a map (${example}), got ${describeValue(value)}`);
     return null;
   }
 
   /** undefined when absent or null (YAML `key:` with nothing after it means "not set"). */
-  optionalBoolean(map: PlainMap, key: string, path: string): boolean | undefined {
+  optionalBoolean(map: JsonObject, key: string, path: string): boolean | undefined {
     const value = map[key];
     if (value === undefined || value === null) return undefined;
     if (typeof value === 'boolean') return value;
@@ -96,7 +93,7 @@ export class PolicyErrorList {
     return undefined;
   }
 
-  optionalString(map: PlainMap, key: string, path: string, hint: string): string | undefined {
+  optionalString(map: JsonObject, key: string, path: string, hint: string): string | undefined {
     const value = map[key];
     if (value === undefined || value === null) return undefined;
     if (typeof value === 'string') return value;
@@ -105,7 +102,7 @@ export class PolicyErrorList {
   }
 
   /** A string list; wrong elements are reported one by one and left out. */
-  optionalStringList(map: PlainMap, key: string, path: string, hint: string): string[] | undefined {
+  optionalStringList(map: JsonObject, key: string, path: string, hint: string): string[] | undefined {
     const value = map[key];
     if (value === undefined || value === null) return undefined;
     const fieldPath = childPath(path, key);

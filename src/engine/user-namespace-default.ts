@@ -8,7 +8,8 @@
 // range above 65535 cannot apply inside it. Such Pods keep the node's user namespace, and a
 // warning says why.
 import { withMembers } from './object-copy.js';
-import { isPlainMap, type PlainMap } from './policy-reader.js';
+import { isJsonObject, type JsonObject } from '../foundation/json-object.js';
+
 
 /** Names listed in a warning before "and N more": a Pod may have thousands of containers. */
 const NAMES_SHOWN = 3;
@@ -17,9 +18,9 @@ const NAMES_SHOWN = 3;
 export const HIGHEST_USER_NAMESPACE_ID = 65535;
 
 /** The first UID/GID the hardened Pod would run with that its user namespace cannot map, and where. */
-function unmappableId(hardened: PlainMap): string | null {
+function unmappableId(hardened: JsonObject): string | null {
   const tooHigh = (value: unknown): value is number => typeof value === 'number' && value > HIGHEST_USER_NAMESPACE_ID;
-  const podContext = isPlainMap(hardened['securityContext']) ? hardened['securityContext'] : {};
+  const podContext = isJsonObject(hardened['securityContext']) ? hardened['securityContext'] : {};
   for (const field of ['runAsUser', 'runAsGroup', 'fsGroup'] as const) {
     if (tooHigh(podContext[field])) return `${podContext[field]} (spec.securityContext.${field})`;
   }
@@ -33,7 +34,7 @@ function unmappableId(hardened: PlainMap): string | null {
     if (!Array.isArray(containers)) continue;
     for (let index = 0; index < containers.length; index++) {
       const container: unknown = containers[index];
-      const context = isPlainMap(container) && isPlainMap(container['securityContext']) ? container['securityContext'] : {};
+      const context = isJsonObject(container) && isJsonObject(container['securityContext']) ? container['securityContext'] : {};
       for (const field of ['runAsUser', 'runAsGroup'] as const) {
         if (tooHigh(context[field])) return `${context[field]} (spec.${list}[${index}].securityContext.${field})`;
       }
@@ -48,7 +49,7 @@ function listed(kind: string, names: readonly string[]): string {
   return `${kind} ${shown.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
 }
 
-function nameOf(entry: PlainMap, fallback: string): string {
+function nameOf(entry: JsonObject, fallback: string): string {
   return typeof entry['name'] === 'string' ? entry['name'] : fallback;
 }
 
@@ -56,7 +57,7 @@ function nameOf(entry: PlainMap, fallback: string): string {
  * Why `spec` cannot run in a user namespace, in a sentence each; empty when it can. Linear in the
  * containers and volumes, and each reason names at most NAMES_SHOWN of them.
  */
-export function userNamespaceBlockers(spec: PlainMap): string[] {
+export function userNamespaceBlockers(spec: JsonObject): string[] {
   const reasons: string[] = [];
   for (const field of ['hostNetwork', 'hostPID', 'hostIPC'] as const) {
     if (spec[field] === true) reasons.push(`it sets ${field}: true (the API server refuses it with hostUsers: false)`);
@@ -68,11 +69,11 @@ export function userNamespaceBlockers(spec: PlainMap): string[] {
     const containers = spec[list];
     if (!Array.isArray(containers)) continue;
     containers.forEach((container: unknown, index) => {
-      if (!isPlainMap(container)) return;
+      if (!isJsonObject(container)) return;
       const name = nameOf(container, `${list}[${index}]`);
-      const securityContext = isPlainMap(container['securityContext']) ? container['securityContext'] : {};
+      const securityContext = isJsonObject(container['securityContext']) ? container['securityContext'] : {};
       if (securityContext['privileged'] === true) privileged.push(name);
-      const capabilities = isPlainMap(securityContext['capabilities']) ? securityContext['capabilities'] : {};
+      const capabilities = isJsonObject(securityContext['capabilities']) ? securityContext['capabilities'] : {};
       if (Array.isArray(capabilities['add']) && capabilities['add'].some((capability) => capability !== 'NET_BIND_SERVICE')) addsCapabilities.push(name);
       if (Array.isArray(container['volumeDevices']) && container['volumeDevices'].length > 0) usesDevices.push(name);
     });
@@ -86,7 +87,7 @@ export function userNamespaceBlockers(spec: PlainMap): string[] {
   const volumes = spec['volumes'];
   if (Array.isArray(volumes)) {
     volumes.forEach((volume: unknown, index) => {
-      if (isPlainMap(volume) && volume['hostPath'] !== undefined && volume['hostPath'] !== null) hostPaths.push(nameOf(volume, `volumes[${index}]`));
+      if (isJsonObject(volume) && volume['hostPath'] !== undefined && volume['hostPath'] !== null) hostPaths.push(nameOf(volume, `volumes[${index}]`));
     });
   }
   if (hostPaths.length > 0) reasons.push(`${listed(hostPaths.length === 1 ? 'hostPath volume' : 'hostPath volumes', hostPaths)} (files on the node belong to the node's users)`);
@@ -95,13 +96,13 @@ export function userNamespaceBlockers(spec: PlainMap): string[] {
 
 export interface UserNamespaceDecision {
   /** The spec with hostUsers: false added, or the input itself. */
-  readonly spec: PlainMap;
+  readonly spec: JsonObject;
   readonly injected: boolean;
   readonly warning: string | null;
 }
 
 /** Adds hostUsers: false to a Pod spec that leaves hostUsers unset and can run in a user namespace. */
-export function applyUserNamespaceDefault(original: PlainMap, hardened: PlainMap, specPath: string): UserNamespaceDecision {
+export function applyUserNamespaceDefault(original: JsonObject, hardened: JsonObject, specPath: string): UserNamespaceDecision {
   if (original['hostUsers'] !== undefined && original['hostUsers'] !== null) return { spec: hardened, injected: false, warning: null };
   const blockers = userNamespaceBlockers(original);
   const unmappable = unmappableId(hardened);

@@ -1,16 +1,17 @@
 // Windows Pods are left alone: the API server refuses Linux-only securityContext fields
 // (runAsUser, seccompProfile, capabilities, …) on them, and UID ranges mean nothing there.
 import { CONTAINER_LISTS, containersOf } from './pod-containers.js';
-import { isPlainMap } from './policy-reader.js';
+import { isJsonObject } from '../foundation/json-object.js';
+
 
 const OS_LABELS = ['kubernetes.io/os', 'beta.kubernetes.io/os'];
 
 /** True when a required node-selector term can only be satisfied by a Windows node. */
 function termPinsWindows(term: unknown): boolean {
-  if (!isPlainMap(term) || !Array.isArray(term['matchExpressions'])) return false;
+  if (!isJsonObject(term) || !Array.isArray(term['matchExpressions'])) return false;
   return term['matchExpressions'].some(
     (expression: unknown) =>
-      isPlainMap(expression) &&
+      isJsonObject(expression) &&
       OS_LABELS.includes(String(expression['key'])) &&
       expression['operator'] === 'In' &&
       Array.isArray(expression['values']) &&
@@ -21,18 +22,18 @@ function termPinsWindows(term: unknown): boolean {
 
 function requiredAffinityPinsWindows(spec: Record<string, unknown>): boolean {
   const affinity = spec['affinity'];
-  const nodeAffinity = isPlainMap(affinity) ? affinity['nodeAffinity'] : undefined;
-  const required = isPlainMap(nodeAffinity) ? nodeAffinity['requiredDuringSchedulingIgnoredDuringExecution'] : undefined;
-  const terms = isPlainMap(required) ? required['nodeSelectorTerms'] : undefined;
+  const nodeAffinity = isJsonObject(affinity) ? affinity['nodeAffinity'] : undefined;
+  const required = isJsonObject(nodeAffinity) ? nodeAffinity['requiredDuringSchedulingIgnoredDuringExecution'] : undefined;
+  const terms = isJsonObject(required) ? required['nodeSelectorTerms'] : undefined;
   // Terms are ORed: the Pod is pinned only if every one of them demands Windows.
   return Array.isArray(terms) && terms.length > 0 && terms.every(termPinsWindows);
 }
 
 /** HostProcess containers run directly on a Windows host; no Linux node runs them as such. */
 function isHostProcess(securityContext: unknown): boolean {
-  if (!isPlainMap(securityContext)) return false;
+  if (!isJsonObject(securityContext)) return false;
   const options = securityContext['windowsOptions'];
-  return isPlainMap(options) && options['hostProcess'] === true;
+  return isJsonObject(options) && options['hostProcess'] === true;
 }
 
 /**
@@ -44,9 +45,9 @@ function isHostProcess(securityContext: unknown): boolean {
  */
 export function windowsPodReason(spec: Record<string, unknown>): string | null {
   const os = spec['os'];
-  if (isPlainMap(os) && os['name'] === 'windows') return 'Windows Pod (spec.os.name: windows)';
+  if (isJsonObject(os) && os['name'] === 'windows') return 'Windows Pod (spec.os.name: windows)';
   const nodeSelector = spec['nodeSelector'];
-  if (isPlainMap(nodeSelector)) {
+  if (isJsonObject(nodeSelector)) {
     for (const label of OS_LABELS) {
       if (nodeSelector[label] === 'windows') return `Windows Pod (nodeSelector ${label}: windows)`;
     }

@@ -5,8 +5,8 @@
 // The callback decides whether anything really changed.
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { Clock, TimerHandle } from './clock.js';
-import type { Logger } from './logger.js';
+import type { Clock, TimerHandle } from '../foundation/clock.js';
+import type { Logger } from '../foundation/logger.js';
 
 export interface FileChangeTriggerOptions {
   /** The files to follow; their directories are watched. */

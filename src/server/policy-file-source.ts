@@ -4,10 +4,12 @@
 // and counted. A deleted file also keeps the last good policy.
 import { open } from 'node:fs/promises';
 import type { PolicyError, PolicyParseResult } from '../engine/model.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../foundation/clock.js';
 import { FileChangeTrigger } from './file-change-trigger.js';
-import type { Logger } from './logger.js';
-import type { PolicySnapshot, PolicySource } from './policy-ports.js';
+import type { Logger } from '../foundation/logger.js';
+import type { PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
+import { describePolicyError } from '../engine/policy-config-map.js';
+import type { PolicyLoadMetrics } from '../ports/admission-ports.js';
 
 /** A ConfigMap holds at most 1 MiB; a policy file bigger than that is a mistake, not a policy. */
 export const MAX_POLICY_FILE_BYTES = 1024 * 1024;
@@ -46,7 +48,7 @@ export interface PolicyFileSourceOptions {
   readonly initial: PolicyParseResult & { readonly ok: true };
   readonly parsePolicy: (yamlText: string) => PolicyParseResult;
   readonly logger: Logger;
-  readonly metrics: { countPolicyReloadError(): void; setPolicyGeneration(generation: number): void };
+  readonly metrics: PolicyLoadMetrics;
   readonly clock: Clock;
   /** Told of every accepted policy after the first (serve warns about spec.allocation again). */
   readonly onAccepted?: (accepted: PolicyParseResult & { readonly ok: true }) => void;
@@ -137,7 +139,7 @@ export class PolicyFileSource implements PolicySource {
   private refuse(errors: readonly PolicyError[]): void {
     const { path, logger } = this.options;
     this.options.metrics.countPolicyReloadError();
-    for (const error of errors) logger.error(`policy error: ${error.path}: ${error.message}`, { policyFile: path, path: error.path });
+    for (const error of errors) logger.error(`policy error: ${describePolicyError(error)}`, { policyFile: path, path: error.path });
     logger.error(`policy change refused (${errors.length} error${errors.length === 1 ? '' : 's'}); ${this.keeping()}`, { policyFile: path });
   }
 }

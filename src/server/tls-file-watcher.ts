@@ -6,9 +6,9 @@
 // that does not check out is never applied: the previous one stays, the failure is logged loudly
 // and counted, and the next change or poll tries again.
 import { createHash } from 'node:crypto';
-import type { Clock } from './clock.js';
+import type { Clock } from '../foundation/clock.js';
 import { FileChangeTrigger } from './file-change-trigger.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../foundation/logger.js';
 import { checkTlsPair, readTlsPair, type TlsPair, type TlsPairSummary } from './tls-pair.js';
 
 export interface TlsFileWatcherOptions {

@@ -1,22 +1,23 @@
-// The Express application: admission endpoints, probes and metrics. It knows nothing of TLS or
-// sockets (webhook-server.ts) nor of where the policy comes from (PolicySource).
+// The Express application: the admission endpoints, probes and metrics. For each review it reads
+// the body, holds the in-flight byte budget and groups the reviews of one event-loop turn, and hands
+// each review to the admission pipeline's stages (src/admission/admission-pipeline.ts: read,
+// decide, answer, record). It knows nothing of TLS or sockets (webhook-server.ts) nor of where the
+// policy comes from (the ports).
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import type { AdmissionDecision, AdmissionInput, PolicyParseResult } from '../engine/model.js';
-import { reviewResponse } from './admission-responses.js';
-import { readAdmissionReview, type AdmissionRequest } from './admission-review.js';
-import type { Clock } from './clock.js';
-import { unableToJudge, type FailurePolicy } from './failure-policy.js';
-import type { Logger } from './logger.js';
-import { admitPod, podLogName, podOwner, type AdmissionOutcome } from './pod-admission.js';
-import { reviewPolicyConfigMap, type ConfigMapRef } from './policy-config-map-review.js';
-import type { NamespaceDirectory, PolicySource } from './policy-ports.js';
+import { createAdmissionPipeline, type AdmissionPipeline, type AnsweredReview, type ReviewDecider, type ReviewEndpoint } from '../admission/admission-pipeline.js';
+import type { AdmissionRequest } from '../admission/admission-review.js';
+import type { Clock } from '../foundation/clock.js';
+import type { FailurePolicy } from '../admission/failure-policy.js';
+import type { Logger } from '../foundation/logger.js';
+import { admitPod } from '../admission/pod-admission.js';
+import { reviewPolicyConfigMap } from '../admission/policy-config-map-review.js';
+import type { AllocatedBlocks, ConfigMapRef, NamespaceDirectory, PolicySource, ReadinessCheck, WebhookMetrics } from '../ports/admission-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
 import { createReviewBudget, defaultBudgetBytes, type ReviewBudget } from './review-budget.js';
 import { createTurnBatch } from './turn-batch.js';
-import { warningReason } from './warning-reasons.js';
-import type { WebhookMetrics } from './webhook-metrics.js';
 
 /**
  * Largest request body read. A Pod stored in etcd is at most 1.5 MiB (etcd's default
@@ -26,12 +27,10 @@ import type { WebhookMetrics } from './webhook-metrics.js';
  */
 export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
-/** A readiness condition: null when satisfied, else why the server is not ready. */
-export type ReadinessCheck = () => string | null;
-
 export interface WebhookAppDeps {
   readonly policySource: PolicySource;
   readonly namespaces: NamespaceDirectory;
+  readonly allocatedBlocks: AllocatedBlocks;
   readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
   readonly parsePolicy: (yamlText: string) => PolicyParseResult;
   /** The policy ConfigMap judged by /validate-policy; null in standalone mode. */
@@ -49,20 +48,12 @@ export interface WebhookAppDeps {
   readonly onReviewBatch?: (endpoint: string, size: number) => void;
 }
 
-function ownerField(request: AdmissionRequest): { owner?: string } {
-  const owner = podOwner(request.object);
-  return owner === '' ? {} : { owner };
-}
-
-type ReviewHandler = (request: AdmissionRequest) => Promise<AdmissionOutcome>;
-
 function oneLine(res: Response, status: number, message: string): void {
   res.status(status).type('text/plain').send(`${message}\n`);
 }
 
-/** An AdmissionReview answer: serialized once and written with its length (no res.json/res.send passes). */
-function sendJson(res: ServerResponse, value: unknown): void {
-  const text = JSON.stringify(value);
+/** An AdmissionReview answer, already serialized, written with its length (no res.json/res.send passes). */
+function sendJson(res: ServerResponse, text: string): void {
   res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
@@ -92,81 +83,31 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     readonly body: Buffer;
     readonly started: number;
   }
-  // A review answered, waiting for its metrics and log line.
-  interface AnsweredReview {
-    readonly request: AdmissionRequest;
-    readonly outcome: AdmissionOutcome;
-    readonly seconds: number;
-  }
   const secondsSince = (started: number): number => (deps.clock.monotonic() - started) / 1000;
 
-  const reviewEndpoint = (endpoint: string, handle: ReviewHandler) => {
-    const recordAnswer = ({ request, outcome, seconds }: AnsweredReview): void => {
-      deps.metrics.observeAdmission(endpoint, request.operation, outcome.result, seconds);
-      deps.metrics.countInjected(outcome.injected);
-      const warnings = outcome.response.warnings;
-      if (warnings !== undefined && warnings.length > 0) deps.metrics.countWarnings(warnings.map(warningReason));
-      if (outcome.wouldDeny !== undefined) deps.metrics.countWouldDeny(outcome.wouldDeny.namespace, outcome.wouldDeny.reasons);
-      const fields = {
-        endpoint,
-        uid: request.uid,
-        namespace: request.namespace,
-        name: endpoint === 'mutate' ? podLogName(request) : request.name,
-        ...(endpoint === 'mutate' ? ownerField(request) : {}),
-        operation: request.operation,
-        resource: request.subResource ? `${request.resource.resource}/${request.subResource}` : request.resource.resource,
-        dryRun: request.dryRun,
-        user: request.username,
-        allowed: outcome.response.allowed,
-        result: outcome.result,
-        durationMs: Math.round(seconds * 1e6) / 1e3,
-        ...outcome.log,
-      };
-      if (outcome.result === 'errored' || outcome.result === 'invalid') deps.logger.warn('admission decision', fields);
-      else if (outcome.quiet) deps.logger.debug('admission decision', fields);
-      else deps.logger.info('admission decision', fields);
-    };
+  const reviewEndpoint = (endpoint: ReviewEndpoint, decide: ReviewDecider) => {
+    const pipeline: AdmissionPipeline = createAdmissionPipeline(endpoint, { decide, failurePolicy: deps.failurePolicy, logger: deps.logger, metrics: deps.metrics });
     // Metrics and log lines of the answers sent in one go, after the last of them: process.nextTick
     // runs once the decisions resolved in this microtask drain are all answered, and before the
     // event loop moves on, so a client never sees an answer whose line is not logged yet.
     const answered = createTurnBatch<AnsweredReview>((answers) => {
-      for (const answer of answers) {
-        try {
-          recordAnswer(answer);
-        } catch (error) {
-          // Bookkeeping must not take the other answers' lines with it.
-          deps.logger.error('could not record an admission decision', { endpoint, uid: answer.request.uid, reason: error instanceof Error ? error.message : String(error) });
-        }
-      }
+      for (const answer of answers) pipeline.record(answer);
     }, process.nextTick);
 
-    const decide = async (review: ReceivedReview, request: AdmissionRequest): Promise<void> => {
-      let outcome: AdmissionOutcome;
-      try {
-        outcome = await handle(request);
-      } catch (error) {
-        // The handlers turn every expected failure into an answer; this is the last line, so an
-        // unforeseen bug still yields an AdmissionReview with the reason rather than a bare 500.
-        const reason = `internal error: ${error instanceof Error ? error.message : String(error)}`;
-        outcome = { response: unableToJudge(request.uid, deps.failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };
-      }
+    const decideAndAnswer = async (review: ReceivedReview, request: AdmissionRequest): Promise<void> => {
+      const outcome = await pipeline.decide(request);
       const seconds = secondsSince(review.started);
-      sendJson(review.res, reviewResponse(outcome.response));
+      sendJson(review.res, pipeline.answer(outcome));
       answered.add({ request, outcome, seconds });
     };
 
     /** The request in `review`, or null once it has been answered as unreadable. */
     const readReview = ({ res, body, started }: ReceivedReview): AdmissionRequest | null => {
-      const reading = readAdmissionReview(body);
+      const reading = pipeline.read(body);
       if (reading.kind === 'request') return reading.request;
-      deps.metrics.observeAdmission(endpoint, '', 'invalid', secondsSince(started));
-      if (reading.kind === 'rejected') {
-        deps.logger.warn('admission request refused', { endpoint, reason: reading.reason });
-        oneLine(res, 400, reading.reason);
-      } else {
-        deps.logger.warn('admission request could not be judged', { endpoint, uid: reading.uid, reason: reading.reason });
-        sendJson(res, reviewResponse(unableToJudge(reading.uid, deps.failurePolicy, 400, reading.reason), reading.apiVersion));
-      }
+      pipeline.recordUnread(reading, secondsSince(started));
+      if (reading.kind === 'rejected') oneLine(res, 400, reading.reason);
+      else sendJson(res, pipeline.answerUnusable(reading));
       return null;
     };
 
@@ -192,7 +133,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
       return readable;
     };
     const startDecision = ({ review, request }: ReadableReview): void => {
-      decide(review, request).catch((error: unknown) => {
+      decideAndAnswer(review, request).catch((error: unknown) => {
         deps.logger.error('could not send an admission answer', { endpoint, uid: request.uid, reason: error instanceof Error ? error.message : String(error) });
       });
     };

@@ -3,9 +3,9 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { RequestListener, ServerResponse } from 'node:http';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../foundation/clock.js';
 import type { RequestClasses } from './express-request-classes.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../foundation/logger.js';
 import type { TlsPair } from './tls-pair.js';
 
 export interface ServerTimeouts {

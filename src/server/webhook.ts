@@ -3,11 +3,12 @@
 // load benchmark all start the webhook through here.
 import { X509Certificate } from 'node:crypto';
 import { requestClassesFor } from './express-request-classes.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../foundation/logger.js';
 import { generateSelfSignedCertificate } from './self-signed-certificate.js';
 import { TlsFileWatcher } from './tls-file-watcher.js';
 import { checkTlsPair, readTlsPair, type TlsPair } from './tls-pair.js';
-import { createWebhookApp, type ReadinessCheck, type WebhookAppDeps } from './webhook-app.js';
+import type { ReadinessCheck } from '../ports/admission-ports.js';
+import { createWebhookApp, type WebhookAppDeps } from './webhook-app.js';
 import { startWebhookServer, type ServerTimeouts, type ShutdownOptions } from './webhook-server.js';
 
 export type TlsSource =

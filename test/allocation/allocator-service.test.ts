@@ -15,7 +15,7 @@ const policy: AllocatorPolicy = {
   wantsBlock: (ns) => ns.labels[OPT_IN_LABEL] === 'enabled',
   annotationRejection: () => null,
 };
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 
 /** A change feed the test fires by hand. */
 function manualFeed() {

@@ -5,7 +5,7 @@ import type { V1ConfigMap, V1Namespace } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { createClusterSources } from '../../src/cluster/cluster-sources.js';
 import { parsePolicy } from '../../src/engine/index.js';
-import { createWebhookMetrics } from '../../src/server/webhook-metrics.js';
+import { createWebhookMetrics } from '../../src/metrics/webhook-metrics.js';
 import { FakeListWatch } from '../cluster/fake-list-watch.js';
 import { ManualClock } from '../cluster/manual-clock.js';
 import { BROKEN_POLICY, policyYaml } from '../cluster/policy-fixtures.js';

@@ -3,7 +3,7 @@ import { LeaderElector, type LeaseStore } from '../../src/allocation/leader-elec
 import { FakeTime } from './fakes/fake-time.js';
 import { MemoryLeaseStore } from './fakes/memory-lease-store.js';
 
-const quietLogger = { info: () => {}, warn: () => {}, error: () => {} };
+const quietLogger = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 const TIMING = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
 
 function candidate(identity: string, store: LeaseStore, time: FakeTime, events: string[] = []): LeaderElector {

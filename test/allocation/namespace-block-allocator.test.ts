@@ -26,7 +26,7 @@ function fakePolicy(overrides: Partial<AllocationPlanSettings> = {}): AllocatorP
 function recordingLogger() {
   const lines: Array<{ level: string; message: string; fields?: Record<string, unknown> }> = [];
   const at = (level: string) => (message: string, fields?: Record<string, unknown>) => void lines.push({ level, message, ...(fields ? { fields } : {}) });
-  return { lines, logger: { error: at('error'), warn: at('warn'), info: at('info') } };
+  return { lines, logger: { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') } };
 }
 
 function setup(policy: AllocatorPolicy | null = fakePolicy(), cluster = new MemoryCluster()) {

@@ -1,7 +1,7 @@
 // The namespace cache as the source Pods wait on and the allocator's change feed.
 import { describe, expect, it } from '@jest/globals';
 import type { V1Namespace } from '@kubernetes/client-node';
-import { namespaceChangesFrom } from '../../src/allocation/kube-allocator-run.js';
+import { namespaceChangesFrom } from '../../src/cluster/kube-allocator-run.js';
 import { NamespaceCache } from '../../src/cluster/namespace-cache.js';
 
 const ns = (name: string, annotations: Record<string, string> = {}): V1Namespace => ({ metadata: { name, labels: {}, annotations, resourceVersion: '1' } });

@@ -4,7 +4,7 @@ import { parsePolicy } from '../../src/engine/index.js';
 import type { CompiledPolicy } from '../../src/engine/model.js';
 import { flushMicrotasks } from './fakes/fake-time.js';
 
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 
 function compile(allocation: boolean): CompiledPolicy {
   const parsed = parsePolicy(`apiVersion: secure-defaults.io/v1alpha1

@@ -7,14 +7,15 @@ import { Registry } from 'prom-client';
 import type { ClusterNamespace } from '../../src/allocation/allocation-cluster.js';
 import { createAllocatorMetrics } from '../../src/allocation/allocator-metrics.js';
 import { AllocatorService } from '../../src/allocation/allocator-service.js';
-import { currentAllocatorPolicy, namespaceChangesFrom } from '../../src/allocation/kube-allocator-run.js';
+import { currentAllocatorPolicy, namespaceChangesFrom } from '../../src/cluster/kube-allocator-run.js';
 import { NamespaceBlockAllocator } from '../../src/allocation/namespace-block-allocator.js';
 import { startWebhookAllocation, type PolicyFeed, type WebhookAllocation } from '../../src/allocation/webhook-allocation.js';
 import { NamespaceCache } from '../../src/cluster/namespace-cache.js';
 import { decideAdmission, parsePolicy } from '../../src/engine/index.js';
 import type { CompiledPolicy } from '../../src/engine/model.js';
-import { readAdmissionReview } from '../../src/server/admission-review.js';
-import { admitPod, type AdmissionOutcome } from '../../src/server/pod-admission.js';
+import { readAdmissionReview } from '../../src/admission/admission-review.js';
+import type { AdmissionOutcome } from '../../src/admission/admission-pipeline.js';
+import { admitPod } from '../../src/admission/pod-admission.js';
 import { decodePatch, podReview } from '../server/webhook-harness.js';
 import { FakeTime, flushMicrotasks } from './fakes/fake-time.js';
 import { MemoryCluster } from './fakes/memory-cluster.js';
@@ -22,7 +23,7 @@ import { MemoryLeaseStore } from './fakes/memory-lease-store.js';
 
 const OPT_IN = { 'secure-defaults.io/inject': 'enabled' };
 const UID_RANGE = 'secure-defaults.io/uid-range';
-const quiet = { info: () => {}, warn: () => {}, error: () => {} };
+const quiet = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
 
 function compile(allocation: boolean): CompiledPolicy {
   const parsed = parsePolicy(`apiVersion: secure-defaults.io/v1alpha1
@@ -121,6 +122,7 @@ function replica(identity: string, cluster: WatchedCluster, leases: MemoryLeaseS
     void admitPod(reading.request, {
       policySource: { current: () => (policies.current() ? { policy: policies.current()!.policy, generation: 1 } : null) },
       namespaces: allocation.namespaces,
+      allocatedBlocks: allocation.namespaces,
       decideAdmission,
       failurePolicy: 'open',
     }).then((outcome) => Object.assign(box, { done: true, outcome }));

@@ -183,7 +183,7 @@ describe('secure-defaults audit', () => {
   });
 
   test('a list the kubeconfig user may not make: one line naming what is missing, exit 2', async () => {
-    const { ApiStatusError } = await import('../../src/audit/kube-audit-reader.js');
+    const { ApiStatusError } = await import('../../src/cluster/kube-audit-reader.js');
     const fake = cluster();
     const locked = new FakeClusterReader(fake);
     locked.namespaces = async function* () {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { auditNamespace, listNamespaces } from '../../src/audit/cluster-audit.js';
 import { checkRestricted, decideAdmission, parsePolicy, type CompiledPolicy, type NamespaceInfo } from '../../src/engine/index.js';
-import { staticPolicySource, inMemoryNamespaces } from '../../src/server/policy-ports.js';
+import { staticPolicySource, inMemoryNamespaces } from '../../src/ports/standalone-ports.js';
 import { podArbitrary } from '../engine/pod-generators.js';
 import { POLICY_HEADER } from '../engine/engine-fixtures.js';
 import { decodePatch, podReview, startTestWebhook, type TestWebhook } from '../server/webhook-harness.js';

@@ -332,7 +332,7 @@ describe('helm chart charts/secure-defaults', () => {
           }
         }
       }
-      const { AUDITED_KINDS } = await import('../../src/audit/kube-audit-reader.js');
+      const { AUDITED_KINDS } = await import('../../src/cluster/kube-audit-reader.js');
       const expected = new Map<string, string[]>([['/namespaces', ['get', 'list']]]);
       for (const kind of AUDITED_KINDS) expected.set(`${kind.apiVersion.includes('/') ? kind.apiVersion.split('/')[0] : ''}/${kind.resource}`, ['get', 'list']);
       expected.set(`/configmaps:${findOne(rendered, 'ConfigMap')['metadata']['name']}`, ['get']);

@@ -51,7 +51,7 @@ describe('the policy as the ConfigMap that holds it', () => {
   it('a ConfigMap without policy.yaml is one error line, exit 2', async () => {
     const run = await runCli(['policy', 'validate', '-'], { stdin: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: p, namespace: ops}\ndata: {other.yaml: x}\n' });
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe('error: stdin: ConfigMap ops/p has no data.policy.yaml (data keys: "other.yaml"); the webhook reads the policy from the "policy.yaml" key\n');
+    expect(run.stderr).toBe('error: stdin: ConfigMap ops/p: data.policy.yaml: missing (its data keys are "other.yaml"); put the policy document under the key "policy.yaml"\n');
   });
 });
 

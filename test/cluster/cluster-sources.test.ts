@@ -6,7 +6,7 @@ import { Registry } from 'prom-client';
 import { createClusterSources, type ClusterSources } from '../../src/cluster/cluster-sources.js';
 import type { PolicyEvent } from '../../src/cluster/policy-event-recorder.js';
 import { decideAdmission, parsePolicy } from '../../src/engine/index.js';
-import { createWebhookMetrics } from '../../src/server/webhook-metrics.js';
+import { createWebhookMetrics } from '../../src/metrics/webhook-metrics.js';
 import { decodePatch, podReview, startTestWebhook, type TestWebhook } from '../server/webhook-harness.js';
 import { FakeListWatch } from './fake-list-watch.js';
 import { ManualClock } from './manual-clock.js';

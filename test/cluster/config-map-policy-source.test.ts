@@ -79,7 +79,7 @@ describe('ConfigMapPolicySource', () => {
   it('refuses a ConfigMap without the policy.yaml key, naming it', () => {
     source.replace([configMap('1', { other: 'x' })]);
     expect(source.current()).toBeNull();
-    expect(events[0]?.event.message).toMatch(/data.policy.yaml: missing; put the policy document under the key "policy.yaml"/);
+    expect(events[0]?.event.message).toMatch(/data\.policy\.yaml: missing \(its data keys are "other"\); put the policy document under the key "policy\.yaml"/);
   });
 
   it('keeps the generation when only labels change', () => {

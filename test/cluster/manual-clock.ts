@@ -1,5 +1,5 @@
 // A clock whose time only moves when the test says so; due timers fire in order.
-import type { Clock, TimerHandle } from '../../src/server/clock.js';
+import type { Clock, TimerHandle } from '../../src/foundation/clock.js';
 
 interface PendingTimer {
   readonly id: number;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { backoffDelayMs } from '../../src/cluster/backoff.js';
+import { backoffDelayMs } from '../../src/foundation/backoff.js';
 import { Reflector, type WatchEventType } from '../../src/cluster/reflector.js';
 import { RecordingLogger } from '../server/webhook-harness.js';
 import { FakeListWatch } from './fake-list-watch.js';

@@ -22,7 +22,7 @@ jest.setTimeout(10 * 60 * 1000); // the first run builds kube-apiserver from sou
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILD_DIR = join(REPO, 'node_modules/.cache/secure-defaults-e2e-allocation');
-const ENTRY = join(BUILD_DIR, 'src/allocation/allocator-process.js');
+const ENTRY = join(BUILD_DIR, 'src/cli/allocator-process.js');
 const SYSTEM_NS = 'secure-defaults-system';
 const POOL = { min: 1_000_000_000, max: 1_999_999_999 };
 const BLOCK = 10_000;
@@ -47,7 +47,7 @@ interface AllocatorChild {
 /** Compiles only the allocator process and what it imports (not the whole repo, which others are editing). */
 async function compileAllocatorProcess(): Promise<void> {
   const tsc = join(REPO, 'node_modules/.bin/tsc');
-  const args = ['--ignoreConfig', '--outDir', BUILD_DIR, '--rootDir', REPO, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'ES2022', '--skipLibCheck', '--types', 'node', '--strict', join(REPO, 'src/allocation/allocator-process.ts')];
+  const args = ['--ignoreConfig', '--outDir', BUILD_DIR, '--rootDir', REPO, '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'ES2022', '--skipLibCheck', '--types', 'node', '--strict', join(REPO, 'src/cli/allocator-process.ts')];
   await promisify(execFile)(tsc, args, { cwd: REPO });
   if (!existsSync(ENTRY)) throw new Error(`tsc produced no ${ENTRY}`);
 }

@@ -106,7 +106,7 @@ describe('a mode per namespace rule', () => {
     expect(((out.spec as Json)['securityContext'] as Json)['runAsUser']).toBe(100000);
     expect(decision.mode).toBe('warn');
     const allocated = rules('  allocation: {range: "1000000000-1999999999"}\n  namespaces:\n    - names: [legacy]\n      mode: enforce\n');
-    expect(allocated.resolveIdDefaultsWithWarnings?.(namespace('legacy', {}, { 'secure-defaults.io/uid-range': '1000010000-1000019999' }))).toMatchObject({
+    expect(allocated.resolveIdDefaultsWithWarnings(namespace('legacy', {}, { 'secure-defaults.io/uid-range': '1000010000-1000019999' }))).toMatchObject({
       defaults: { uidRange: { min: 1000010000 } },
       mode: 'enforce',
       modeSource: 'spec.namespaces[0].mode',
@@ -115,8 +115,8 @@ describe('a mode per namespace rule', () => {
 
   it('a fallback with only a mode sets the mode of unmatched namespaces and gives them no IDs', () => {
     const modeOnly = rules('  namespaces:\n    - names: [a]\n      uidRange: "10000-19999"\n  fallback: {mode: enforce}\n');
-    expect(modeOnly.resolveIdDefaultsWithWarnings?.(namespace('b'))).toMatchObject({ defaults: null, mode: 'enforce', modeSource: 'spec.fallback.mode' });
-    expect(modeOnly.resolveIdDefaultsWithWarnings?.(namespace('a'))).toMatchObject({ mode: 'fill', modeSource: 'spec.mode' });
+    expect(modeOnly.resolveIdDefaultsWithWarnings(namespace('b'))).toMatchObject({ defaults: null, mode: 'enforce', modeSource: 'spec.fallback.mode' });
+    expect(modeOnly.resolveIdDefaultsWithWarnings(namespace('a'))).toMatchObject({ mode: 'fill', modeSource: 'spec.mode' });
   });
 
   it('spec.mode applies where nothing overrides it', () => {

@@ -36,6 +36,7 @@ describe('parsePolicy: the default policy', () => {
       uidRange: { min: 100000, max: 165535 },
       gidRange: { min: 100000, max: 165535 },
       fsGroup: 100000,
+      origin: 'fallback',
       source: 'spec.fallback',
     });
   });
@@ -193,13 +194,14 @@ describe('resolveIdDefaults with allocated blocks', () => {
   fallback: {uidRange: "100000-165535"}
   allocation: {range: "1000000000-1999999999", blockSize: 10000}
 `);
-  const annotated = (annotations: Record<string, string>) => policy.resolveIdDefaultsWithWarnings!(ns('tenant', {}, annotations));
+  const annotated = (annotations: Record<string, string>) => policy.resolveIdDefaultsWithWarnings(ns('tenant', {}, annotations));
 
   it('uses the uid-range annotation, with gid-range when present', () => {
     expect(annotated({ 'secure-defaults.io/uid-range': '1000010000-1000019999' }).defaults).toEqual({
       uidRange: { min: 1000010000, max: 1000019999 },
       gidRange: { min: 1000010000, max: 1000019999 },
       fsGroup: 1000010000,
+      origin: 'namespace-annotation',
       source: 'namespace annotation secure-defaults.io/uid-range',
     });
     expect(
@@ -208,7 +210,7 @@ describe('resolveIdDefaults with allocated blocks', () => {
   });
 
   it('rules still come first', () => {
-    const resolution = policy.resolveIdDefaultsWithWarnings!(ns('payments', {}, { 'secure-defaults.io/uid-range': '1000010000-1000019999' }));
+    const resolution = policy.resolveIdDefaultsWithWarnings(ns('payments', {}, { 'secure-defaults.io/uid-range': '1000010000-1000019999' }));
     expect(resolution.defaults?.source).toBe('spec.namespaces[0]');
   });
 
@@ -226,7 +228,7 @@ describe('resolveIdDefaults with allocated blocks', () => {
 
   it('ignores the annotation with a warning when allocation is off', () => {
     const noAllocation = compiled(`${HEADER}spec:\n  fallback: {uidRange: "100000-165535"}\n`);
-    const resolution = noAllocation.resolveIdDefaultsWithWarnings!(ns('t', {}, { 'secure-defaults.io/uid-range': '1000010000-1000019999' }));
+    const resolution = noAllocation.resolveIdDefaultsWithWarnings(ns('t', {}, { 'secure-defaults.io/uid-range': '1000010000-1000019999' }));
     expect(resolution.defaults?.source).toBe('spec.fallback');
     expect(resolution.warnings.join('\n')).toMatch(/has no spec.allocation/);
   });

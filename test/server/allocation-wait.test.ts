@@ -8,11 +8,12 @@ import { BlockWaitingDirectory } from '../../src/allocation/block-waiting-direct
 import { NamespaceCache } from '../../src/cluster/namespace-cache.js';
 import { decideAdmission, parsePolicy } from '../../src/engine/index.js';
 import type { CompiledPolicy, NamespaceInfo } from '../../src/engine/model.js';
-import { readAdmissionReview, type AdmissionRequest } from '../../src/server/admission-review.js';
-import { admitPod, type AdmissionOutcome, type PodAdmissionDeps } from '../../src/server/pod-admission.js';
-import { everyNamespaceOptedIn, staticPolicySource } from '../../src/server/policy-ports.js';
-import { systemClock } from '../../src/server/clock.js';
-import { realSleep } from '../../src/allocation/leader-election.js';
+import { readAdmissionReview, type AdmissionRequest } from '../../src/admission/admission-review.js';
+import type { AdmissionOutcome } from '../../src/admission/admission-pipeline.js';
+import { admitPod, type PodAdmissionDeps } from '../../src/admission/pod-admission.js';
+import { everyNamespaceOptedIn, noAllocatedBlocks, staticPolicySource } from '../../src/ports/standalone-ports.js';
+import { systemClock } from '../../src/foundation/clock.js';
+import { realSleep } from '../../src/foundation/clock.js';
 import { FakeTime, flushMicrotasks } from '../allocation/fakes/fake-time.js';
 import { decodePatch, podReview, startTestWebhook } from './webhook-harness.js';
 
@@ -85,6 +86,7 @@ function setUp(options: { mode?: 'fill' | 'enforce'; timeoutMs?: number; namespa
   const deps: PodAdmissionDeps = {
     policySource: staticPolicySource(compile(policyText(options.mode ?? 'fill'))),
     namespaces: directory,
+    allocatedBlocks: directory,
     decideAdmission,
     failurePolicy: 'open',
   };
@@ -200,6 +202,7 @@ describe('admission waits for a namespace to get its allocated UID block', () =>
     const deps: PodAdmissionDeps = {
       policySource: staticPolicySource(compile(policyText('fill'))),
       namespaces: everyNamespaceOptedIn(),
+      allocatedBlocks: noAllocatedBlocks,
       decideAdmission,
       failurePolicy: 'open',
     };
@@ -211,7 +214,7 @@ describe('admission waits for a namespace to get its allocated UID block', () =>
     const cache = new NamespaceCache(async () => null);
     cache.replace([namespace('waiting', OPT_IN), namespace('ruled', OPT_IN)]);
     const directory = new BlockWaitingDirectory(cache, { timeoutMs: 10_000, clock: systemClock, sleep: realSleep, requestAllocation: () => undefined });
-    const hook = await startTestWebhook({ policySource: staticPolicySource(compile(policyText('fill'))), namespaces: directory, decideAdmission, parsePolicy });
+    const hook = await startTestWebhook({ policySource: staticPolicySource(compile(policyText('fill'))), namespaces: directory, allocatedBlocks: directory, decideAdmission, parsePolicy });
     try {
       const waiting = track(hook.post('/mutate', podReview({ uid: 'waits', namespace: 'waiting' })));
       const other = await hook.post('/mutate', podReview({ uid: 'other', namespace: 'ruled' }));

@@ -2,8 +2,9 @@
 // server, and the log line it writes naming the rule, the range, the values and the Pod's owner.
 import { describe, expect, it } from '@jest/globals';
 import { decideAdmission, parsePolicy } from '../../src/engine/index.js';
-import { injectedLogEntries, podOwner } from '../../src/server/pod-admission.js';
-import { inMemoryNamespaces, staticPolicySource } from '../../src/server/policy-ports.js';
+import { injectedLogEntries } from '../../src/admission/pod-admission.js';
+import { podOwner } from '../../src/admission/pod-log-names.js';
+import { inMemoryNamespaces, staticPolicySource } from '../../src/ports/standalone-ports.js';
 import { podReview, startTestWebhook } from './webhook-harness.js';
 
 const POLICY = `apiVersion: secure-defaults.io/v1alpha1

@@ -3,7 +3,7 @@ import express from 'express';
 import { IncomingMessage, ServerResponse, type RequestListener } from 'node:http';
 import { Socket } from 'node:net';
 import { requestClassesFor, type RequestClasses } from '../../src/server/express-request-classes.js';
-import { systemClock } from '../../src/server/clock.js';
+import { systemClock } from '../../src/foundation/clock.js';
 import { startWebhookServer } from '../../src/server/webhook-server.js';
 import { httpsCall, RecordingLogger, testTlsPair } from './webhook-harness.js';
 

@@ -4,9 +4,9 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { OPT_IN_LABEL, type AdmissionDecision, type AdmissionInput } from '../../src/engine/model.js';
 import { decideAdmission as realDecideAdmission, parsePolicy } from '../../src/engine/index.js';
-import { boundWarnings, MAX_WARNINGS } from '../../src/server/admission-responses.js';
-import { MAX_POD_CONTAINERS } from '../../src/server/pod-admission.js';
-import { staticPolicySource } from '../../src/server/policy-ports.js';
+import { boundWarnings, MAX_WARNINGS } from '../../src/admission/admission-responses.js';
+import { MAX_POD_CONTAINERS } from '../../src/admission/pod-admission.js';
+import { staticPolicySource } from '../../src/ports/standalone-ports.js';
 import { createReviewBudget } from '../../src/server/review-budget.js';
 import { configMapReview, podReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Agent } from 'node:https';
 import type { AdmissionDecision } from '../../src/engine/model.js';
-import type { PolicySnapshot, PolicySource } from '../../src/server/policy-ports.js';
+import type { PolicySnapshot, PolicySource } from '../../src/ports/admission-ports.js';
 import { fakeDecideAdmission, fakePolicy, httpsCall, podReview, startTestWebhook } from './webhook-harness.js';
 
 function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => void } {

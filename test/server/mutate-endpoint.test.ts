@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { decideAdmission, parsePolicy, type CompiledPolicy } from '../../src/engine/index.js';
-import { staticPolicySource } from '../../src/server/policy-ports.js';
+import { staticPolicySource } from '../../src/ports/standalone-ports.js';
 import { decodePatch, OPTED_IN, podReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
 
 function defaultPolicy(): CompiledPolicy {

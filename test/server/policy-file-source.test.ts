@@ -5,7 +5,7 @@ import { mkdtemp, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parsePolicy } from '../../src/engine/index.js';
-import { systemClock } from '../../src/server/clock.js';
+import { systemClock } from '../../src/foundation/clock.js';
 import { MAX_POLICY_FILE_BYTES, PolicyFileSource, readPolicyFileText } from '../../src/server/policy-file-source.js';
 import { startServe, type ServeOptions } from '../../src/cli/commands/serve.js';
 import { httpsCall, podReview, RecordingLogger } from './webhook-harness.js';

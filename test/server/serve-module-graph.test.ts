@@ -7,8 +7,6 @@ import { describe, expect, it } from '@jest/globals';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import ts from 'typescript';
-import { DEFAULT_LEASE_NAME as allocationLease, DEFAULT_LEDGER_NAME as allocationLedger } from '../../src/allocation/kube-allocation-cluster.js';
-import { DEFAULT_LEASE_NAME, DEFAULT_LEDGER_NAME } from '../../src/cli/commands/serve.js';
 
 interface Reached {
   /** Package specifiers imported eagerly anywhere in the graph, with the file that imports them. */
@@ -61,10 +59,5 @@ describe('serve module graph', () => {
 
   it('the walk does see client-node where it is imported eagerly', () => {
     expect(staticGraph('src/cluster/cluster-sources.ts').packages.has('@kubernetes/client-node')).toBe(true);
-  });
-
-  it("serve's option defaults equal the allocator's own names", () => {
-    expect(DEFAULT_LEDGER_NAME).toBe(allocationLedger);
-    expect(DEFAULT_LEASE_NAME).toBe(allocationLease);
   });
 });

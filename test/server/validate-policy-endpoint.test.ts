@@ -21,7 +21,7 @@ describe('POST /validate-policy', () => {
   it('refuses a policy ConfigMap without the policy.yaml key, naming the key', async () => {
     const response = (await hook.post('/validate-policy', configMapReview({ uid: 'v2', operation: 'CREATE', data: { other: 'x' } }))).json().response;
     expect(response.allowed).toBe(false);
-    expect(response.status.message).toMatch(/data.policy.yaml: missing; put the policy document under the key "policy.yaml"/);
+    expect(response.status.message).toMatch(/data\.policy\.yaml: missing \(its data keys are "other"\); put the policy document under the key "policy\.yaml"/);
   });
 
   it('accepts a valid policy', async () => {

@@ -3,7 +3,7 @@
 // namespace and reason, and the decision's log line says what was left out and why.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decideAdmission, parsePolicy, type CompiledPolicy } from '../../src/engine/index.js';
-import { staticPolicySource } from '../../src/server/policy-ports.js';
+import { staticPolicySource } from '../../src/ports/standalone-ports.js';
 import { decodePatch, OPTED_IN, podReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
 
 function policy(mode: string): CompiledPolicy {

@@ -3,13 +3,14 @@
 import { request as httpsRequest, Agent } from 'node:https';
 import { Registry } from 'prom-client';
 import type { AdmissionDecision, AdmissionInput, CompiledPolicy, PolicyParseResult } from '../../src/engine/model.js';
-import { systemClock } from '../../src/server/clock.js';
-import type { LogFields, Logger } from '../../src/server/logger.js';
-import { staticPolicySource, inMemoryNamespaces, type NamespaceDirectory, type PolicySource } from '../../src/server/policy-ports.js';
+import { systemClock } from '../../src/foundation/clock.js';
+import type { LogFields, Logger } from '../../src/foundation/logger.js';
+import { type NamespaceDirectory, type PolicySource } from '../../src/ports/admission-ports.js';
+import { inMemoryNamespaces, noAllocatedBlocks, staticPolicySource } from '../../src/ports/standalone-ports.js';
 import { generateSelfSignedCertificate } from '../../src/server/self-signed-certificate.js';
 import type { TlsPair } from '../../src/server/tls-pair.js';
 import { startWebhook, type RunningWebhook, type WebhookConfig } from '../../src/server/webhook.js';
-import { createWebhookMetrics } from '../../src/server/webhook-metrics.js';
+import { createWebhookMetrics } from '../../src/metrics/webhook-metrics.js';
 import { OPT_IN_LABEL } from '../../src/engine/model.js';
 
 export interface LogEntry {
@@ -53,6 +54,7 @@ export function fakePolicy(name = 'test-policy'): CompiledPolicy {
     allowPodOptOut: false,
     allocation: null,
     resolveIdDefaults: () => null,
+    resolveIdDefaultsWithWarnings: () => ({ defaults: null, warnings: [] }),
   };
 }
 
@@ -150,6 +152,7 @@ export async function startTestWebhook(overrides: Partial<WebhookConfig> = {}): 
     tls: { kind: 'pair', pair },
     policySource,
     namespaces,
+    allocatedBlocks: noAllocatedBlocks,
     decideAdmission: fakeDecideAdmission,
     parsePolicy: fakeParsePolicy,
     policyConfigMap: { namespace: 'secure-defaults', name: 'policy' },

@@ -6,13 +6,15 @@ import type { Command } from 'commander';
 import type { AllocationCluster, ClusterNamespace } from '../../allocation/allocation-cluster.js';
 import type { BlockPool } from '../../allocation/block-pool.js';
 import { formatIdRange, parseIdRangeText, sameRange } from '../../allocation/id-range-text.js';
-import { DEFAULT_LEDGER_NAME, KubeAllocationCluster } from '../../allocation/kube-allocation-cluster.js';
+import { DEFAULT_LEDGER_NAME } from '../../allocation/allocation-object-names.js';
+import { KubeAllocationCluster } from '../../cluster/kube-allocation-cluster.js';
 import { planLedgerRepair } from '../../allocation/ledger-repair.js';
 import { decodeLedger, describeLedgerErrors, encodeLedger, type LedgerDecode, type LedgerEntry } from '../../allocation/ledger.js';
 import { UID_RANGE_ANNOTATION } from '../../engine/model.js';
 import type { CommandDeps, ExitCodeSink } from '../command-deps.js';
 import { readInput } from '../read-input.js';
 import { EXIT_FINDINGS, EXIT_OK, UserError } from '../user-error.js';
+import { describePolicyErrors } from '../../engine/policy-config-map.js';
 
 export interface ClusterConnection {
   readonly kubeconfig?: string;
@@ -123,7 +125,7 @@ async function talkToCluster<T>(what: string, call: () => Promise<T>): Promise<T
 async function poolFromPolicy(deps: CommandDeps, file: string | undefined): Promise<BlockPool | null> {
   if (file === undefined) return null;
   const parsed = deps.engine.parsePolicy(await readInput(deps.io, file, 'policy'));
-  if (!parsed.ok) throw new UserError(`policy ${JSON.stringify(file)} is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!parsed.ok) throw new UserError(`policy ${JSON.stringify(file)} is invalid: ${describePolicyErrors(parsed.errors)}`);
   if (parsed.policy.allocation === null) throw new UserError(`policy ${JSON.stringify(file)} has no spec.allocation`);
   return parsed.policy.allocation;
 }

@@ -4,14 +4,14 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { Option, type Command } from 'commander';
 import { auditCluster } from '../../audit/cluster-audit.js';
 import { addSummaries, AUDIT_OUTPUTS, createAuditWriter, EMPTY_TOTAL, FAIL_ON, failsOn, type AuditOutput, type FailOn } from '../../audit/audit-report.js';
-import { ApiStatusError, DEFAULT_PAGE_SIZE, KubeAuditReader, type AuditClusterReader } from '../../audit/kube-audit-reader.js';
+import { ApiStatusError, DEFAULT_PAGE_SIZE, KubeAuditReader, type AuditClusterReader } from '../../cluster/kube-audit-reader.js';
 import type { AuditEngine } from '../../audit/workload-audit.js';
 import type { CompiledPolicy } from '../../engine/model.js';
-import { POLICY_KEY } from '../../server/policy-config-map-review.js';
 import type { CommandDeps, ExitCodeSink } from '../command-deps.js';
 import { policyTextFrom } from '../policy-input.js';
 import { readInput } from '../read-input.js';
 import { EXIT_FINDINGS, EXIT_OK, UserError } from '../user-error.js';
+import { describePolicyError, describePolicyErrors, POLICY_KEY, policyTextOfConfigMap } from '../../engine/policy-config-map.js';
 
 /** The chart's policy ConfigMap with `helm install secure-defaults … -n secure-defaults`. */
 export const DEFAULT_POLICY_CONFIGMAP = 'secure-defaults/secure-defaults-policy';
@@ -83,13 +83,13 @@ async function loadAuditPolicy(deps: CommandDeps, reader: AuditClusterReader, fl
       throw new UserError(`cannot read the policy ConfigMap ${ref.namespace}/${ref.name}: ${describeApiFailure(error)}`);
     }
     if (data === null) throw new UserError(`ConfigMap ${ref.namespace}/${ref.name} does not exist; pass --policy-configmap NAMESPACE/NAME (the chart's is <release-namespace>/<fullname>-policy) or --policy FILE`);
-    const value = data[POLICY_KEY];
-    if (typeof value !== 'string') throw new UserError(`ConfigMap ${ref.namespace}/${ref.name} has no data.${POLICY_KEY}`);
-    text = value;
+    const document = policyTextOfConfigMap(data);
+    if (!document.ok) throw new UserError(`ConfigMap ${ref.namespace}/${ref.name}: ${describePolicyError(document.error)}`);
+    text = document.text;
     source = `ConfigMap ${ref.namespace}/${ref.name}`;
   }
   const parsed = deps.engine.parsePolicy(text);
-  if (!parsed.ok) throw new UserError(`the policy from ${source} is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!parsed.ok) throw new UserError(`the policy from ${source} is invalid: ${describePolicyErrors(parsed.errors)}`);
   for (const warning of parsed.warnings) deps.io.writeStderr(`warning: policy: ${warning}\n`);
   return { policy: parsed.policy, source };
 }

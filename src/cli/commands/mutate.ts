@@ -8,8 +8,9 @@ import type { HardenedStream } from '../harden-stream.js';
 import { addHardeningOptions } from '../hardening-options.js';
 import type { HardeningOptions } from '../hardening-options.js';
 import { renderJson, renderYamlDocuments, renderYamlStream, type RenderedDocument, type Replacement } from '../manifest-stream.js';
-import type { JsonObject } from '../manifest-stream.js';
 import { EXIT_OK } from '../user-error.js';
+import { type JsonObject } from '../../foundation/json-object.js';
+
 
 export const MUTATE_OUTPUTS = ['yaml', 'json', 'patch', 'diff'] as const;
 export type MutateOutput = (typeof MUTATE_OUTPUTS)[number];

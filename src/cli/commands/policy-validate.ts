@@ -4,6 +4,7 @@ import type { CommandDeps, ExitCodeSink } from '../command-deps.js';
 import { policyTextFrom } from '../policy-input.js';
 import { readInput } from '../read-input.js';
 import { EXIT_FINDINGS, EXIT_OK } from '../user-error.js';
+import { describePolicyError } from '../../engine/policy-config-map.js';
 
 export async function runPolicyValidate(deps: CommandDeps, file: string): Promise<number> {
   const { io, engine } = deps;
@@ -13,7 +14,7 @@ export async function runPolicyValidate(deps: CommandDeps, file: string): Promis
   const parsed = engine.parsePolicy(input.text);
   if (!parsed.ok) {
     for (const error of parsed.errors) {
-      io.writeStdout(`${source}: ${error.path}: ${error.message}\n`);
+      io.writeStdout(`${source}: ${describePolicyError(error)}\n`);
     }
     io.writeStderr(`${source}: ${parsed.errors.length} ${parsed.errors.length === 1 ? 'error' : 'errors'}\n`);
     return EXIT_FINDINGS;

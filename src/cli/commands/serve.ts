@@ -8,18 +8,19 @@ import type { WebhookAllocation } from '../../allocation/webhook-allocation.js';
 import type { ClusterSources } from '../../cluster/cluster-sources.js';
 import { decideAdmission, parsePolicy } from '../../engine/index.js';
 import type { CompiledPolicy } from '../../engine/model.js';
-import { systemClock, type Clock } from '../../server/clock.js';
-import { createJsonLineLogger, type Logger } from '../../server/logger.js';
-import type { ConfigMapRef } from '../../server/policy-config-map-review.js';
+import { DEFAULT_LEASE_NAME, DEFAULT_LEDGER_NAME } from '../../allocation/allocation-object-names.js';
+import { realSleep, systemClock, type Clock } from '../../foundation/clock.js';
+import { createJsonLineLogger } from '../../foundation/json-line-logger.js';
+import { LOG_LEVELS, type Logger, type LogLevel } from '../../foundation/logger.js';
 import { PolicyFileSource, readPolicyFileText } from '../../server/policy-file-source.js';
-import { everyNamespaceOptedIn } from '../../server/policy-ports.js';
+import { everyNamespaceOptedIn, noAllocatedBlocks } from '../../ports/standalone-ports.js';
 import { startWebhook, type RunningWebhook, type TlsSource } from '../../server/webhook.js';
-import { createWebhookMetrics, registerBuildInfo } from '../../server/webhook-metrics.js';
+import { createWebhookMetrics, registerBuildInfo } from '../../metrics/webhook-metrics.js';
 import { findPackageRoot, packageVersion } from '../package-paths.js';
 import { UserError } from '../user-error.js';
+import { describePolicyErrors } from '../../engine/policy-config-map.js';
+import type { ConfigMapRef } from '../../ports/admission-ports.js';
 
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface ServeOptions {
   readonly port: number;
@@ -50,10 +51,6 @@ export interface ServeOptions {
 export const DEFAULT_ALLOCATION_WAIT_SECONDS = 3;
 /** Exit status of a process ended by an interrupt (128 + SIGINT), as shells report Ctrl-C. */
 const EXIT_INTERRUPTED = 130;
-// The allocation modules' defaults, repeated here because importing them would load
-// @kubernetes/client-node (~65 MB RSS) in standalone mode too; a test keeps the copies equal.
-export const DEFAULT_LEDGER_NAME = 'secure-defaults-uid-ledger';
-export const DEFAULT_LEASE_NAME = 'secure-defaults-allocator';
 
 /**
  * The Kubernetes client and everything built on it, loaded only for --policy-configmap: in
@@ -64,14 +61,12 @@ async function loadClusterModules() {
   // One after the other: they share most of their module graph, so parallel loading gains nothing,
   // and jest's ESM loader fails on concurrent dynamic imports of shared modules ("not in cache").
   const clientNode = await import('@kubernetes/client-node');
-  const allocatorRun = await import('../../allocation/kube-allocator-run.js');
-  const leaderElection = await import('../../allocation/leader-election.js');
+  const allocatorRun = await import('../../cluster/kube-allocator-run.js');
   const webhookAllocation = await import('../../allocation/webhook-allocation.js');
   const clusterSources = await import('../../cluster/cluster-sources.js');
   return {
     KubeConfig: clientNode.KubeConfig,
     kubeAllocatorRuns: allocatorRun.kubeAllocatorRuns,
-    realSleep: leaderElection.realSleep,
     startWebhookAllocation: webhookAllocation.startWebhookAllocation,
     clusterApiFrom: clusterSources.clusterApiFrom,
     createClusterSources: clusterSources.createClusterSources,
@@ -113,7 +108,7 @@ async function readPolicyFile(path: string) {
   const read = await readPolicyFileText(path);
   if (!read.ok) throw new UserError(`--policy ${path}: ${read.reason}`);
   const parsed = parsePolicy(read.text);
-  if (!parsed.ok) throw new UserError(`--policy ${path} is not a valid policy: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`);
+  if (!parsed.ok) throw new UserError(`--policy ${path} is not a valid policy: ${describePolicyErrors(parsed.errors)}`);
   return { text: read.text, parsed };
 }
 
@@ -163,10 +158,10 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
       ...(options.policyPollInterval !== undefined ? { pollIntervalMs: options.policyPollInterval * 1000 } : {}),
     });
     policyFile.start();
-    sources = { policySource: policyFile, namespaces: everyNamespaceOptedIn(), readinessChecks: [] };
+    sources = { policySource: policyFile, namespaces: everyNamespaceOptedIn(), allocatedBlocks: noAllocatedBlocks, readinessChecks: [] };
   } else {
     policyConfigMap = parseConfigMapRef(options.policyConfigmap!);
-    const { KubeConfig, kubeAllocatorRuns, realSleep, startWebhookAllocation, clusterApiFrom, createClusterSources } = await loadClusterModules();
+    const { KubeConfig, kubeAllocatorRuns, startWebhookAllocation, clusterApiFrom, createClusterSources } = await loadClusterModules();
     const kubeConfig = new KubeConfig();
     try {
       if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
@@ -208,7 +203,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
       server: kubeConfig.getCurrentCluster()?.server,
     });
     clusterSources.start();
-    sources = { policySource: clusterSources.policySource, namespaces: allocation.namespaces, readinessChecks: clusterSources.readinessChecks };
+    sources = { policySource: clusterSources.policySource, namespaces: allocation.namespaces, allocatedBlocks: allocation.namespaces, readinessChecks: clusterSources.readinessChecks };
   }
   let webhook: RunningWebhook;
   try {
@@ -218,6 +213,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
       tls,
       policySource: sources.policySource,
       namespaces: sources.namespaces,
+      allocatedBlocks: sources.allocatedBlocks,
       readinessChecks: sources.readinessChecks,
       decideAdmission,
       parsePolicy,

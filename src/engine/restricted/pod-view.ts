@@ -2,12 +2,7 @@
 // the Pod through this view only, so no check ever has to guard against `spec.containers`
 // being a string or a container being `null`: a field of the wrong type reads as absent,
 // just as the API server would refuse to decode it rather than act on it.
-
-export type JsonObject = Readonly<Record<string, unknown>>;
-
-export function asObject(value: unknown): JsonObject | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonObject) : undefined;
-}
+import { asJsonObject, type JsonObject } from '../../foundation/json-object.js';
 
 export function asArray(value: unknown): readonly unknown[] {
   return Array.isArray(value) ? value : [];
@@ -54,13 +49,13 @@ const CONTAINER_KINDS: readonly ContainerKind[] = ['initContainers', 'containers
 
 /** Reads `{ metadata?, spec }`; undefined when there is no spec object to check. */
 export function readPodView(podLike: unknown): PodView | undefined {
-  const pod = asObject(podLike);
-  const spec = asObject(pod?.['spec']);
+  const pod = asJsonObject(podLike);
+  const spec = asJsonObject(pod?.['spec']);
   if (pod === undefined || spec === undefined) {
     return undefined;
   }
   const annotations: Record<string, string> = {};
-  const rawAnnotations = asObject(asObject(pod['metadata'])?.['annotations']) ?? {};
+  const rawAnnotations = asJsonObject(asJsonObject(pod['metadata'])?.['annotations']) ?? {};
   for (const [key, value] of Object.entries(rawAnnotations)) {
     if (typeof value === 'string') {
       annotations[key] = value;
@@ -69,7 +64,7 @@ export function readPodView(podLike: unknown): PodView | undefined {
   const containers: ContainerView[] = [];
   for (const kind of CONTAINER_KINDS) {
     asArray(spec[kind]).forEach((entry, index) => {
-      const raw = asObject(entry);
+      const raw = asJsonObject(entry);
       if (raw === undefined) {
         return;
       }
@@ -77,16 +72,16 @@ export function readPodView(podLike: unknown): PodView | undefined {
         name: asString(raw['name']) ?? `${kind}[${index}]`,
         path: `spec.${kind}[${index}]`,
         raw,
-        securityContext: asObject(raw['securityContext']),
+        securityContext: asJsonObject(raw['securityContext']),
       });
     });
   }
   return {
     annotations,
     spec,
-    securityContext: asObject(spec['securityContext']),
+    securityContext: asJsonObject(spec['securityContext']),
     containers,
-    isWindows: asString(asObject(spec['os'])?.['name']) === 'windows',
+    isWindows: asString(asJsonObject(spec['os'])?.['name']) === 'windows',
     inUserNamespace: asBoolean(spec['hostUsers']) === false,
   };
 }

@@ -1,5 +1,5 @@
 // Virtual time for code that takes a clock and a sleep: nothing happens until the test advances it.
-import type { Clock, Sleep } from '../../../src/allocation/leader-election.js';
+import type { WallClock, Sleep } from '../../../src/foundation/clock.js';
 
 interface Timer {
   readonly at: number;
@@ -10,7 +10,7 @@ export async function flushMicrotasks(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
-export class FakeTime implements Clock {
+export class FakeTime implements WallClock {
   private current: number;
   private timers: Timer[] = [];
 

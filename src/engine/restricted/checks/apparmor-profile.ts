@@ -4,14 +4,14 @@
 // metadata.annotations["container.apparmor.security.beta.kubernetes.io/*"] (deprecated, still
 // checked by PSA; allowed: "runtime/default", "localhost/*", empty, undefined).
 import type { PodSecurityCheck } from '../check.js';
-import { asObject, asString, describeContainers, joinQuote, pluralize, sortedUnique } from '../pod-view.js';
-import type { JsonObject } from '../pod-view.js';
+import { asString, describeContainers, joinQuote, pluralize, sortedUnique } from '../pod-view.js';
+import { asJsonObject, type JsonObject } from '../../../foundation/json-object.js';
 
 const ANNOTATION_PREFIX = 'container.apparmor.security.beta.kubernetes.io/';
 
 /** The profile type a security context sets, or undefined when it sets none. */
 function profileType(securityContext: JsonObject | undefined): string | undefined {
-  const profile = asObject(securityContext?.['appArmorProfile']);
+  const profile = asJsonObject(securityContext?.['appArmorProfile']);
   if (profile === undefined) {
     return undefined;
   }

@@ -2,7 +2,8 @@
 // Restricted fields: containers[*].securityContext.capabilities.add (all container kinds).
 // Allowed: undefined, empty, or members of BASELINE_ALLOWED_CAPABILITIES.
 import type { PodSecurityCheck } from '../check.js';
-import { asArray, asObject, describeContainers, displayValue, joinQuote, sortedUnique } from '../pod-view.js';
+import { asArray, describeContainers, displayValue, joinQuote, sortedUnique } from '../pod-view.js';
+import { asJsonObject } from '../../../foundation/json-object.js';
 
 export const BASELINE_ALLOWED_CAPABILITIES: ReadonlySet<string> = new Set([
   'AUDIT_WRITE',
@@ -28,7 +29,7 @@ export const capabilitiesBaselineCheck: PodSecurityCheck = {
     const badCapabilities: string[] = [];
     const paths: string[] = [];
     for (const container of pod.containers) {
-      const added = asArray(asObject(container.securityContext?.['capabilities'])?.['add']);
+      const added = asArray(asJsonObject(container.securityContext?.['capabilities'])?.['add']);
       let containerIsBad = false;
       added.forEach((entry, index) => {
         const capability = displayValue(entry);

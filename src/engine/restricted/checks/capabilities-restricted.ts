@@ -3,7 +3,8 @@
 // .add (undefined, empty or "NET_BIND_SERVICE"), for all container kinds.
 // Linux-only since policy v1.25: Pods with spec.os.name=windows are exempt.
 import type { PodSecurityCheck } from '../check.js';
-import { asArray, asObject, describeContainers, displayValue, joinQuote, sortedUnique } from '../pod-view.js';
+import { asArray, describeContainers, displayValue, joinQuote, sortedUnique } from '../pod-view.js';
+import { asJsonObject } from '../../../foundation/json-object.js';
 
 export const capabilitiesRestrictedCheck: PodSecurityCheck = {
   id: 'capabilities',
@@ -18,7 +19,7 @@ export const capabilitiesRestrictedCheck: PodSecurityCheck = {
     const forbiddenCapabilities: string[] = [];
     const paths: string[] = [];
     for (const container of pod.containers) {
-      const capabilities = asObject(container.securityContext?.['capabilities']);
+      const capabilities = asJsonObject(container.securityContext?.['capabilities']);
       const dropped = asArray(capabilities?.['drop']);
       if (!dropped.includes('ALL')) {
         missingDropAll.push(container.name);

@@ -1,7 +1,8 @@
 // HostPath volumes must be forbidden.
 // Restricted field: spec.volumes[*].hostPath. Allowed: undefined.
 import type { PodSecurityCheck } from '../check.js';
-import { asArray, asObject, asString, joinQuote, pluralize } from '../pod-view.js';
+import { asArray, asString, joinQuote, pluralize } from '../pod-view.js';
+import { asJsonObject } from '../../../foundation/json-object.js';
 
 export const hostPathVolumesCheck: PodSecurityCheck = {
   id: 'hostPathVolumes',
@@ -10,7 +11,7 @@ export const hostPathVolumesCheck: PodSecurityCheck = {
     const names: string[] = [];
     const paths: string[] = [];
     asArray(pod.spec['volumes']).forEach((entry, index) => {
-      const volume = asObject(entry);
+      const volume = asJsonObject(entry);
       if (volume !== undefined && volume['hostPath'] !== undefined && volume['hostPath'] !== null) {
         names.push(asString(volume['name']) ?? `volumes[${index}]`);
         paths.push(`spec.volumes[${index}].hostPath`);

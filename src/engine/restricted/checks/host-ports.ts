@@ -1,7 +1,8 @@
 // HostPorts must be forbidden.
 // Restricted field: containers[*].ports[*].hostPort (all container kinds). Allowed: undefined, 0.
 import type { PodSecurityCheck } from '../check.js';
-import { asArray, asObject, describeContainers, displayValue, pluralize } from '../pod-view.js';
+import { asArray, describeContainers, displayValue, pluralize } from '../pod-view.js';
+import { asJsonObject } from '../../../foundation/json-object.js';
 
 export const hostPortsCheck: PodSecurityCheck = {
   id: 'hostPorts',
@@ -13,7 +14,7 @@ export const hostPortsCheck: PodSecurityCheck = {
     for (const container of pod.containers) {
       let containerIsBad = false;
       asArray(container.raw['ports']).forEach((entry, index) => {
-        const hostPort = asObject(entry)?.['hostPort'];
+        const hostPort = asJsonObject(entry)?.['hostPort'];
         if (hostPort !== undefined && hostPort !== null && hostPort !== 0) {
           containerIsBad = true;
           ports.add(displayValue(hostPort));

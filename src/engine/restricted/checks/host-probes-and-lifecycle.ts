@@ -4,8 +4,8 @@
 // lifecycle.{postStart,preStop}.{httpGet,tcpSocket}.host, in all container kinds.
 // Allowed: undefined, "". (Policy v1.34+.)
 import type { PodSecurityCheck } from '../check.js';
-import { asObject, asString, describeContainers, joinQuote, pluralize, sortedUnique } from '../pod-view.js';
-import type { JsonObject } from '../pod-view.js';
+import { asString, describeContainers, joinQuote, pluralize, sortedUnique } from '../pod-view.js';
+import { asJsonObject, type JsonObject } from '../../../foundation/json-object.js';
 
 const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
 const LIFECYCLE_HANDLERS = ['postStart', 'preStop'] as const;
@@ -21,16 +21,16 @@ export const hostProbesAndHostLifecycleCheck: PodSecurityCheck = {
     const paths: string[] = [];
     for (const container of pod.containers) {
       const handlers: Array<[JsonObject | undefined, string]> = [
-        ...PROBES.map((p): [JsonObject | undefined, string] => [asObject(container.raw[p]), `${container.path}.${p}`]),
+        ...PROBES.map((p): [JsonObject | undefined, string] => [asJsonObject(container.raw[p]), `${container.path}.${p}`]),
         ...LIFECYCLE_HANDLERS.map((h): [JsonObject | undefined, string] => [
-          asObject(asObject(container.raw['lifecycle'])?.[h]),
+          asJsonObject(asJsonObject(container.raw['lifecycle'])?.[h]),
           `${container.path}.lifecycle.${h}`,
         ]),
       ];
       let containerIsBad = false;
       for (const [handler, handlerPath] of handlers) {
         for (const kind of HANDLER_KINDS) {
-          const host = asString(asObject(handler?.[kind])?.['host']) ?? '';
+          const host = asString(asJsonObject(handler?.[kind])?.['host']) ?? '';
           if (host !== '') {
             containerIsBad = true;
             hosts.push(host);

@@ -3,7 +3,8 @@
 // Restricted field: spec.volumes[*]. Allowed: configMap, csi, downwardAPI, emptyDir, ephemeral,
 // image, persistentVolumeClaim, projected, secret.
 import type { PodSecurityCheck } from '../check.js';
-import { asArray, asObject, asString, joinQuote, pluralize, sortedUnique } from '../pod-view.js';
+import { asArray, asString, joinQuote, pluralize, sortedUnique } from '../pod-view.js';
+import { asJsonObject } from '../../../foundation/json-object.js';
 
 export const ALLOWED_VOLUME_TYPES: ReadonlySet<string> = new Set([
   'configMap',
@@ -26,7 +27,7 @@ export const restrictedVolumesCheck: PodSecurityCheck = {
     const badTypes: string[] = [];
     const paths: string[] = [];
     asArray(pod.spec['volumes']).forEach((entry, index) => {
-      const volume = asObject(entry) ?? {};
+      const volume = asJsonObject(entry) ?? {};
       const types = Object.keys(volume).filter((key) => key !== 'name' && volume[key] !== null && volume[key] !== undefined);
       if (types.some((type) => ALLOWED_VOLUME_TYPES.has(type))) {
         return;

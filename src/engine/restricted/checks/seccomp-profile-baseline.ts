@@ -2,12 +2,13 @@
 // Restricted fields: seccompProfile.type at pod and container level.
 // Allowed: undefined, "RuntimeDefault", "Localhost".
 import type { CheckOutcome, PodSecurityCheck } from '../check.js';
-import { asObject, asString, describeContainers, joinQuote, sortedUnique } from '../pod-view.js';
-import type { JsonObject, PodView } from '../pod-view.js';
+import { asString, describeContainers, joinQuote, sortedUnique } from '../pod-view.js';
+import type { PodView } from '../pod-view.js';
+import { asJsonObject, type JsonObject } from '../../../foundation/json-object.js';
 
 /** The seccomp type a security context sets ("" when the profile has no type), or undefined. */
 export function seccompType(securityContext: JsonObject | undefined): string | undefined {
-  const profile = asObject(securityContext?.['seccompProfile']);
+  const profile = asJsonObject(securityContext?.['seccompProfile']);
   return profile === undefined ? undefined : (asString(profile['type']) ?? '');
 }
 

@@ -3,8 +3,8 @@
 // container_t, container_init_t, container_kvm_t, and container_engine_t from policy v1.31);
 // seLinuxOptions.user and .role at pod and container level (allowed: undefined, "").
 import type { PodSecurityCheck } from '../check.js';
-import { asObject, asString, describeContainers, joinQuote, pluralize, sortedUnique } from '../pod-view.js';
-import type { JsonObject } from '../pod-view.js';
+import { asString, describeContainers, joinQuote, pluralize, sortedUnique } from '../pod-view.js';
+import { asJsonObject, type JsonObject } from '../../../foundation/json-object.js';
 
 const ALLOWED_SELINUX_TYPES_1_0: ReadonlySet<string> = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t']);
 const ALLOWED_SELINUX_TYPES_1_31: ReadonlySet<string> = new Set([...ALLOWED_SELINUX_TYPES_1_0, 'container_engine_t']);
@@ -26,7 +26,7 @@ export const seLinuxOptionsCheck: PodSecurityCheck = {
 
     /** True when the options at `path` break the rule; records what was wrong. */
     const breaksRule = (securityContext: JsonObject | undefined, path: string): boolean => {
-      const options = asObject(securityContext?.['seLinuxOptions']);
+      const options = asJsonObject(securityContext?.['seLinuxOptions']);
       if (options === undefined) {
         return false;
       }

@@ -2,7 +2,8 @@
 // "safe" ones (namespaced, and isolated from other Pods on the node) are allowed.
 // Restricted field: spec.securityContext.sysctls[*].name. Allowed: SAFE_SYSCTLS.
 import type { PodSecurityCheck } from '../check.js';
-import { asArray, asObject, asString, joinQuote, pluralize } from '../pod-view.js';
+import { asArray, asString, joinQuote, pluralize } from '../pod-view.js';
+import { asJsonObject } from '../../../foundation/json-object.js';
 
 /** The names each policy version added to PSA's safe set, newest first. */
 const SAFE_SYSCTLS_ADDED: ReadonlyArray<readonly [sinceMinor: number, names: readonly string[]]> = [
@@ -33,7 +34,7 @@ export const sysctlsCheck: PodSecurityCheck = {
     const forbidden: string[] = [];
     const paths: string[] = [];
     asArray(pod.securityContext?.['sysctls']).forEach((entry, index) => {
-      const name = asString(asObject(entry)?.['name']) ?? '';
+      const name = asString(asJsonObject(entry)?.['name']) ?? '';
       if (!safe.has(name)) {
         forbidden.push(name);
         paths.push(`spec.securityContext.sysctls[${index}].name`);

@@ -2,11 +2,11 @@
 // Restricted fields: securityContext.windowsOptions.hostProcess at pod and container level.
 // Allowed: undefined, false.
 import type { PodSecurityCheck } from '../check.js';
-import { asObject, describeContainers } from '../pod-view.js';
-import type { JsonObject } from '../pod-view.js';
+import { describeContainers } from '../pod-view.js';
+import { asJsonObject, type JsonObject } from '../../../foundation/json-object.js';
 
 function setsHostProcess(securityContext: JsonObject | undefined): boolean {
-  return asObject(securityContext?.['windowsOptions'])?.['hostProcess'] === true;
+  return asJsonObject(securityContext?.['windowsOptions'])?.['hostProcess'] === true;
 }
 
 export const windowsHostProcessCheck: PodSecurityCheck = {

@@ -1,0 +1,73 @@
+// The validating endpoint for the policy ConfigMap: an edit that would not load is refused before
+// it is stored, with every error and its path, so `kubectl apply` of a broken policy fails loudly
+// instead of being silently ignored by the running webhooks.
+import type { PolicyParseResult } from '../engine/model.js';
+import { describePolicyError, describePolicyErrors, POLICY_KEY, policyTextOfConfigMap } from '../engine/policy-config-map.js';
+import { allowed, denied } from './admission-responses.js';
+import type { AdmissionRequest } from './admission-review.js';
+import { unableToJudge, type FailurePolicy } from './failure-policy.js';
+import type { AdmissionOutcome } from './admission-pipeline.js';
+import { isJsonObject } from '../foundation/json-object.js';
+import type { ConfigMapRef } from '../ports/admission-ports.js';
+
+
+export interface PolicyReviewDeps {
+  /** The ConfigMap the webhook loads its policy from; null in standalone mode (nothing to judge). */
+  readonly configMap: ConfigMapRef | null;
+  readonly parsePolicy: (yamlText: string) => PolicyParseResult;
+  readonly failurePolicy: FailurePolicy;
+}
+
+
+function objectName(request: AdmissionRequest): string {
+  if (request.name !== '') return request.name;
+  const metadata = isJsonObject(request.object) && isJsonObject(request.object.metadata) ? request.object.metadata : {};
+  return typeof metadata.name === 'string' ? metadata.name : '';
+}
+
+export function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyReviewDeps): AdmissionOutcome {
+  const uid = request.uid;
+  const skip = (reason: string): AdmissionOutcome => ({ response: allowed(uid), result: 'skipped', log: { reason }, injected: [], quiet: true });
+  const ref = deps.configMap;
+  if (request.resource.group !== '' || request.resource.resource !== 'configmaps' || request.subResource !== '') {
+    return skip(`${request.resource.resource} is not a ConfigMap; allowed unchanged`);
+  }
+  if (ref === null) return skip('no policy ConfigMap is configured (--policy-configmap); nothing to validate');
+  const name = objectName(request);
+  if (request.namespace !== ref.namespace || name !== ref.name) {
+    return skip(`ConfigMap ${request.namespace}/${name} is not the policy ConfigMap ${ref.namespace}/${ref.name}`);
+  }
+  if (request.operation === 'DELETE') {
+    const warning = `deleting ConfigMap ${ref.namespace}/${ref.name}: secure-defaults keeps using the last good policy until it is created again`;
+    return { response: allowed(uid, { warnings: [warning] }), result: 'allowed', log: { reason: warning }, injected: [] };
+  }
+  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return skip(`${request.operation} does not change the policy`);
+
+  const object = request.object;
+  if (!isJsonObject(object)) {
+    const reason = 'request.object is missing or not a JSON object; expected a ConfigMap';
+    return { response: unableToJudge(uid, deps.failurePolicy, 400, reason), result: 'invalid', log: { reason }, injected: [] };
+  }
+  const document = policyTextOfConfigMap(object.data);
+  if (!document.ok) {
+    const reason = describePolicyError(document.error);
+    return { response: denied(uid, `policy ConfigMap ${ref.namespace}/${ref.name} refused: ${reason}`), result: 'denied', log: { reason }, injected: [] };
+  }
+  let parsed: PolicyParseResult;
+  try {
+    parsed = deps.parsePolicy(document.text);
+  } catch (error) {
+    const reason = `the policy parser failed: ${error instanceof Error ? error.message : String(error)}`;
+    return { response: unableToJudge(uid, deps.failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };
+  }
+  if (!parsed.ok) {
+    const message = `policy ConfigMap ${ref.namespace}/${ref.name} refused (data.${POLICY_KEY}): ${describePolicyErrors(parsed.errors)}`;
+    return { response: denied(uid, message), result: 'denied', log: { reason: message, errors: parsed.errors.length }, injected: [] };
+  }
+  return {
+    response: allowed(uid, { warnings: parsed.warnings }),
+    result: 'allowed',
+    log: { reason: `policy "${parsed.policy.name}" is valid`, warnings: parsed.warnings },
+    injected: [],
+  };
+}
