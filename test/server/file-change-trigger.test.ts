@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { systemClock, type Clock } from '../../src/server/clock.js';
+import { systemClock, type Clock } from '../../src/foundation/clock.js';
 import { concernsFollowedFiles, FileChangeTrigger } from '../../src/server/file-change-trigger.js';
 import { RecordingLogger } from './webhook-harness.js';
 
