@@ -27,6 +27,13 @@ import { createTurnBatch } from './turn-batch.js';
  */
 export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
 
+/**
+ * Body bytes of the reviews judged together in one event-loop turn. A turn of ordinary Pods (a few
+ * to tens of KiB each) never reaches it; a burst of big ones is judged 1 MiB (some ten MB live) at a
+ * time instead of all at once.
+ */
+export const MAX_TURN_BYTES = 1024 * 1024;
+
 export interface WebhookAppDeps {
   readonly policySource: PolicySource;
   readonly namespaces: NamespaceDirectory;
@@ -44,8 +51,10 @@ export interface WebhookAppDeps {
   readonly bodyLimitBytes?: number;
   /** Large reviews judged at once (review-budget.ts); default: from the heap limit. */
   readonly reviewBudget?: ReviewBudget;
-  /** Told how many reviews each batch of one turn held (turn-batch.ts): lets a test see batches form. */
-  readonly onReviewBatch?: (endpoint: string, size: number) => void;
+  /** Told how many reviews (and body bytes) each batch judged in one turn held (turn-batch.ts): lets a test see batches form. */
+  readonly onReviewBatch?: (endpoint: string, size: number, bytes: number) => void;
+  /** Body bytes judged in one turn before the rest waits for the next (default MAX_TURN_BYTES). */
+  readonly maxTurnBytes?: number;
 }
 
 function oneLine(res: Response, status: number, message: string): void {
@@ -76,6 +85,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   app.set('query parser', false);
   const limit = deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const budget = deps.reviewBudget ?? createReviewBudget(defaultBudgetBytes(limit));
+  const maxTurnBytes = deps.maxTurnBytes ?? MAX_TURN_BYTES;
 
   // A review whose body has been read, waiting for the end of the turn (see turn-batch.ts).
   interface ReceivedReview {
@@ -137,10 +147,20 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         deps.logger.error('could not send an admission answer', { endpoint, uid: request.uid, reason: error instanceof Error ? error.message : String(error) });
       });
     };
-    const received = createTurnBatch<ReceivedReview>((reviews) => {
-      deps.onReviewBatch?.(endpoint, reviews.length);
-      for (const readable of readReviews(reviews)) startDecision(readable);
-    });
+    // A batch is parsed whole before any of it is decided, so what it holds at once is about ten
+    // times its bytes: 64 reviews of a 50-container Pod (170 KiB each) would be 110 MB, most of the
+    // 128 MB heap, and every collection after that a full one. Past MAX_TURN_BYTES the rest waits
+    // for the next turn, after the answers of this one have gone and their objects are garbage.
+    const judgeTurn = (reviews: readonly ReceivedReview[]): void => {
+      let count = 0;
+      let bytes = 0;
+      while (count < reviews.length && (count === 0 || bytes + reviews[count]!.body.length <= maxTurnBytes)) bytes += reviews[count++]!.body.length;
+      const now = count === reviews.length ? reviews : reviews.slice(0, count);
+      deps.onReviewBatch?.(endpoint, now.length, bytes);
+      for (const readable of readReviews(now)) startDecision(readable);
+      if (count < reviews.length) setImmediate(() => judgeTurn(reviews.slice(count)));
+    };
+    const received = createTurnBatch<ReceivedReview>(judgeTurn);
     // Large reviews are never batched: each is parsed in one event-loop turn and decided in the
     // next, one review at a time, so probes and ordinary Pods are served in between.
     const largeReviews: ReceivedReview[] = [];

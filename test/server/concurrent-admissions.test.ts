@@ -13,6 +13,32 @@ function podNamed(name: string, extra: Record<string, unknown> = {}) {
 }
 
 describe('concurrent admission requests', () => {
+  it('judges a burst of big reviews a bounded number of bytes per turn, answering every one', async () => {
+    // Each review about 100 KB (a Pod with a big annotation): 30 together would be parsed as one
+    // batch of 3 MB, about 30 MB live; with a 300 KB turn at most three are judged per turn.
+    const padding = 'x'.repeat(100_000);
+    const batches: Array<{ size: number; bytes: number }> = [];
+    const hook = await startTestWebhook({ maxTurnBytes: 300_000, onReviewBatch: (endpoint, size, bytes) => endpoint === 'mutate' && batches.push({ size, bytes }) });
+    try {
+      const answers = await Promise.all(
+        Array.from({ length: 30 }, (_, i) =>
+          hook.post('/mutate', podReview({ uid: `big-${i}`, object: { ...podNamed(`big-${i}`), metadata: { name: `big-${i}`, namespace: OPTED_IN.name, annotations: { padding } } } })),
+        ),
+      );
+      answers.forEach((answer, i) => {
+        expect(answer.status).toBe(200);
+        expect(answer.json().response.uid).toBe(`big-${i}`);
+      });
+      expect(batches.reduce((sum, batch) => sum + batch.size, 0)).toBe(30);
+      for (const batch of batches) expect(batch.bytes).toBeLessThanOrEqual(300_000);
+      // The bound did split what arrived together, or this test would prove nothing.
+      expect(batches.length).toBeGreaterThan(10);
+      expect(Math.max(...batches.map((batch) => batch.size))).toBeGreaterThan(1);
+    } finally {
+      await hook.stop();
+    }
+  });
+
   it('answers each with its own uid and patch, and logs it before the answer is seen', async () => {
     // The patch names the Pod, so an answer sent to the wrong request would show.
     const decide = (input: AdmissionInput): AdmissionDecision => {
