@@ -51,27 +51,36 @@ export interface ReasonedWarnings {
 
 export const NO_WARNINGS: ReasonedWarnings = Object.freeze({ texts: Object.freeze([]), reasons: Object.freeze([]) });
 
+const NO_TEXTS: readonly string[] = NO_WARNINGS.texts;
+const NO_REASONS: readonly WarningReason[] = NO_WARNINGS.reasons;
+
 /**
  * Collects warnings as the engine writes them: one `add` puts the text and its reason in two
- * arrays side by side (no object per warning), so they cannot get out of step.
+ * arrays side by side (no object per warning), so they cannot get out of step. Most Pods get no
+ * warning: the arrays are made at the first one.
  */
 export class WarningList implements ReasonedWarnings {
-  private readonly textList: string[] = [];
-  private readonly reasonList: WarningReason[] = [];
+  private textList: string[] | null = null;
+  private reasonList: WarningReason[] | null = null;
 
   get texts(): readonly string[] {
-    return this.textList;
+    return this.textList ?? NO_TEXTS;
   }
 
   get reasons(): readonly WarningReason[] {
-    return this.reasonList;
+    return this.reasonList ?? NO_REASONS;
   }
 
   get length(): number {
-    return this.textList.length;
+    return this.textList === null ? 0 : this.textList.length;
   }
 
   add(reason: WarningReason, text: string): void {
+    if (this.textList === null || this.reasonList === null) {
+      this.textList = [text];
+      this.reasonList = [reason];
+      return;
+    }
     this.textList.push(text);
     this.reasonList.push(reason);
   }
