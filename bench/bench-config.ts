@@ -8,7 +8,9 @@
  * (src/server/express-request-classes.ts), so that ours/ceiling above 1 is not mistaken for doing
  * less than Express.
  */
-export const TARGET_NAMES = ['floor', 'ceiling', 'hosted-ceiling', 'ours'] as const;
+export const TARGET_NAMES = ['floor', 'ceiling', 'hosted-ceiling', 'baseline', 'ours'] as const;
+/** Benched unless BENCH_TARGETS names them: `baseline` needs BENCH_BASELINE. */
+const DEFAULT_TARGETS: readonly TargetName[] = ['floor', 'ceiling', 'hosted-ceiling', 'ours'];
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export const BODY_NAMES = ['typical', 'fifty-containers', 'hardened'] as const;
@@ -29,6 +31,11 @@ export interface BenchConfig {
   readonly profileDir: string | null;
   /** Policy file given to our server; null means the repository's policies/default.yaml. */
   readonly policyPath: string | null;
+  /**
+   * A checkout of this repository at another commit, built (`npm run build`), benched as target
+   * `baseline` beside `ours` with the same flags: before/after figures from one run.
+   */
+  readonly baselineRoot: string | null;
   /** URL path our webhook answers AdmissionReviews on. */
   readonly oursPath: string;
   /** Passed to our server as --log-level when set; otherwise the server's own default applies. */
@@ -81,16 +88,16 @@ export function integerList(env: Env, name: string, fallback: readonly number[],
   return [...new Set(values)];
 }
 
-export function nameList<T extends string>(env: Env, name: string, allowed: readonly T[], errors: string[]): readonly T[] {
+export function nameList<T extends string>(env: Env, name: string, allowed: readonly T[], errors: string[], fallback: readonly T[] = allowed): readonly T[] {
   const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return allowed;
+  if (raw === undefined || raw.trim() === '') return fallback;
   const parts = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
   const unknown = parts.filter((p) => !(allowed as readonly string[]).includes(p));
   if (unknown.length > 0 || parts.length === 0) {
     errors.push(`${name}: unknown ${unknown.map((u) => `"${u}"`).join(', ') || 'empty list'}; choose from ${allowed.join(', ')} (e.g. ${name}=${allowed.slice(0, 2).join(',')})`);
     return allowed;
   }
-  // Keep the canonical order so tables always read floor, ceiling, hosted-ceiling, ours.
+  // Keep the canonical order so tables always read floor, ceiling, hosted-ceiling, baseline, ours.
   return allowed.filter((a) => parts.includes(a));
 }
 
@@ -130,15 +137,19 @@ export function readBenchConfig(env: Env, imageNodeFlags: readonly string[] = []
     warmupSeconds: positiveNumber(env, 'BENCH_WARMUP', 2, errors, true),
     connections: integerList(env, 'BENCH_CONNECTIONS', [16, 64], errors),
     bodies: nameList(env, 'BENCH_BODIES', BODY_NAMES, errors),
-    targets: nameList(env, 'BENCH_TARGETS', TARGET_NAMES, errors),
+    targets: nameList(env, 'BENCH_TARGETS', TARGET_NAMES, errors, optionalText(env, 'BENCH_BASELINE') === null ? DEFAULT_TARGETS : TARGET_NAMES),
     rounds: positiveInteger(env, 'BENCH_ROUNDS', 2, errors),
     profile: flag(env, 'BENCH_PROFILE', errors),
     profileDir: optionalText(env, 'BENCH_PROFILE_DIR'),
     policyPath: optionalText(env, 'BENCH_POLICY'),
+    baselineRoot: optionalText(env, 'BENCH_BASELINE'),
     oursPath,
     oursLogLevel: optionalText(env, 'BENCH_LOG_LEVEL'),
     nodeFlags: nodeFlagList(env, 'BENCH_NODE_FLAGS', imageNodeFlags, errors),
   };
+  if (config.targets.includes('baseline') && config.baselineRoot === null) {
+    errors.push('BENCH_TARGETS: "baseline" is our webhook built from another checkout; set BENCH_BASELINE to that checkout\'s folder (built with npm run build), e.g. BENCH_BASELINE=../secure-defaults-before');
+  }
   if (config.profile && !config.targets.includes('ours')) {
     errors.push('BENCH_PROFILE: profiling applies to our server, but BENCH_TARGETS leaves "ours" out; add it or unset BENCH_PROFILE');
   }

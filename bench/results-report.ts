@@ -87,6 +87,7 @@ export function summaryTables(all: readonly RoundMeasurement[], targets: readonl
   if (targets.includes('ours') && targets.includes('ceiling')) headers.push('ours/ceiling');
   if (targets.includes('ours') && targets.includes('hosted-ceiling')) headers.push('ours/hosted-ceiling');
   if (targets.includes('ours') && targets.includes('floor')) headers.push('ours/floor');
+  if (targets.includes('ours') && targets.includes('baseline')) headers.push('ours/baseline');
   lines.push(`| ${headers.join(' | ')} |`);
   lines.push(`|${headers.map(() => '---').join('|')}|`);
   for (const body of bodies) {
@@ -100,6 +101,7 @@ export function summaryTables(all: readonly RoundMeasurement[], targets: readonl
       if (targets.includes('ours') && targets.includes('ceiling')) row.push(ratio(ratios(all, body, c, 'ceiling')));
       if (targets.includes('ours') && targets.includes('hosted-ceiling')) row.push(ratio(ratios(all, body, c, 'hosted-ceiling')));
       if (targets.includes('ours') && targets.includes('floor')) row.push(ratio(ratios(all, body, c, 'floor')));
+      if (targets.includes('ours') && targets.includes('baseline')) row.push(ratio(ratios(all, body, c, 'baseline')));
       lines.push(`| ${row.join(' | ')} |`);
     }
   }

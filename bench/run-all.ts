@@ -37,8 +37,16 @@ function log(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
+/** Our webhook as built in the BENCH_BASELINE checkout. */
+function baselineMain(config: BenchConfig): string {
+  return join(resolve(config.baselineRoot ?? '.'), 'dist/src/cli/main.js');
+}
+
 function preflight(config: BenchConfig, policyPath: string): string[] {
   const problems: string[] = [];
+  if (config.targets.includes('baseline') && !existsSync(baselineMain(config))) {
+    problems.push(`BENCH_BASELINE: ${baselineMain(config)} does not exist: run \`npm ci && npm run build\` in that checkout`);
+  }
   if (!config.targets.includes('ours')) return problems;
   if (!existsSync(OUR_SERVER_MAIN)) {
     problems.push(`${OUR_SERVER_MAIN} does not exist: run \`npm run build\` (the webhook's serve command must be built), or bench only the references with BENCH_TARGETS=floor,ceiling`);
@@ -58,11 +66,12 @@ function launchArguments(target: TargetName, config: BenchConfig, files: { cert:
       return [...config.nodeFlags, join(HERE, 'servers/express-ceiling-server.js'), ...tls];
     case 'hosted-ceiling':
       return [...config.nodeFlags, join(HERE, 'servers/express-ceiling-server.js'), ...tls, '--prototype-ready'];
+    case 'baseline':
     case 'ours':
       return [
         ...config.nodeFlags,
-        ...(config.profile ? ['--cpu-prof', `--cpu-prof-dir=${files.profileDir}`] : []),
-        OUR_SERVER_MAIN,
+        ...(config.profile && target === 'ours' ? ['--cpu-prof', `--cpu-prof-dir=${files.profileDir}`] : []),
+        target === 'ours' ? OUR_SERVER_MAIN : baselineMain(config),
         'serve',
         '--policy',
         files.policy,
@@ -160,7 +169,8 @@ async function main(): Promise<number> {
     for (const name of config.targets) {
       const port = await findFreePort();
       const server = await startServer({ name, nodeArgs: launchArguments(name, config, files, port), port, logDir: workDir, readyTimeoutMs: 20_000 });
-      started.push({ name, pid: server.pid, port, path: name === 'ours' ? config.oursPath : '/mutate', server, expectsWork: name === 'ours' });
+      const oursOrBaseline = name === 'ours' || name === 'baseline';
+      started.push({ name, pid: server.pid, port, path: oursOrBaseline ? config.oursPath : '/mutate', server, expectsWork: oursOrBaseline });
       log(`started ${name} (pid ${server.pid}) on https://127.0.0.1:${port}`);
     }
     const ours = started.find((t) => t.name === 'ours');

@@ -45,7 +45,7 @@ export interface ClusterAuditOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-const LEFT_OUT_WORDS: Readonly<Record<LeftOutDefault['reason'], string>> = { privileged: 'privileged', runsAsRoot: 'root', usesNode: 'uses the node' };
+const LEFT_OUT_WORDS: Readonly<Record<LeftOutDefault['reason'], string>> = { privileged: 'privileged', runsAsRoot: 'root', usesNode: 'uses the node', addsCapabilities: 'adds capabilities' };
 
 /** Why a workload keeps (some of) what it has, in a word or two for the summary line. */
 function leftOutReason(workload: WorkloadAudit): string {

@@ -82,7 +82,12 @@ export type LeftOutReason =
   /** runAsUser 0 of its own or of the Pod — it keeps its capabilities (no drop). */
   | 'runsAsRoot'
   /** hostNetwork/hostPID/hostIPC or a hostPath mount — it keeps its image's user and, unless known non-root, its capabilities. */
-  | 'usesNode';
+  | 'usesNode'
+  /**
+   * capabilities.add beyond NET_BIND_SERVICE and no user of its own — it keeps its image's user
+   * (under a non-root UID added capabilities are not effective) and its capabilities.
+   */
+  | 'addsCapabilities';
 
 /** Defaults a container did not get, and why (one per container that had any left out). */
 export interface LeftOutDefault {

@@ -108,10 +108,22 @@ function mountsHostPath(container: JsonObject, hostPathVolumes: ReadonlySet<stri
 }
 
 /**
+ * The one capability the restricted profile lets a container add; a container that adds only it is
+ * built to run as non-root (port 80 with file capabilities) and is hardened like any other.
+ */
+const RESTRICTED_ADDABLE = 'NET_BIND_SERVICE';
+
+/** capabilities.add names something beyond NET_BIND_SERVICE (any entry, even one the API server would refuse). */
+function addsPowerfulCapability(sc: JsonObject): boolean {
+  return capabilityList(sc['capabilities'], 'add').some((capability) => capability !== RESTRICTED_ADDABLE && capability !== `CAP_${RESTRICTED_ADDABLE}`);
+}
+
+/**
  * The never-break rules for one container, judged on what the Pod asked for (never on what is
  * injected): privileged keeps everything; root by its own settings keeps its capabilities; a
  * container that uses the node keeps its image's user, and its capabilities unless it is known to
- * run as non-root.
+ * run as non-root; one that adds capabilities without a user of its own keeps its image's user
+ * and its capabilities, since under an injected non-root UID they would not be effective.
  */
 function stanceOf(sc: JsonObject, container: JsonObject, psc: JsonObject, nodeUse: NodeUse, defaults: PodDefaults): ContainerStance {
   if (defaults.keepRequestedPrivileges === false) return HARDEN_ALL;
@@ -121,6 +133,7 @@ function stanceOf(sc: JsonObject, container: JsonObject, psc: JsonObject, nodeUs
   const nonRoot = (ownUser !== undefined && ownUser !== 0) || (sc['runAsNonRoot'] ?? psc['runAsNonRoot']) === true;
   if (ownUser === 0) return { keepsIdentity: node ? 'usesNode' : null, keepsCapabilities: 'runsAsRoot' };
   if (node) return { keepsIdentity: 'usesNode', keepsCapabilities: nonRoot ? null : 'usesNode' };
+  if (!nonRoot && addsPowerfulCapability(sc)) return { keepsIdentity: 'addsCapabilities', keepsCapabilities: 'addsCapabilities' };
   return HARDEN_ALL;
 }
 
@@ -149,6 +162,8 @@ const LEFT_OUT_BECAUSE: Record<LeftOutReason, (many: boolean) => string> = {
   privileged: (many) => `${many ? 'are' : 'is'} privileged and keep${many ? '' : 's'} the user, group and capabilities ${many ? 'they ask' : 'it asks'} for`,
   runsAsRoot: (many) => `run${many ? '' : 's'} as root (runAsUser: 0 of ${many ? 'their' : 'its'} own or of the Pod) and keep${many ? '' : 's'} ${many ? 'their' : 'its'} capabilities`,
   usesNode: (many) => `use${many ? '' : 's'} the node (hostNetwork, hostPID, hostIPC or a hostPath volume) and keep${many ? '' : 's'} the user ${many ? 'their images run' : 'its image runs'} as`,
+  addsCapabilities: (many) =>
+    `add${many ? '' : 's'} capabilities without a user of ${many ? 'their' : 'its'} own and keep${many ? '' : 's'} the user ${many ? 'their images run' : 'its image runs'} as (under another, non-root user added capabilities are not effective) and ${many ? 'their' : 'its'} capabilities`,
 };
 
 /** What containers did not get, gathered so that the warnings about it can be grouped. */

@@ -4,7 +4,7 @@
 // poll because fs.watch is best-effort (NFS, overlay filesystems, a directory that is replaced).
 // The callback decides whether anything really changed.
 import { watch, type FSWatcher } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { Clock, TimerHandle } from '../foundation/clock.js';
 import type { Logger } from '../foundation/logger.js';
 
@@ -17,6 +17,17 @@ export interface FileChangeTriggerOptions {
   readonly clock: Clock;
   readonly pollIntervalMs?: number;
   readonly debounceMs?: number;
+}
+
+/**
+ * Whether a change the directory watch reports, to the entry `filename` of a directory holding the
+ * files named `followed`, can concern one of them: the file itself (written in place or renamed
+ * over), kubelet's AtomicWriter entries ("..data", "..data_tmp", "..<timestamp>") that Secret and
+ * ConfigMap volumes swap, or an entry the platform did not name. Anything else in the directory
+ * (a log file written beside the certificates, an editor's swap file) is not a reason to re-read.
+ */
+export function concernsFollowedFiles(filename: string | null, followed: ReadonlySet<string>): boolean {
+  return filename === null || filename.startsWith('..') || followed.has(filename);
 }
 
 export class FileChangeTrigger {
@@ -62,9 +73,17 @@ export class FileChangeTrigger {
   }
 
   private watchDirectories(): void {
-    for (const directory of new Set(this.options.paths.map((path) => dirname(path)))) {
+    const followedIn = new Map<string, Set<string>>();
+    for (const path of this.options.paths) {
+      const names = followedIn.get(dirname(path)) ?? new Set<string>();
+      names.add(basename(path));
+      followedIn.set(dirname(path), names);
+    }
+    for (const [directory, followed] of followedIn) {
       try {
-        const watcher = watch(directory, { persistent: false }, () => this.scheduleCheck());
+        const watcher = watch(directory, { persistent: false }, (_event, filename) => {
+          if (concernsFollowedFiles(filename, followed)) this.scheduleCheck();
+        });
         watcher.on('error', (error) => {
           this.options.logger.warn('watching a directory failed; relying on the periodic check', { directory, error: error.message });
           watcher.close();

@@ -38,3 +38,19 @@ describe('BENCH_NODE_FLAGS', () => {
     expect(!result.ok && result.errors.join('\n')).toMatch(/BENCH_NODE_FLAGS: "rm", "-rf" are not node flags/);
   });
 });
+
+describe('BENCH_BASELINE (our webhook from another checkout, benched beside ours)', () => {
+  it.each([
+    [{}, ['floor', 'ceiling', 'hosted-ceiling', 'ours']],
+    [{ BENCH_BASELINE: '../before' }, ['floor', 'ceiling', 'hosted-ceiling', 'baseline', 'ours']],
+    [{ BENCH_BASELINE: '../before', BENCH_TARGETS: 'ours,baseline' }, ['baseline', 'ours']],
+  ])('%j benches %j', (env, targets) => {
+    const result = readBenchConfig(env);
+    expect(result.ok && result.config.targets).toEqual(targets);
+  });
+
+  it('refuses the baseline target without the checkout it is built from', () => {
+    const result = readBenchConfig({ BENCH_TARGETS: 'baseline,ours' });
+    expect(!result.ok && result.errors.join('\n')).toMatch(/"baseline" is our webhook built from another checkout; set BENCH_BASELINE/);
+  });
+});

@@ -1,6 +1,6 @@
 // The never-break rules, case by case (Pod in, Pod out, warnings): privileged containers keep
 // their user, group and runAsNonRoot; containers that run as root by their own settings keep
-// their capabilities; containers that use the node keep their image's user. See policies/README.md.
+// their capabilities; containers that use the node keep their image's user; containers that add capabilities without a user keep both. See policies/README.md.
 import { describe, expect, it } from '@jest/globals';
 import { decideAdmission, type AdmissionDecision, type CompiledPolicy } from '../../src/engine/index.js';
 import { applyPatch, deepClone, namespace, policyWith } from './engine-fixtures.js';
@@ -148,6 +148,42 @@ const CASES: [string, Case][] = [
         containers: [c('node-exporter', HARDENED)],
       },
       warnings: ['container "node-exporter" uses the node (hostNetwork, hostPID, hostIPC or a hostPath volume) and keeps the user its image runs as: runAsGroup not added'],
+    },
+  ],
+  [
+    'a container that adds capabilities without a user of its own (an sshd test server adding SYS_CHROOT) keeps its image user and its capabilities',
+    {
+      spec: { containers: [c('git-server', { capabilities: { add: ['SYS_CHROOT'] } }), c('app')] },
+      out: {
+        securityContext: { ...FS_GROUP, ...SECCOMP },
+        containers: [c('git-server', { capabilities: { add: ['SYS_CHROOT'] }, allowPrivilegeEscalation: false }), c('app', { ...HARDENED, ...IDENTITY })],
+      },
+      warnings: [
+        MOVED,
+        'spec: container "git-server" adds capabilities without a user of its own and keeps the user its image runs as (under another, non-root user added capabilities are not effective) and its capabilities: runAsUser, runAsGroup, runAsNonRoot, capabilities.drop not added',
+      ],
+    },
+  ],
+  [
+    'adding only NET_BIND_SERVICE (allowed by restricted, used with file capabilities as non-root) is hardened like any other',
+    {
+      spec: { containers: [c('web', { capabilities: { add: ['NET_BIND_SERVICE'] } })] },
+      out: {
+        securityContext: { ...IDENTITY, ...FS_GROUP, ...SECCOMP },
+        containers: [c('web', { capabilities: { add: ['NET_BIND_SERVICE'], drop: ['ALL'] }, allowPrivilegeEscalation: false })],
+      },
+      warnings: [],
+    },
+  ],
+  [
+    'a container that adds capabilities but is set to run as non-root is hardened like any other (its added capabilities were never effective)',
+    {
+      spec: { containers: [c('tool', { capabilities: { add: ['NET_RAW'] }, runAsNonRoot: true })] },
+      out: {
+        securityContext: { ...IDENTITY, ...FS_GROUP, ...SECCOMP },
+        containers: [c('tool', { capabilities: { add: ['NET_RAW'], drop: ['ALL'] }, runAsNonRoot: true, allowPrivilegeEscalation: false })],
+      },
+      warnings: [],
     },
   ],
   [

@@ -15,6 +15,12 @@ function dropped(sc: Json): string[] {
   return isObject(caps) && Array.isArray(caps['drop']) ? caps['drop'].map(String) : [];
 }
 
+function addsCapabilities(sc: Json): boolean {
+  const caps = sc['capabilities'];
+  const added = isObject(caps) && Array.isArray(caps['add']) ? caps['add'] : [];
+  return added.some((cap) => cap !== 'NET_BIND_SERVICE' && cap !== 'CAP_NET_BIND_SERVICE');
+}
+
 function usesNode(spec: Json, container: Json): boolean {
   if (spec['hostNetwork'] === true || spec['hostPID'] === true || spec['hostIPC'] === true) return true;
   const hostVolumes = (Array.isArray(spec['volumes']) ? spec['volumes'] : []).filter((v) => isObject(v) && isObject(v['hostPath'])).map((v) => (v as Json)['name']);
@@ -28,7 +34,10 @@ function usesNode(spec: Json, container: Json): boolean {
  * - a container that runs as root by its own settings (its own or the Pod's runAsUser: 0), or is
  *   privileged, has no capability dropped that it did not drop itself;
  * - a container that uses the node (host namespaces, a hostPath mount) keeps its effective
- *   identity, and its capabilities unless it is set to run as non-root.
+ *   identity, and its capabilities unless it is set to run as non-root;
+ * - a container that adds a capability other than NET_BIND_SERVICE and sets no user (no
+ *   runAsUser of its own or of the Pod, no runAsNonRoot: true) keeps its effective identity and
+ *   its capabilities.
  */
 export function brokenPromises(before: unknown, after: unknown): string[] {
   if (!isObject(before) || !isObject(after)) return [];
@@ -48,16 +57,19 @@ export function brokenPromises(before: unknown, after: unknown): string[] {
       const root = effective('runAsUser', scBefore, podBefore) === 0;
       const node = usesNode(before, container);
       const knownNonRoot = (effective('runAsUser', scBefore, podBefore) ?? 0) !== 0 || effective('runAsNonRoot', scBefore, podBefore) === true;
-      if (privileged || node) {
+      // A user of its own (0 included) is the root rule's or no rule's business: only an image's user is kept.
+      const adds = addsCapabilities(scBefore) && effective('runAsUser', scBefore, podBefore) === undefined && effective('runAsNonRoot', scBefore, podBefore) !== true;
+      const why = privileged ? 'privileged' : node ? 'uses the node' : 'adds capabilities';
+      if (privileged || node || adds) {
         for (const field of IDENTITY) {
           const from = effective(field, scBefore, podBefore);
           const to = effective(field, scAfter, podAfter);
-          if (from !== to) problems.push(`${name} (${privileged ? 'privileged' : 'uses the node'}): effective ${field} changed from ${String(from)} to ${String(to)}`);
+          if (from !== to) problems.push(`${name} (${why}): effective ${field} changed from ${String(from)} to ${String(to)}`);
         }
       }
-      if (privileged || root || (node && !knownNonRoot)) {
+      if (privileged || root || (node && !knownNonRoot) || adds) {
         const added = dropped(scAfter).filter((cap) => !dropped(scBefore).includes(cap));
-        if (added.length > 0) problems.push(`${name} (${privileged ? 'privileged' : root ? 'root' : 'uses the node'}): capabilities ${added.join(', ')} dropped`);
+        if (added.length > 0) problems.push(`${name} (${privileged ? 'privileged' : root ? 'root' : why}): capabilities ${added.join(', ')} dropped`);
       }
     });
   }
