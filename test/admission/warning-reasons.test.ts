@@ -23,6 +23,8 @@ const ALLOCATING = policyWith('  allocation:\n    range: "1000000-1999999"\n    
 const PSA_RESTRICTED = namespace('payments', { 'pod-security.kubernetes.io/enforce': 'restricted' });
 const PSA_UNREADABLE = namespace('payments', { 'pod-security.kubernetes.io/enforce': 'strict' });
 
+/** A volume type restricted refuses that does not touch the node. */
+const NFS_VOLUME = { name: 'shared', nfs: { server: 'nfs.example', path: '/exports' } };
 const app = (securityContext: unknown, name = 'app'): Json => ({ name, image: 'busybox', securityContext });
 const podOf = (spec: Json, metadata: Json = { name: 'p' }): Json => ({ apiVersion: 'v1', kind: 'Pod', metadata, spec });
 
@@ -47,6 +49,7 @@ const FIXTURES: ReadonlyArray<readonly [string, Fixture]> = [
   ] }],
   ['containers that add SYS_ADMIN', { pod: podOf({ containers: [app({ capabilities: { add: ['SYS_ADMIN'] } }, 'a'), app({ capabilities: { add: ['CAP_SYS_ADMIN'] } }, 'b')] }), warnings: [
     ['sys-admin-capability', 'to containers "a", "b" because they add SYS_ADMIN'],
+    ['kept-requested-privileges', 'containers "a", "b" add capabilities without a user of their own'],
   ] }],
   ['a container that runs as root', { pod: podOf({ containers: [app({ runAsUser: 0 }), app({}, 'b')] }), warnings: [
     ['container-runs-as-root', 'runAsNonRoot: true not added because "app" runs as UID 0'],
@@ -87,7 +90,7 @@ const FIXTURES: ReadonlyArray<readonly [string, Fixture]> = [
   ['a Pod that cannot run in its own user namespace', { pod: podOf({ containers: [{ ...app({}), volumeDevices: [{ name: 'disk', devicePath: '/dev/xvda' }] }] }), policy: USER_NAMESPACES, warnings: [
     ['user-namespace-not-added', 'hostUsers: false not added, the Pod keeps the node\'s user namespace, because container "app" use volumeDevices'],
   ] }],
-  ['Pod Security will still refuse it', { pod: podOf({ containers: [app({ capabilities: { add: ['NET_ADMIN'] } })] }), namespace: PSA_RESTRICTED, warnings: [
+  ['Pod Security will still refuse it', { pod: podOf({ volumes: [NFS_VOLUME], containers: [app({})] }), namespace: PSA_RESTRICTED, warnings: [
     ['pod-security-will-refuse', 'Pod Security "restricted:latest" (namespace "payments") will refuse this Pod: '],
   ] }],
   ['Pod Security will refuse it for more reasons than are warned one by one', {
@@ -100,7 +103,7 @@ const FIXTURES: ReadonlyArray<readonly [string, Fixture]> = [
       ['pod-security-will-refuse', 'Pod Security "restricted:latest" will also refuse it for'],
     ],
   }],
-  ["an unreadable PSA label (a note on how it was read, counted as other)", { pod: podOf({ containers: [app({ capabilities: { add: ['NET_ADMIN'] } })] }), namespace: PSA_UNREADABLE, warnings: [
+  ["an unreadable PSA label (a note on how it was read, counted as other)", { pod: podOf({ volumes: [NFS_VOLUME], containers: [app({})] }), namespace: PSA_UNREADABLE, warnings: [
     ['other', 'label pod-security.kubernetes.io/enforce: "strict" is not privileged, baseline or restricted'],
     ['pod-security-will-refuse', 'will refuse this Pod'],
   ] }],
