@@ -8,17 +8,18 @@
 // and calls these stages in order; a new per-review step belongs to one of them.
 import type { LogFields, Logger } from '../foundation/logger.js';
 import type { AdmissionResult, WebhookMetrics } from '../ports/admission-ports.js';
-import { reviewResponse, type AdmissionResponse } from './admission-responses.js';
+import { reviewResponse, type AdmissionAnswer } from './admission-responses.js';
 import { readAdmissionReview, type AdmissionRequest, type ReviewReading } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import { podLogName, podOwner } from './pod-log-names.js';
-import { warningReason } from './warning-reasons.js';
 
 export type ReviewEndpoint = 'mutate' | 'validate-policy';
 
-/** What deciding a request came to: the answer, and what its metrics and log line say. */
-export interface AdmissionOutcome {
-  readonly response: AdmissionResponse;
+/**
+ * What deciding a request came to: the answer (with the reason of each of its warnings, for
+ * secure_defaults_warnings_total), and what its metrics and log line say.
+ */
+export interface AdmissionOutcome extends AdmissionAnswer {
   readonly result: AdmissionResult;
   /** For the decision's log line: what was added or why it was refused/skipped. Never the object. */
   readonly log: LogFields;
@@ -80,8 +81,7 @@ export function createAdmissionPipeline(endpoint: ReviewEndpoint, deps: Admissio
   const recordAnswer = ({ request, outcome, seconds }: AnsweredReview): void => {
     metrics.observeAdmission(endpoint, request.operation, outcome.result, seconds);
     metrics.countInjected(outcome.injected);
-    const warnings = outcome.response.warnings;
-    if (warnings !== undefined && warnings.length > 0) metrics.countWarnings(warnings.map(warningReason));
+    if (outcome.warningReasons.length > 0) metrics.countWarnings(outcome.warningReasons);
     if (outcome.wouldDeny !== undefined) metrics.countWouldDeny(outcome.wouldDeny.namespace, outcome.wouldDeny.reasons);
     const fields = {
       endpoint,
@@ -113,11 +113,11 @@ export function createAdmissionPipeline(endpoint: ReviewEndpoint, deps: Admissio
         // The deciders turn every expected failure into an outcome; this is the last line, so an
         // unforeseen bug still yields an AdmissionReview with the reason rather than a bare 500.
         const reason = `internal error: ${errorText(error)}`;
-        return { response: unableToJudge(request.uid, failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };
+        return { ...unableToJudge(request.uid, failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };
       }
     },
     answer: (outcome) => JSON.stringify(reviewResponse(outcome.response)),
-    answerUnusable: (reading) => JSON.stringify(reviewResponse(unableToJudge(reading.uid, failurePolicy, 400, reading.reason), reading.apiVersion)),
+    answerUnusable: (reading) => JSON.stringify(reviewResponse(unableToJudge(reading.uid, failurePolicy, 400, reading.reason).response, reading.apiVersion)),
     record(answered) {
       try {
         recordAnswer(answered);

@@ -1,7 +1,8 @@
 // The only way the server builds an admission answer (after controller-runtime's
 // pkg/webhook/admission: Allowed / Denied / Errored / Patched). Every constructor takes the
 // request uid, so no answer can leave without it.
-import type { Operation } from '../engine/model.js';
+import type { Operation, WarningReason } from '../engine/model.js';
+import { NO_WARNINGS, type ReasonedWarnings } from '../engine/warning-reasons.js';
 
 export const ADMISSION_V1 = 'admission.k8s.io/v1';
 export const ADMISSION_V1BETA1 = 'admission.k8s.io/v1beta1';
@@ -30,6 +31,16 @@ export interface AdmissionResponse {
   readonly auditAnnotations?: Readonly<Record<string, string>>;
 }
 
+/**
+ * An answer, and the reason of each warning it carries (for secure_defaults_warnings_total): built
+ * together by the constructors below, after bounding, so `warningReasons[i]` is the reason of
+ * `response.warnings[i]`. The reasons are never sent.
+ */
+export interface AdmissionAnswer {
+  readonly response: AdmissionResponse;
+  readonly warningReasons: readonly WarningReason[];
+}
+
 export interface AdmissionReviewResponse {
   readonly apiVersion: AdmissionApiVersion;
   readonly kind: 'AdmissionReview';
@@ -37,15 +48,15 @@ export interface AdmissionReviewResponse {
 }
 
 export interface ResponseExtras {
-  readonly warnings?: readonly string[];
+  readonly warnings?: ReasonedWarnings;
   readonly auditAnnotations?: Readonly<Record<string, string>>;
 }
 
 /**
  * The API server keeps at most 4096 characters of warnings per request (and may cut each one at
  * 256): a Pod with thousands of clashing containers must not make an answer of megabytes that
- * would be dropped anyway. The first warnings are kept whole, up to these limits; a last one
- * counts the others.
+ * would be dropped anyway. The first warnings are kept whole, up to these limits, each with its
+ * reason; a last one counts the others (reason "other": it stands for warnings of any reason).
  */
 export const MAX_WARNINGS = 20;
 export const MAX_WARNING_CHARS = 1024;
@@ -62,49 +73,59 @@ export function shortenTo(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
-export function boundWarnings(warnings: readonly string[]): string[] {
-  const kept: string[] = [];
+export function boundWarnings(warnings: ReasonedWarnings): ReasonedWarnings {
+  const { texts, reasons } = warnings;
+  if (texts.length === 0) return NO_WARNINGS;
+  const keptTexts: string[] = [];
+  const keptReasons: WarningReason[] = [];
   let total = 0;
   let index = 0;
-  for (; index < warnings.length && kept.length < MAX_WARNINGS; index++) {
-    const warning = cutText(warnings[index]!, MAX_WARNING_CHARS);
+  for (; index < texts.length && keptTexts.length < MAX_WARNINGS; index++) {
+    const warning = cutText(texts[index]!, MAX_WARNING_CHARS);
     if (warning.length === 0) continue;
-    if (total + warning.length > MAX_WARNINGS_TOTAL_CHARS && kept.length > 0) break;
-    kept.push(warning);
+    if (total + warning.length > MAX_WARNINGS_TOTAL_CHARS && keptTexts.length > 0) break;
+    keptTexts.push(warning);
+    // An engine that broke the pairing must not break the counter: such a warning counts as "other".
+    keptReasons.push(reasons[index] ?? 'other');
     total += warning.length;
   }
-  const left = warnings.slice(index).filter((w) => w.length > 0).length;
-  if (left > 0) kept.push(`and ${left} more warning${left === 1 ? '' : 's'} like these`);
-  return kept;
+  let left = 0;
+  for (; index < texts.length; index++) if (texts[index]!.length > 0) left++;
+  if (left > 0) {
+    keptTexts.push(`and ${left} more warning${left === 1 ? '' : 's'} like these`);
+    keptReasons.push('other');
+  }
+  return { texts: keptTexts, reasons: keptReasons };
 }
 
-function withExtras(base: AdmissionResponse, extras: ResponseExtras): AdmissionResponse {
-  const warnings = boundWarnings(extras.warnings ?? []);
+function withExtras(base: AdmissionResponse, extras: ResponseExtras): AdmissionAnswer {
+  const warnings = extras.warnings === undefined ? NO_WARNINGS : boundWarnings(extras.warnings);
   const annotations = extras.auditAnnotations ?? {};
-  return {
+  const response = {
     ...base,
-    ...(warnings.length > 0 ? { warnings } : {}),
+    ...(warnings.texts.length > 0 ? { warnings: warnings.texts } : {}),
     ...(Object.keys(annotations).length > 0 ? { auditAnnotations: annotations } : {}),
   };
+  return { response, warningReasons: warnings.reasons };
 }
 
-export function allowed(uid: string, extras: ResponseExtras = {}): AdmissionResponse {
+export function allowed(uid: string, extras: ResponseExtras = {}): AdmissionAnswer {
   return withExtras({ uid, allowed: true }, extras);
 }
 
 /** Allowed with a patch; with nothing to add it is a plain `allowed` (no empty patch is sent). */
-export function patched(uid: string, operations: readonly Operation[], extras: ResponseExtras = {}): AdmissionResponse {
+export function patched(uid: string, operations: readonly Operation[], extras: ResponseExtras = {}): AdmissionAnswer {
   if (operations.length === 0) return allowed(uid, extras);
   const patch = Buffer.from(JSON.stringify(operations), 'utf8').toString('base64');
   return withExtras({ uid, allowed: true, patchType: 'JSONPatch', patch }, extras);
 }
 
-export function denied(uid: string, message: string, extras: ResponseExtras = {}): AdmissionResponse {
+export function denied(uid: string, message: string, extras: ResponseExtras = {}): AdmissionAnswer {
   return withExtras({ uid, allowed: false, status: { status: 'Failure', code: 403, reason: 'Forbidden', message: cutText(message, MAX_MESSAGE_CHARS) } }, extras);
 }
 
 /** The webhook could not judge the request (bad input, engine failure, no policy yet). */
-export function errored(uid: string, code: number, message: string, extras: ResponseExtras = {}): AdmissionResponse {
+export function errored(uid: string, code: number, message: string, extras: ResponseExtras = {}): AdmissionAnswer {
   return withExtras({ uid, allowed: false, status: { status: 'Failure', code, message: cutText(message, MAX_MESSAGE_CHARS) } }, extras);
 }
 

@@ -5,7 +5,8 @@
 import { formatIdRange } from '../engine/id-range.js';
 import type { AdmissionDecision, AdmissionInput, AdmissionTarget, IdDefaults, InjectedValue, LeftOutDefault } from '../engine/model.js';
 import type { AdmissionOutcome } from './admission-pipeline.js';
-import { allowed, cutText, denied, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, patched, shortenTo, type AdmissionResponse } from './admission-responses.js';
+import { allowed, cutText, denied, MAX_MESSAGE_CHARS, MAX_WARNING_CHARS, patched, shortenTo, type AdmissionAnswer } from './admission-responses.js';
+import type { ReasonedWarnings } from '../engine/warning-reasons.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { LogFields } from '../foundation/logger.js';
@@ -109,8 +110,9 @@ function errorText(error: unknown): string {
 export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps): Promise<AdmissionOutcome> {
   const uid = request.uid;
   const target = admissionTargetOf(request);
-  const outcome = (response: AdmissionResponse, result: AdmissionResult, log: LogFields, injected: readonly string[] = []): AdmissionOutcome => ({
-    response,
+  const outcome = (answer: AdmissionAnswer, result: AdmissionResult, log: LogFields, injected: readonly string[] = []): AdmissionOutcome => ({
+    response: answer.response,
+    warningReasons: answer.warningReasons,
     result,
     log,
     injected,
@@ -164,8 +166,9 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
     const reason = `the hardening engine failed: ${errorText(error)}`;
     return outcome(unableToJudge(uid, deps.failurePolicy, 500, reason), 'errored', { reason, ...policyFields });
   }
+  const warnings: ReasonedWarnings = { texts: decision.warnings, reasons: decision.warningReasons };
   if (!decision.allowed) {
-    return outcome(denied(uid, decision.message, { warnings: decision.warnings }), 'denied', {
+    return outcome(denied(uid, decision.message, { warnings }), 'denied', {
       reason: cutText(decision.message, MAX_MESSAGE_CHARS),
       ...boundedList('violations', decision.violations.map((v) => v.path)),
       ...leftOutLog(decision.leftOut),
@@ -174,7 +177,7 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
     });
   }
   if (decision.skipped !== undefined) {
-    return outcome(allowed(uid, { warnings: decision.warnings, auditAnnotations: { skipped: decision.skipped } }), 'skipped', {
+    return outcome(allowed(uid, { warnings, auditAnnotations: { skipped: decision.skipped } }), 'skipped', {
       reason: decision.skipped,
       ...ruleFields(decision.ids),
       ...policyFields,
@@ -190,7 +193,7 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   if (leftOut.length > 0) auditAnnotations.leftOut = shortenTo(leftOut.map((entry) => `${entry.path}:${entry.reason}`).join(','), 2048);
   return {
     ...outcome(
-      patched(uid, decision.patch, { warnings: decision.warnings, auditAnnotations }),
+      patched(uid, decision.patch, { warnings, auditAnnotations }),
       result,
       {
         ...boundedList('injected', injectedLogEntries(decision.injected, decision.injectedValues)),

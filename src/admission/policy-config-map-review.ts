@@ -27,7 +27,7 @@ function objectName(request: AdmissionRequest): string {
 
 export function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyReviewDeps): AdmissionOutcome {
   const uid = request.uid;
-  const skip = (reason: string): AdmissionOutcome => ({ response: allowed(uid), result: 'skipped', log: { reason }, injected: [], quiet: true });
+  const skip = (reason: string): AdmissionOutcome => ({ ...allowed(uid), result: 'skipped', log: { reason }, injected: [], quiet: true });
   const ref = deps.configMap;
   if (request.resource.group !== '' || request.resource.resource !== 'configmaps' || request.subResource !== '') {
     return skip(`${request.resource.resource} is not a ConfigMap; allowed unchanged`);
@@ -39,33 +39,35 @@ export function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyRev
   }
   if (request.operation === 'DELETE') {
     const warning = `deleting ConfigMap ${ref.namespace}/${ref.name}: secure-defaults keeps using the last good policy until it is created again`;
-    return { response: allowed(uid, { warnings: [warning] }), result: 'allowed', log: { reason: warning }, injected: [] };
+    return { ...allowed(uid, { warnings: { texts: [warning], reasons: ['other'] } }), result: 'allowed', log: { reason: warning }, injected: [] };
   }
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return skip(`${request.operation} does not change the policy`);
 
   const object = request.object;
   if (!isJsonObject(object)) {
     const reason = 'request.object is missing or not a JSON object; expected a ConfigMap';
-    return { response: unableToJudge(uid, deps.failurePolicy, 400, reason), result: 'invalid', log: { reason }, injected: [] };
+    return { ...unableToJudge(uid, deps.failurePolicy, 400, reason), result: 'invalid', log: { reason }, injected: [] };
   }
   const document = policyTextOfConfigMap(object.data);
   if (!document.ok) {
     const reason = describePolicyError(document.error);
-    return { response: denied(uid, `policy ConfigMap ${ref.namespace}/${ref.name} refused: ${reason}`), result: 'denied', log: { reason }, injected: [] };
+    return { ...denied(uid, `policy ConfigMap ${ref.namespace}/${ref.name} refused: ${reason}`), result: 'denied', log: { reason }, injected: [] };
   }
   let parsed: PolicyParseResult;
   try {
     parsed = deps.parsePolicy(document.text);
   } catch (error) {
     const reason = `the policy parser failed: ${error instanceof Error ? error.message : String(error)}`;
-    return { response: unableToJudge(uid, deps.failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };
+    return { ...unableToJudge(uid, deps.failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };
   }
   if (!parsed.ok) {
     const message = `policy ConfigMap ${ref.namespace}/${ref.name} refused (data.${POLICY_KEY}): ${describePolicyErrors(parsed.errors)}`;
-    return { response: denied(uid, message), result: 'denied', log: { reason: message, errors: parsed.errors.length }, injected: [] };
+    return { ...denied(uid, message), result: 'denied', log: { reason: message, errors: parsed.errors.length }, injected: [] };
   }
+  // A policy's warnings are notes on the policy, not on a Pod: none has a reason of its own.
+  const warnings = { texts: parsed.warnings, reasons: parsed.warnings.map(() => 'other' as const) };
   return {
-    response: allowed(uid, { warnings: parsed.warnings }),
+    ...allowed(uid, { warnings }),
     result: 'allowed',
     log: { reason: `policy "${parsed.policy.name}" is valid`, warnings: parsed.warnings },
     injected: [],

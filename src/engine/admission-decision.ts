@@ -23,6 +23,7 @@ import { hardenNewEphemeralContainers, hardenPodSpec, isUnset, type Injection, t
 import { withMembers } from './object-copy.js';
 import { podSecurityWarnings } from './pod-security-warnings.js';
 import { windowsPodReason } from './windows-pod.js';
+import { WarningList, type ReasonedWarnings } from './warning-reasons.js';
 import { isJsonObject, type JsonObject } from '../foundation/json-object.js';
 
 
@@ -31,7 +32,7 @@ export interface PodLikeOutcome {
   readonly object: JsonObject;
   readonly injections: readonly Injection[];
   /** Including, in warn mode, one per violation in the denial's wording. */
-  readonly warnings: readonly string[];
+  readonly warnings: ReasonedWarnings;
   /** The mode of the rule that matched the namespace. */
   readonly mode: PolicyMode;
   /** What enforce mode refuses, in every mode (in enforce mode the object is still hardened, for the CLI). */
@@ -68,21 +69,21 @@ export function wouldDenyWarnings(policyName: string, violations: readonly Viola
 }
 
 /** Adds (or merges into) the injected annotation on a copy of the metadata. */
-function annotate(podLike: JsonObject, injections: readonly Injection[], metadataPath: string, warnings: string[]): JsonObject | null {
+function annotate(podLike: JsonObject, injections: readonly Injection[], metadataPath: string, warnings: WarningList): JsonObject | null {
   const metadata = podLike['metadata'];
   if (!isUnset(metadata) && !isJsonObject(metadata)) {
-    warnings.push(`${metadataPath} is not an object; the ${INJECTED_ANNOTATION} annotation was not added`);
+    warnings.add('unreadable-pod-field', `${metadataPath} is not an object; the ${INJECTED_ANNOTATION} annotation was not added`);
     return null;
   }
   const annotations = isJsonObject(metadata) ? metadata['annotations'] : undefined;
   if (!isUnset(annotations) && !isJsonObject(annotations)) {
-    warnings.push(`${metadataPath}.annotations is not an object; the ${INJECTED_ANNOTATION} annotation was not added`);
+    warnings.add('unreadable-pod-field', `${metadataPath}.annotations is not an object; the ${INJECTED_ANNOTATION} annotation was not added`);
     return null;
   }
   const existing = isJsonObject(annotations) ? annotations[INJECTED_ANNOTATION] : undefined;
   const merged = mergeInjectedAnnotation(typeof existing === 'string' ? existing : undefined, injections);
   if (merged.replacedUnreadable || (existing !== undefined && typeof existing !== 'string')) {
-    warnings.push(`${metadataPath}.annotations.${INJECTED_ANNOTATION} was not in the expected format and was replaced`);
+    warnings.add('unreadable-pod-field', `${metadataPath}.annotations.${INJECTED_ANNOTATION} was not in the expected format and was replaced`);
   }
   return withMembers(isJsonObject(metadata) ? metadata : {}, {
     annotations: withMembers(isJsonObject(annotations) ? annotations : {}, { [INJECTED_ANNOTATION]: merged.value }),
@@ -94,7 +95,7 @@ export function hardenPodLike(podLike: JsonObject, context: PodLikeContext): Pod
   const { policy, namespace, target, basePath } = context;
   const metadataPath = joinPath(basePath, 'metadata');
   const specPath = joinPath(basePath, 'spec');
-  const warnings: string[] = [];
+  const warnings = new WarningList();
   const metadata = podLike['metadata'];
   const annotations: JsonObject = isJsonObject(metadata) && isJsonObject(metadata['annotations']) ? metadata['annotations'] : {};
   const resolution = policy.resolveIdDefaultsWithWarnings(namespace);
@@ -104,15 +105,16 @@ export function hardenPodLike(podLike: JsonObject, context: PodLikeContext): Pod
 
   if (annotations[SKIP_ANNOTATION] === 'true') {
     if (policy.allowPodOptOut) return unchanged(`opted out with the annotation ${SKIP_ANNOTATION}: "true"`);
-    warnings.push(`annotation ${SKIP_ANNOTATION}: "true" is ignored: policy "${policy.name}" does not allow Pods to opt out (spec.allowPodOptOut is false)`);
+    warnings.add('opt-out-not-allowed', `annotation ${SKIP_ANNOTATION}: "true" is ignored: policy "${policy.name}" does not allow Pods to opt out (spec.allowPodOptOut is false)`);
   }
   const spec = podLike['spec'];
   if (!isJsonObject(spec)) {
-    warnings.push(`${specPath} is not an object; nothing was hardened`);
+    warnings.add('unreadable-pod-field', `${specPath} is not an object; nothing was hardened`);
     return unchanged(`${specPath} is missing or not an object`);
   }
 
-  warnings.push(...resolution.warnings);
+  // Every warning of an ID resolution says why the namespace's range annotation was ignored (IdResolution.warnings).
+  warnings.addEach('namespace-range-annotation-ignored', resolution.warnings);
   const ids = resolution.defaults;
   // Judged in every mode (warn reports them, fill exposes them to `audit`), and before the Windows
   // check: a Linux Pod must not dodge enforce mode by adding windowsOptions.
@@ -126,14 +128,14 @@ export function hardenPodLike(podLike: JsonObject, context: PodLikeContext): Pod
     // For `kubectl debug`, only the ephemeral containers it adds.
     judgeContainer: target === 'pod' ? () => true : (c) => c.path.startsWith('spec.ephemeralContainers[') && !existing.has(c.name),
   });
-  if (mode === 'warn') warnings.push(...wouldDenyWarnings(policy.name, violations));
+  if (mode === 'warn') warnings.addEach('would-deny', wouldDenyWarnings(policy.name, violations));
   const windows = windowsPodReason(spec);
   if (windows !== null) return { ...unchanged(`${windows}: Linux security defaults do not apply`), violations, ids };
 
   const settings = { defaults: policy.defaults, ids, annotations, specPath };
   const hardening: SpecHardening =
     target === 'pod' ? hardenPodSpec(spec, settings) : hardenNewEphemeralContainers(spec, settings, context.existingEphemeralNames);
-  warnings.push(...hardening.warnings);
+  warnings.addAll(hardening.warnings);
   const leftOut = hardening.leftOut;
   if (hardening.spec === spec) return { object: podLike, injections: [], warnings, mode, violations, leftOut, ids };
 
@@ -195,11 +197,30 @@ function listViolations(violations: readonly Violation[]): string {
   return more > 0 ? `${shown}; and ${more} more` : shown;
 }
 
+/** Both lists in order; the first itself when the second is empty (the usual case: no copy). */
+function joinWarnings(first: ReasonedWarnings, second: ReasonedWarnings): ReasonedWarnings {
+  if (second.texts.length === 0) return first;
+  if (first.texts.length === 0) return second;
+  const joined = new WarningList();
+  joined.addAll(first);
+  joined.addAll(second);
+  return joined;
+}
+
 export function decideAdmission(input: AdmissionInput): AdmissionDecision {
   const { policy, namespace, pod, target } = input;
   if (!isJsonObject(pod)) {
-    const warnings = ['the admitted object is not a JSON object; nothing was changed'];
-    return { allowed: true, mode: policy.mode, wouldDeny: [], leftOut: [], patch: [], injected: [], warnings, skipped: 'not a Pod object' };
+    return {
+      allowed: true,
+      mode: policy.mode,
+      wouldDeny: [],
+      leftOut: [],
+      patch: [],
+      injected: [],
+      warnings: ['the admitted object is not a JSON object; nothing was changed'],
+      warningReasons: ['unreadable-pod-field'],
+      skipped: 'not a Pod object',
+    };
   }
   const outcome = hardenPodLike(pod, {
     policy,
@@ -217,10 +238,12 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
       leftOut: outcome.leftOut,
       message: `policy "${policy.name}" (enforce mode) denies ${subject} in namespace "${namespace.name}": ${listViolations(outcome.violations)}`,
       violations: outcome.violations,
-      warnings: outcome.warnings,
+      warnings: outcome.warnings.texts,
+      warningReasons: outcome.warnings.reasons,
       ids: outcome.ids ?? null,
     };
   }
+  const warnings = joinWarnings(outcome.warnings, podSecurityWarnings(namespace, outcome.object));
   const decision = {
     allowed: true as const,
     mode: outcome.mode,
@@ -228,7 +251,8 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
     leftOut: outcome.leftOut,
     patch: hardeningPatch(pod, outcome.object),
     injected: outcome.injections.map((injection) => injection.path),
-    warnings: [...outcome.warnings, ...podSecurityWarnings(namespace, outcome.object)],
+    warnings: warnings.texts,
+    warningReasons: warnings.reasons,
     ids: outcome.ids ?? null,
     // The injections themselves (path and value, plain data): nothing is copied per Pod.
     injectedValues: outcome.injections,

@@ -32,7 +32,7 @@ export function hardenManifest(policy: CompiledPolicy, namespace: NamespaceInfo,
   // The CLI cannot deny: in enforce mode it reports what the webhook would refuse (warn mode's
   // warnings already say so).
   const refusals = outcome.mode === 'enforce' ? outcome.violations.map((v) => `enforce mode would deny: ${v.message}`) : [];
-  const warnings = [...refusals, ...outcome.warnings];
+  const warnings = [...refusals, ...outcome.warnings.texts];
   const hardened = outcome.object === template ? object : replaceAt(object, workload.templatePath, outcome.object);
   return {
     ok: true,

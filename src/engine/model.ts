@@ -3,8 +3,9 @@
 // The webhook, the CLI and the cluster adapters depend on these types and on nothing else of
 // the engine's insides (import them from `src/engine/index.ts`).
 import type { Operation } from 'fast-json-patch';
+import type { WarningReason } from './warning-reasons.js';
 
-export type { Operation };
+export type { Operation, WarningReason };
 
 /** Namespaces opt in with this label set to `enabled`. */
 export const OPT_IN_LABEL = 'secure-defaults.io/inject';
@@ -223,6 +224,8 @@ export type AdmissionDecision =
       readonly injected: readonly string[];
       /** For the person who created the Pod (kubectl prints them): defaults left out and why. */
       readonly warnings: readonly string[];
+      /** The reason of each warning, same length and order (the counter's label; never matched from the text). */
+      readonly warningReasons: readonly WarningReason[];
       /** Set when the Pod was deliberately left alone (Windows Pod, opt-out annotation, …). */
       readonly skipped?: string;
       /**
@@ -242,6 +245,7 @@ export type AdmissionDecision =
       readonly message: string;
       readonly violations: readonly Violation[];
       readonly warnings: readonly string[];
+      readonly warningReasons: readonly WarningReason[];
       /** As for an allowed decision: the range the Pod was judged against and which rule chose it. */
       readonly ids?: IdDefaults | null;
     };

@@ -5,6 +5,7 @@ import type { IdDefaults, LeftOutDefault, LeftOutReason, PodDefaults, SeccompDef
 import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
 import { withMembers } from './object-copy.js';
 import { applyUserNamespaceDefault } from './user-namespace-default.js';
+import { WarningList, type ReasonedWarnings } from './warning-reasons.js';
 import { isJsonObject, type JsonObject } from '../foundation/json-object.js';
 
 
@@ -28,7 +29,7 @@ export interface SpecHardening {
   /** The hardened spec: the input object itself when nothing was added. */
   readonly spec: JsonObject;
   readonly injections: readonly Injection[];
-  readonly warnings: readonly string[];
+  readonly warnings: ReasonedWarnings;
   /** Defaults left out of containers that asked for privilege, root or the node (also in warnings). */
   readonly leftOut: readonly LeftOutDefault[];
 }
@@ -137,8 +138,8 @@ function stanceOf(sc: JsonObject, container: JsonObject, psc: JsonObject, nodeUs
 }
 
 /** Every container object of the listed kinds; garbage is reported once and skipped. */
-function collectContainers(spec: JsonObject, lists: readonly ContainerList[], specPath: string, defaults: PodDefaults, warnings: string[]): ContainerEntry[] {
-  const refs = containersOf(spec, lists, (problem) => warnings.push(`${specPath}.${problem}`));
+function collectContainers(spec: JsonObject, lists: readonly ContainerList[], specPath: string, defaults: PodDefaults, warnings: WarningList): ContainerEntry[] {
+  const refs = containersOf(spec, lists, (problem) => warnings.add('unreadable-pod-field', `${specPath}.${problem}`));
   const entries: ContainerEntry[] = new Array(refs.length);
   const rawPsc = spec['securityContext'];
   const psc: JsonObject = isJsonObject(rawPsc) ? rawPsc : {};
@@ -147,7 +148,7 @@ function collectContainers(spec: JsonObject, lists: readonly ContainerList[], sp
     const ref = refs[i]!;
     const raw = ref.container['securityContext'];
     const securityContext = isUnset(raw) ? {} : isJsonObject(raw) ? raw : null;
-    if (securityContext === null) warnings.push(`${specPath}.${ref.label}.securityContext is not an object; that container was not hardened`);
+    if (securityContext === null) warnings.add('unreadable-pod-field', `${specPath}.${ref.label}.securityContext is not an object; that container was not hardened`);
     const stance = securityContext === null ? HARDEN_ALL : stanceOf(securityContext, ref.container, psc, nodeUse, defaults);
     // Spelled out rather than spread: a spread of the ref builds the object key by key on every Pod.
     entries[i] = { list: ref.list, index: ref.index, label: ref.label, name: ref.name, container: ref.container, securityContext, stance };
@@ -180,19 +181,19 @@ function newNotes(): HardeningNotes {
  * One warning per reason and set of fields, naming the containers (at most a few, then a count):
  * bounded however many containers a Pod has.
  */
-function groupedWarnings(notes: HardeningNotes, specPath: string): string[] {
-  const warnings: string[] = [];
-  for (const [names, why] of [
-    [notes.escalationClashes.privileged, (many: boolean) => `${many ? 'they are' : 'it is'} privileged`],
-    [notes.escalationClashes.sysAdmin, (many: boolean) => `${many ? 'they add' : 'it adds'} SYS_ADMIN`],
+function addGroupedWarnings(warnings: WarningList, notes: HardeningNotes, specPath: string): void {
+  for (const [names, reason, why] of [
+    [notes.escalationClashes.privileged, 'privileged-container', (many: boolean) => `${many ? 'they are' : 'it is'} privileged`],
+    [notes.escalationClashes.sysAdmin, 'sys-admin-capability', (many: boolean) => `${many ? 'they add' : 'it adds'} SYS_ADMIN`],
   ] as const) {
     if (names.length === 0) continue;
     const many = names.length > 1;
-    warnings.push(
+    warnings.add(
+      reason,
       `${specPath}: allowPrivilegeEscalation: false not added to ${many ? 'containers' : 'container'} ${listNames(names)} because ${why(many)} (the API server refuses that combination)`,
     );
   }
-  return [...warnings, ...leftOutWarnings(notes.leftOut, specPath)];
+  warnings.addEach('kept-requested-privileges', leftOutWarnings(notes.leftOut, specPath));
 }
 
 function leftOutWarnings(leftOut: readonly LeftOutDefault[], specPath: string): string[] {
@@ -227,7 +228,7 @@ function hardenContainer(
   settings: HardeningSettings,
   plan: ContainerPlan,
   injections: Injection[],
-  warnings: string[],
+  warnings: WarningList,
   notes: HardeningNotes,
 ): JsonObject {
   const sc = entry.securityContext;
@@ -263,9 +264,9 @@ function hardenContainer(
     const capabilities = sc['capabilities'];
     const drop = isJsonObject(capabilities) ? capabilities['drop'] : undefined;
     if (!isUnset(capabilities) && !isJsonObject(capabilities)) {
-      warnings.push(`${where}.securityContext.capabilities is not an object; capabilities were not dropped`);
+      warnings.add('unreadable-pod-field', `${where}.securityContext.capabilities is not an object; capabilities were not dropped`);
     } else if (!isUnset(drop) && !Array.isArray(drop)) {
-      warnings.push(`${where}.securityContext.capabilities.drop is not a list; capabilities were not dropped`);
+      warnings.add('unreadable-pod-field', `${where}.securityContext.capabilities.drop is not a list; capabilities were not dropped`);
     } else {
       const existing = Array.isArray(drop) ? drop : [];
       const missing = defaults.dropCapabilities.filter((cap) => !existing.includes(cap));
@@ -298,7 +299,7 @@ function hardenContainer(
   if (plan.containerLevelIdentity && defaults.seccompProfile !== null && isUnset(psc['seccompProfile']) && isUnset(sc['seccompProfile'])) {
     const annotation = `${CONTAINER_SECCOMP_ANNOTATION_PREFIX}${entry.name}`;
     if (settings.annotations[annotation] !== undefined) {
-      warnings.push(`${where}: seccompProfile not added because the legacy annotation ${annotation} is set (the API server refuses a mismatch)`);
+      warnings.add('legacy-seccomp-annotation', `${where}: seccompProfile not added because the legacy annotation ${annotation} is set (the API server refuses a mismatch)`);
     } else {
       add('seccompProfile', seccompValue(defaults.seccompProfile));
     }
@@ -329,7 +330,7 @@ function hardenContainers(
   settings: HardeningSettings,
   plan: ContainerPlan,
   injections: Injection[],
-  warnings: string[],
+  warnings: WarningList,
   notes: HardeningNotes,
 ): Map<ContainerList, Map<number, JsonObject>> {
   const replaced = new Map<ContainerList, Map<number, JsonObject>>();
@@ -347,7 +348,7 @@ function hardenContainers(
 export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): SpecHardening {
   const { defaults, ids, specPath } = settings;
   const injections: Injection[] = [];
-  const warnings: string[] = [];
+  const warnings = new WarningList();
   const notes = newNotes();
   const entries = collectContainers(spec, CONTAINER_LISTS, specPath, defaults, warnings);
   // A pod-level value reaches every container that does not set the field itself.
@@ -357,7 +358,7 @@ export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): Sp
   const rawPsc = spec['securityContext'];
   const podScUsable = isUnset(rawPsc) || isJsonObject(rawPsc);
   const psc: JsonObject = isJsonObject(rawPsc) ? rawPsc : {};
-  if (!podScUsable) warnings.push(`${specPath}.securityContext is not an object; no pod-level defaults were added`);
+  if (!podScUsable) warnings.add('unreadable-pod-field', `${specPath}.securityContext is not an object; no pod-level defaults were added`);
   const podAdds: JsonObject = {};
   const add = (field: string, value: unknown): void => {
     podAdds[field] = value;
@@ -389,14 +390,16 @@ export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): Sp
       else if (clashes.length === 0) add('runAsNonRoot', true);
       else {
         perContainerRunAsNonRoot = true;
-        warnings.push(
+        warnings.add(
+          'container-runs-as-root',
           `${specPath}.securityContext.runAsNonRoot: true not added because ${clashes.join(' and ')}; it was set on the other containers instead`,
         );
       }
     }
     if (defaults.seccompProfile !== null && isUnset(psc['seccompProfile'])) {
       if (settings.annotations[POD_SECCOMP_ANNOTATION] !== undefined) {
-        warnings.push(
+        warnings.add(
+          'legacy-seccomp-annotation',
           `${specPath}.securityContext.seccompProfile not added because the legacy annotation ${POD_SECCOMP_ANNOTATION} is set (the API server refuses a mismatch); replace the annotation with securityContext.seccompProfile`,
         );
       } else {
@@ -407,7 +410,7 @@ export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): Sp
 
   const moved = [...perContainerIds, ...(perContainerRunAsNonRoot && reachesKeeper('runAsNonRoot') ? ['runAsNonRoot'] : [])];
   if (moved.length > 0 && entries.some((entry) => entry.securityContext !== null && entry.stance.keepsIdentity === null)) {
-    warnings.push(`${specPath}.securityContext: ${moved.join(', ')} set on each container instead of the Pod, so that they do not reach the containers that keep their own`);
+    warnings.add('moved-to-containers', `${specPath}.securityContext: ${moved.join(', ')} set on each container instead of the Pod, so that they do not reach the containers that keep their own`);
   }
   const plan: ContainerPlan = {
     perContainerRunAsNonRoot,
@@ -422,9 +425,9 @@ export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): Sp
     const userNamespace = applyUserNamespaceDefault(spec, hardened, specPath);
     hardened = userNamespace.spec;
     if (userNamespace.injected) injections.push({ scope: 'pod', field: 'hostUsers', path: `${specPath}.hostUsers`, value: false });
-    if (userNamespace.warning !== null) warnings.push(userNamespace.warning);
+    if (userNamespace.warning !== null) warnings.add('user-namespace-not-added', userNamespace.warning);
   }
-  warnings.push(...groupedWarnings(notes, specPath));
+  addGroupedWarnings(warnings, notes, specPath);
   return { spec: hardened, injections, warnings, leftOut: notes.leftOut };
 }
 
@@ -435,7 +438,7 @@ export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): Sp
  */
 export function hardenNewEphemeralContainers(spec: JsonObject, settings: HardeningSettings, existingNames: ReadonlySet<string>): SpecHardening {
   const injections: Injection[] = [];
-  const warnings: string[] = [];
+  const warnings = new WarningList();
   const notes = newNotes();
   const entries = collectContainers(spec, ['ephemeralContainers'], settings.specPath, settings.defaults, warnings).filter(
     (entry) => !existingNames.has(entry.name),
@@ -450,6 +453,6 @@ export function hardenNewEphemeralContainers(spec: JsonObject, settings: Hardeni
     podSecurityContext: psc,
   };
   const replaced = hardenContainers(entries, settings, plan, injections, warnings, notes);
-  warnings.push(...groupedWarnings(notes, settings.specPath));
+  addGroupedWarnings(warnings, notes, settings.specPath);
   return { spec: assembleSpec(spec, null, replaced), injections, warnings, leftOut: notes.leftOut };
 }

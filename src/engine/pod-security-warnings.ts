@@ -4,6 +4,7 @@
 // PSA reads them: an unreadable level means restricted, an unreadable version means latest.
 import type { NamespaceInfo } from './model.js';
 import { checkPodSecurity, parsePssVersion, type PodSecurityLevel, type PssVersion } from './restricted/index.js';
+import { NO_WARNINGS, WarningList, type ReasonedWarnings } from './warning-reasons.js';
 
 export const ENFORCE_LEVEL_LABEL = 'pod-security.kubernetes.io/enforce';
 export const ENFORCE_VERSION_LABEL = 'pod-security.kubernetes.io/enforce-version';
@@ -53,18 +54,20 @@ export function enforcedProfile(namespace: NamespaceInfo): EnforcedProfile | nul
  * One warning per check the hardened Pod still fails under the namespace's enforced profile (at
  * most MAX_FINDING_WARNINGS, then a count), each short enough that the API server passes it on whole.
  */
-export function podSecurityWarnings(namespace: NamespaceInfo, hardenedPod: unknown): string[] {
+export function podSecurityWarnings(namespace: NamespaceInfo, hardenedPod: unknown): ReasonedWarnings {
   const profile = enforcedProfile(namespace);
-  if (profile === null) return [];
+  if (profile === null) return NO_WARNINGS;
   const findings = checkPodSecurity(hardenedPod, profile.level, profile.version);
-  if (findings.length === 0) return [];
+  if (findings.length === 0) return NO_WARNINGS;
   const name = `${profile.level}:${profile.version}`;
-  const warnings = profile.notes.map((note) => shorten(note, MAX_WARNING_LENGTH));
+  const warnings = new WarningList();
+  // A note says how the labels were read, not what will be refused: counted apart from the findings.
+  for (const note of profile.notes) warnings.add('other', shorten(note, MAX_WARNING_LENGTH));
   for (const finding of findings.slice(0, MAX_FINDING_WARNINGS)) {
-    warnings.push(shorten(`Pod Security "${name}" (namespace "${namespace.name}") will refuse this Pod: ${finding.reason} at ${finding.path}: ${finding.message}`, MAX_WARNING_LENGTH));
+    warnings.add('pod-security-will-refuse', shorten(`Pod Security "${name}" (namespace "${namespace.name}") will refuse this Pod: ${finding.reason} at ${finding.path}: ${finding.message}`, MAX_WARNING_LENGTH));
   }
   if (findings.length > MAX_FINDING_WARNINGS) {
-    warnings.push(`Pod Security "${name}" will also refuse it for ${findings.length - MAX_FINDING_WARNINGS} more reasons (secure-defaults check --pss-version ${profile.version} lists them all)`);
+    warnings.add('pod-security-will-refuse', `Pod Security "${name}" will also refuse it for ${findings.length - MAX_FINDING_WARNINGS} more reasons (secure-defaults check --pss-version ${profile.version} lists them all)`);
   }
   return warnings;
 }

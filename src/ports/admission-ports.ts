@@ -4,7 +4,7 @@
 // The Kubernetes adapters (src/cluster) and the allocator (src/allocation) implement them; the
 // standalone ones (standalone-ports.ts) serve `--policy FILE` and the tests; src/metrics holds the
 // Prometheus metrics. `serve` wires them.
-import type { CompiledPolicy, NamespaceInfo } from '../engine/model.js';
+import type { CompiledPolicy, NamespaceInfo, WarningReason } from '../engine/model.js';
 
 export interface PolicySnapshot {
   readonly policy: CompiledPolicy;
@@ -73,8 +73,8 @@ export interface WebhookMetrics extends PolicyLoadMetrics {
   countTlsReloadError(): void;
   /** The serving certificate's notAfter, as Unix seconds (set at start and on every reload). */
   setCertificateExpiry(unixSeconds: number): void;
-  /** One per warning sent back to the Pod's author, by reason (src/admission/warning-reasons.ts). */
-  countWarnings(reasons: readonly string[]): void;
+  /** One per warning sent back to the Pod's author, by the reason its writer gave (src/engine/warning-reasons.ts). */
+  countWarnings(reasons: readonly WarningReason[]): void;
   /** Whether /readyz would answer 200, set when scraped (alerts: "no ready replica"). */
   setReady(ready: boolean): void;
 }

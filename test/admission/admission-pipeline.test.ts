@@ -2,7 +2,7 @@
 // and that decide and record never let an error escape into the caller's batch.
 import { describe, expect, it } from '@jest/globals';
 import { createAdmissionPipeline, type AdmissionOutcome, type ReviewDecider } from '../../src/admission/admission-pipeline.js';
-import { allowed, denied } from '../../src/admission/admission-responses.js';
+import { allowed, denied, MAX_WARNINGS, type AdmissionAnswer } from '../../src/admission/admission-responses.js';
 import type { AdmissionRequest } from '../../src/admission/admission-review.js';
 import type { FailurePolicy } from '../../src/admission/failure-policy.js';
 import type { AdmissionResult, WebhookMetrics } from '../../src/ports/admission-ports.js';
@@ -47,8 +47,8 @@ function requestOf(review: unknown): AdmissionRequest {
   return reading.request;
 }
 
-const outcome = (response: AdmissionOutcome['response'], result: AdmissionResult, extra: Partial<AdmissionOutcome> = {}): AdmissionOutcome => ({
-  response,
+const outcome = (answer: AdmissionAnswer, result: AdmissionResult, extra: Partial<AdmissionOutcome> = {}): AdmissionOutcome => ({
+  ...answer,
   result,
   log: {},
   injected: [],
@@ -130,12 +130,32 @@ describe('record', () => {
     expect(metrics.admissions).toEqual([{ endpoint: 'mutate', operation: 'CREATE', result: decided.result }]);
   });
 
-  it('counts warnings by reason and what warn mode would have denied', () => {
-    const decided = outcome(allowed('rec', { warnings: ['something new'] }), 'patched', { wouldDeny: { namespace: 'team-a', reasons: ['privileged'] } });
+  it('counts warnings by the reasons their writers gave, and what warn mode would have denied', () => {
+    // The texts are not read: a warning worded like another reason's is counted under its own.
+    const warnings = { texts: ['allowPrivilegeEscalation: false not added to container "a" because it is privileged', 'something new'], reasons: ['sys-admin-capability', 'other'] as const };
+    const decided = outcome(allowed('rec', { warnings }), 'patched', { wouldDeny: { namespace: 'team-a', reasons: ['privileged'] } });
     const { pipeline, metrics } = setUp(async () => decided);
     pipeline.record({ request, outcome: decided, seconds: 0 });
-    expect(metrics.warnings).toEqual([['other']]);
+    expect(metrics.warnings).toEqual([['sys-admin-capability', 'other']]);
     expect(metrics.wouldDeny).toEqual([{ namespace: 'team-a', reasons: ['privileged'] }]);
+  });
+
+  it('counts the warnings that were sent: the first ones by reason, the line that sums up the rest as "other"', () => {
+    const count = MAX_WARNINGS + 5;
+    const texts = Array.from({ length: count }, (_, i) => `spec.containers[${i}] is not an object; it was not hardened`);
+    const decided = outcome(allowed('rec', { warnings: { texts, reasons: texts.map(() => 'unreadable-pod-field' as const) } }), 'patched');
+    const { pipeline, metrics } = setUp(async () => decided);
+    pipeline.record({ request, outcome: decided, seconds: 0 });
+    expect(decided.response.warnings).toHaveLength(MAX_WARNINGS + 1);
+    expect(metrics.warnings).toEqual([[...Array.from({ length: MAX_WARNINGS }, () => 'unreadable-pod-field'), 'other']]);
+  });
+
+  it('counts nothing for an answer without warnings', () => {
+    const decided = outcome(allowed('rec', { warnings: { texts: [], reasons: [] } }), 'patched');
+    const { pipeline, metrics } = setUp(async () => decided);
+    pipeline.record({ request, outcome: decided, seconds: 0 });
+    expect(decided.response).toEqual({ uid: 'rec', allowed: true });
+    expect(metrics.warnings).toEqual([]);
   });
 
   it('logs a failure of its own bookkeeping instead of throwing it at the batch', () => {

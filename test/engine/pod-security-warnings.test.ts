@@ -88,8 +88,9 @@ describe('Pod Security warnings after hardening', () => {
       securityContext: { privileged: true, procMount: 'Unmasked', seLinuxOptions: { type: 'spc_t' }, capabilities: { add: ['NET_ADMIN'] } },
     }));
     const spec = { hostNetwork: true, hostPID: true, volumes: [{ name: 'h', hostPath: { path: '/' } }], containers };
-    const warnings = podSecurityWarnings(namespace('n', { [ENFORCE]: 'restricted' }), { spec });
+    const { texts: warnings, reasons } = podSecurityWarnings(namespace('n', { [ENFORCE]: 'restricted' }), { spec });
     expect(warnings.length).toBe(6);
+    expect(reasons).toEqual(Array.from({ length: 6 }, () => 'pod-security-will-refuse'));
     for (const warning of warnings) expect(warning.length).toBeLessThanOrEqual(256);
     expect(warnings.at(-1)).toMatch(/will also refuse it for \d+ more reasons \(secure-defaults check --pss-version latest lists them all\)$/);
   });

@@ -43,7 +43,7 @@ describe('concurrent admission requests', () => {
     // The patch names the Pod, so an answer sent to the wrong request would show.
     const decide = (input: AdmissionInput): AdmissionDecision => {
       const name = (input.pod as { metadata: { name: string } }).metadata.name;
-      return { allowed: true, patch: [{ op: 'add', path: '/metadata/labels', value: { hardened: name } }], injected: [`metadata.labels.hardened`], warnings: [] };
+      return { allowed: true, patch: [{ op: 'add', path: '/metadata/labels', value: { hardened: name } }], injected: [`metadata.labels.hardened`], warnings: [], warningReasons: [] };
     };
     const batchSizes: number[] = [];
     const hook = await startTestWebhook({ decideAdmission: decide, onReviewBatch: (endpoint, size) => endpoint === 'mutate' && batchSizes.push(size) });

@@ -32,7 +32,7 @@ describe('reviews too large to be a Pod the API server stores', () => {
     hook = await startTestWebhook({
       decideAdmission: (input) => {
         engineCalls++;
-        return { allowed: true, patch: [], injected: [], warnings: [] } as AdmissionDecision & { allowed: true };
+        return { allowed: true, patch: [], injected: [], warnings: [], warningReasons: [] } as AdmissionDecision & { allowed: true };
       },
     });
     const answer = await hook.post('/mutate', podReview({ object: podWith(spec) }));
@@ -61,7 +61,7 @@ describe('answers and log lines stay bounded', () => {
     ['50 warnings of 100 KB', Array.from({ length: 50 }, (_, i) => `${i}`.padEnd(100_000, 'w'))],
     ['one warning of 1 MB', ['x'.repeat(1_000_000)]],
   ])('warnings: %s', async (_label, warnings) => {
-    const bounded = boundWarnings(warnings);
+    const bounded = boundWarnings({ texts: warnings, reasons: warnings.map(() => 'other' as const) }).texts;
     expect(bounded.length).toBeLessThanOrEqual(MAX_WARNINGS + 1);
     expect(bounded.join('').length).toBeLessThan(4096 + 2048);
     if (warnings.length > bounded.length) expect(bounded.at(-1)).toBe(`and ${warnings.length - bounded.length + 1} more warnings like these`);
@@ -69,7 +69,7 @@ describe('answers and log lines stay bounded', () => {
   });
 
   it('keeps short warnings as they are', () => {
-    expect(boundWarnings(['a', '', 'b'])).toEqual(['a', 'b']);
+    expect(boundWarnings({ texts: ['a', '', 'b'], reasons: ['would-deny', 'other', 'not-judged'] })).toEqual({ texts: ['a', 'b'], reasons: ['would-deny', 'not-judged'] });
   });
 
   it('an engine decision with 30,000 containers hardened gives a bounded log line and bounded warnings', async () => {

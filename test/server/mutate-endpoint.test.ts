@@ -73,7 +73,7 @@ describe('POST /mutate over real TLS', () => {
     const local = await startTestWebhook({
       decideAdmission: (input) => {
         seen.push(input.target);
-        return { allowed: true, patch: [{ op: 'add', path: '/spec/ephemeralContainers/0/securityContext', value: {} }], injected: ['x'], warnings: [] };
+        return { allowed: true, patch: [{ op: 'add', path: '/spec/ephemeralContainers/0/securityContext', value: {} }], injected: ['x'], warnings: [], warningReasons: [] };
       },
     });
     try {

@@ -65,14 +65,14 @@ export function fakePolicy(name = 'test-policy'): CompiledPolicy {
 export function fakeDecideAdmission(input: AdmissionInput): AdmissionDecision {
   const pod = input.pod as { metadata?: { labels?: Record<string, string> }; spec: { securityContext?: Record<string, unknown> } };
   if (pod.metadata?.labels?.deny === 'yes') {
-    return { allowed: false, message: 'spec.containers[app]: refused by the test engine', violations: [{ path: 'spec.containers[app]', message: 'refused' }], warnings: [] };
+    return { allowed: false, message: 'spec.containers[app]: refused by the test engine', violations: [{ path: 'spec.containers[app]', message: 'refused' }], warnings: [], warningReasons: [] };
   }
-  if (input.target === 'ephemeralContainers') return { allowed: true, patch: [], injected: [], warnings: [] };
-  if (pod.spec.securityContext?.runAsNonRoot !== undefined) return { allowed: true, patch: [], injected: [], warnings: [] };
+  if (input.target === 'ephemeralContainers') return { allowed: true, patch: [], injected: [], warnings: [], warningReasons: [] };
+  if (pod.spec.securityContext?.runAsNonRoot !== undefined) return { allowed: true, patch: [], injected: [], warnings: [], warningReasons: [] };
   const patch = pod.spec.securityContext
     ? [{ op: 'add' as const, path: '/spec/securityContext/runAsNonRoot', value: true }]
     : [{ op: 'add' as const, path: '/spec/securityContext', value: { runAsNonRoot: true } }];
-  return { allowed: true, patch, injected: ['spec.securityContext.runAsNonRoot'], warnings: ['test warning'] };
+  return { allowed: true, patch, injected: ['spec.securityContext.runAsNonRoot'], warnings: ['test warning'], warningReasons: ['other'] };
 }
 
 export function fakeParsePolicy(text: string): PolicyParseResult {
