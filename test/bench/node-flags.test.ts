@@ -16,7 +16,7 @@ describe('image NODE_OPTIONS', () => {
   });
 
   it("reads the repository's Dockerfile", () => {
-    expect(imageNodeOptions(readFileSync('Dockerfile', 'utf8'))).toContain('--max-old-space-size=128');
+    expect(imageNodeOptions(readFileSync('Dockerfile', 'utf8'))).toEqual(expect.arrayContaining(['--max-old-space-size=128', '--max-semi-space-size=16']));
   });
 });
 

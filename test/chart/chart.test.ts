@@ -175,9 +175,9 @@ describe('helm chart charts/secure-defaults', () => {
 
     test('caps the heap from heapLimitMB, and refuses a cap above half the memory limit', async () => {
       const env = (manifests: readonly Manifest[]) => podTemplate(manifests)['spec']['containers'][0]['env'] as Manifest[];
-      expect(env(defaults)).toContainEqual({ name: 'NODE_OPTIONS', value: '--enable-source-maps --max-old-space-size=128' });
+      expect(env(defaults)).toContainEqual({ name: 'NODE_OPTIONS', value: '--enable-source-maps --max-old-space-size=128 --max-semi-space-size=16' });
       const raised = await renderChart({ namespace: NAMESPACE, set: ['resources.limits.memory=1Gi', 'heapLimitMB=512'] });
-      expect(env(raised)).toContainEqual({ name: 'NODE_OPTIONS', value: '--enable-source-maps --max-old-space-size=512' });
+      expect(env(raised)).toContainEqual({ name: 'NODE_OPTIONS', value: '--enable-source-maps --max-old-space-size=512 --max-semi-space-size=16' });
       const result = await renderChartRaw({ namespace: NAMESPACE, set: ['heapLimitMB=200'] });
       expect(result.code).not.toBe(0);
       expect(result.stderr).toContain('heapLimitMB (200) must be at most half of resources.limits.memory (256Mi)');

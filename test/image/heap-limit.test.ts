@@ -26,6 +26,14 @@ describe('heap limit', () => {
     expect(nodeOptions).toMatch(/(^| )--max-old-space-size=\d+( |$)/);
   });
 
+  test("caps the young generation as the chart does (Node 24's default let scavenges cost 2-3x the CPU)", () => {
+    const semiSpace = Number(/--max-semi-space-size=(\d+)/.exec(nodeOptions ?? '')?.[1]);
+    expect(semiSpace).toBeGreaterThanOrEqual(8);
+    expect(semiSpace).toBeLessThanOrEqual(32);
+    const chart = readFileSync(join(REPO_ROOT, 'charts/secure-defaults/templates/deployment.yaml'), 'utf8');
+    expect(chart).toContain(`--max-semi-space-size=${semiSpace}`);
+  });
+
   test("the old generation gets at most half of the chart's memory limit (the rest: young generation, code, TLS and socket buffers)", () => {
     const oldSpace = Number(/--max-old-space-size=(\d+)/.exec(nodeOptions ?? '')?.[1]);
     const values = parse(readFileSync(join(REPO_ROOT, 'charts/secure-defaults/values.yaml'), 'utf8')) as { resources: { limits: { memory: string } } };
