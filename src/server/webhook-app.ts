@@ -151,16 +151,16 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     // times its bytes: 64 reviews of a 50-container Pod (170 KiB each) would be 110 MB, most of the
     // 128 MB heap, and every collection after that a full one. Past MAX_TURN_BYTES the rest waits
     // for the next turn, after the answers of this one have gone and their objects are garbage.
-    const judgeTurn = (reviews: readonly ReceivedReview[]): void => {
-      let count = 0;
+    const judgeTurn = (reviews: readonly ReceivedReview[], from = 0): void => {
+      let end = from;
       let bytes = 0;
-      while (count < reviews.length && (count === 0 || bytes + reviews[count]!.body.length <= maxTurnBytes)) bytes += reviews[count++]!.body.length;
-      const now = count === reviews.length ? reviews : reviews.slice(0, count);
+      while (end < reviews.length && (end === from || bytes + reviews[end]!.body.length <= maxTurnBytes)) bytes += reviews[end++]!.body.length;
+      const now = from === 0 && end === reviews.length ? reviews : reviews.slice(from, end);
       deps.onReviewBatch?.(endpoint, now.length, bytes);
       for (const readable of readReviews(now)) startDecision(readable);
-      if (count < reviews.length) setImmediate(() => judgeTurn(reviews.slice(count)));
+      if (end < reviews.length) setImmediate(() => judgeTurn(reviews, end));
     };
-    const received = createTurnBatch<ReceivedReview>(judgeTurn);
+    const received = createTurnBatch<ReceivedReview>((reviews) => judgeTurn(reviews));
     // Large reviews are never batched: each is parsed in one event-loop turn and decided in the
     // next, one review at a time, so probes and ordinary Pods are served in between.
     const largeReviews: ReceivedReview[] = [];
