@@ -250,3 +250,20 @@ describe('an injected annotation the Pod\'s author wrote (first call)', () => {
     expect(decision.removed).toEqual([]);
   });
 });
+
+describe('reinvocation on a hostile Pod', () => {
+  it('a 250 KB annotation naming our fields among 40,000 others, read twice (trust, then merge): decided within a generous second', () => {
+    // Letters only, as our format allows: i in base 26.
+    const letters = (i: number): string => (i < 26 ? '' : letters(Math.floor(i / 26) - 1)) + String.fromCharCode(97 + (i % 26));
+    const filler = Array.from({ length: 40_000 }, (_, i) => `f${letters(i)}`).join(', ');
+    const annotation = `pod: ${filler}, runAsUser, runAsGroup, runAsNonRoot`;
+    expect(annotation.length).toBeGreaterThan(200_000);
+    expect(annotation.length).toBeLessThan(262_144);
+    const pod = podOf(withSidecar(FIRST_PASS, c('mesh', { privileged: true }), 'containers'), annotation);
+    const policy = policyWith();
+    const started = process.hrtime.bigint();
+    const decision = decideAdmission({ policy, namespace: namespace('payments'), pod, target: 'pod' });
+    expect(Number(process.hrtime.bigint() - started) / 1e6).toBeLessThan(1000);
+    expect(decision.allowed && decision.removed).toHaveLength(3);
+  });
+});
