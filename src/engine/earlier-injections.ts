@@ -13,6 +13,7 @@ import type { JsonObject } from '../foundation/json-object.js';
 
 export type PodIdentityField = 'runAsUser' | 'runAsGroup' | 'runAsNonRoot';
 
+const IDENTITY_FIELDS: readonly PodIdentityField[] = ['runAsUser', 'runAsGroup', 'runAsNonRoot'];
 const NONE: ReadonlySet<PodIdentityField> = new Set();
 
 /** The value this policy injects at Pod level for `field`, or undefined when it injects none. */
@@ -32,12 +33,13 @@ export function earlierPodIdentity(
   ids: IdDefaults | null,
   defaults: PodDefaults,
 ): ReadonlySet<PodIdentityField> {
-  const candidates = (['runAsUser', 'runAsGroup', 'runAsNonRoot'] as const).filter((field) => {
+  // Most Pods on a first call hold none of these values: nothing is built or parsed for them.
+  let candidates: PodIdentityField[] | null = null;
+  for (const field of IDENTITY_FIELDS) {
     const value = injectedValue(field, ids, defaults);
-    return value !== undefined && podSecurityContext[field] === value;
-  });
-  // Most Pods on a first call have no such value: the annotation is not parsed for them.
-  if (candidates.length === 0) return NONE;
+    if (value !== undefined && podSecurityContext[field] === value) (candidates ??= []).push(field);
+  }
+  if (candidates === null) return NONE;
   const annotation = annotations[INJECTED_ANNOTATION];
   if (typeof annotation !== 'string') return NONE;
   const recorded = parseInjectedAnnotation(annotation);
