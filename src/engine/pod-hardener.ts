@@ -163,7 +163,7 @@ function collectContainers(spec: JsonObject, lists: readonly ContainerList[], sp
   return entries;
 }
 
-type IdentityField = 'runAsUser' | 'runAsGroup' | 'runAsNonRoot';
+type IdentityField = PodIdentityField;
 
 const LEFT_OUT_BECAUSE: Record<LeftOutReason, (many: boolean) => string> = {
   privileged: (many) => `${many ? 'are' : 'is'} privileged and keep${many ? '' : 's'} the user, group and capabilities ${many ? 'they ask' : 'it asks'} for`,

@@ -136,6 +136,25 @@ describe('the oracle catches the gap this closes', () => {
 
 const claims = fc.subarray(['runAsUser', 'runAsGroup', 'runAsNonRoot']);
 
+const IDENTITY = ['runAsUser', 'runAsGroup', 'runAsNonRoot'];
+
+/** Per container: its securityContext without identity fields, and its effective identity (own, else the Pod's). */
+function whatContainersRunWith(spec: Json): Json {
+  const psc = (spec['securityContext'] as Json | undefined) ?? {};
+  const seen: Json = { pod: Object.fromEntries(Object.entries(psc).filter(([key]) => !IDENTITY.includes(key))) };
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers']) {
+    ((spec[list] as Json[] | undefined) ?? []).forEach((container, index) => {
+      const raw = container['securityContext'];
+      const sc: Json = typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Json) : {};
+      seen[`${list}[${index}]`] = {
+        rest: typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? Object.fromEntries(Object.entries(sc).filter(([key]) => !IDENTITY.includes(key))) : raw,
+        effective: Object.fromEntries(IDENTITY.map((field) => [field, sc[field] ?? psc[field]])),
+      };
+    });
+  }
+  return seen;
+}
+
 describe.each(POLICIES)('an injected annotation the Pod\'s author wrote, claiming Pod-level values as ours (%s)', (_label, policy) => {
   /** A generated Pod with some Pod-level fields set to the policy's own values and an annotation claiming some fields. */
   const forgedPods = fc.tuple(pods, claims, claims).map(([pod, claimed, setToPolicyValue]) => {
@@ -147,6 +166,26 @@ describe.each(POLICIES)('an injected annotation the Pod\'s author wrote, claimin
     const metadata = copy['metadata'] as Json;
     metadata['annotations'] = { ...((metadata['annotations'] as Json | undefined) ?? {}), [INJECTED_ANNOTATION]: `pod: ${['fsGroup', ...claimed].join(', ')}` };
     return { pod: copy, claimed };
+  });
+
+  it('gets the author no more than leaving the claimed fields out would: every container runs with the same settings', () => {
+    fc.assert(
+      fc.property(forgedPods, ({ pod, claimed }) => {
+        const withoutClaims = deepClone(pod);
+        const spec = withoutClaims['spec'] as Json;
+        const psc = spec['securityContext'] as Json;
+        for (const field of claimed) if (psc[field] === POLICY_VALUES[field]) delete psc[field];
+        delete ((withoutClaims['metadata'] as Json)['annotations'] as Json)[INJECTED_ANNOTATION];
+        const forged = decide(policy, pod);
+        const plain = decide(policy, withoutClaims);
+        expect(forged.allowed).toBe(plain.allowed);
+        if (!forged.allowed || !plain.allowed) return;
+        const forgedOut = applyPatch(pod, forged.patch)['spec'] as Json;
+        const plainOut = applyPatch(withoutClaims, plain.patch)['spec'] as Json;
+        expect(whatContainersRunWith(forgedOut)).toEqual(whatContainersRunWith(plainOut));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('changes no value the author set but a claimed Pod-level one that holds the policy\'s own value, and takes no value from a hardened container', () => {
