@@ -17,7 +17,7 @@ import { reviewPolicyConfigMap } from '../admission/policy-config-map-review.js'
 import type { AllocatedBlocks, ConfigMapRef, NamespaceDirectory, PolicySource, ReadinessCheck, WebhookMetrics } from '../ports/admission-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
 import { createReviewBudget, defaultBudgetBytes, type ReviewBudget } from './review-budget.js';
-import { createTurnBatch } from './turn-batch.js';
+import { createTurnBatch, type Scheduler } from './turn-batch.js';
 
 /**
  * Largest request body read. A Pod stored in etcd is at most 1.5 MiB (etcd's default
@@ -55,6 +55,8 @@ export interface WebhookAppDeps {
   readonly onReviewBatch?: (endpoint: string, size: number, bytes: number) => void;
   /** Body bytes judged in one turn before the rest waits for the next (default MAX_TURN_BYTES). */
   readonly maxTurnBytes?: number;
+  /** When the reviews received during a turn are judged (default setImmediate): lets a test hold a turn open. */
+  readonly turnScheduler?: Scheduler;
 }
 
 function oneLine(res: Response, status: number, message: string): void {
@@ -94,6 +96,10 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     readonly started: number;
   }
   const secondsSince = (started: number): number => (deps.clock.monotonic() - started) / 1000;
+  // Reviews received and not yet answered, on every endpoint. When a body completes and it is the
+  // only one, no other review can join its turn's batch: it is judged at once instead of after a
+  // setImmediate hop, which at one request at a time (one API server client) is pure latency.
+  let reviewsInFlight = 0;
 
   const reviewEndpoint = (endpoint: ReviewEndpoint, decide: ReviewDecider) => {
     const pipeline: AdmissionPipeline = createAdmissionPipeline(endpoint, { decide, failurePolicy: deps.failurePolicy, logger: deps.logger, metrics: deps.metrics });
@@ -160,7 +166,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
       for (const readable of readReviews(now)) startDecision(readable);
       if (end < reviews.length) setImmediate(() => judgeTurn(reviews, end));
     };
-    const received = createTurnBatch<ReceivedReview>((reviews) => judgeTurn(reviews));
+    const received = createTurnBatch<ReceivedReview>((reviews) => judgeTurn(reviews), deps.turnScheduler);
     // Large reviews are never batched: each is parsed in one event-loop turn and decided in the
     // next, one review at a time, so probes and ordinary Pods are served in between.
     const largeReviews: ReceivedReview[] = [];
@@ -201,7 +207,11 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         refuseBusy(req, res, held, started);
         return;
       }
-      res.once('close', () => budget.release(held));
+      reviewsInFlight += 1;
+      res.once('close', () => {
+        reviewsInFlight -= 1;
+        budget.release(held);
+      });
       // The body is read whatever its declared type, so a too-large body is refused as such.
       let body: Buffer;
       try {
@@ -233,7 +243,8 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         return;
       }
       if (body.length < budget.largeBytes) {
-        received.add({ res, body, started });
+        if (reviewsInFlight === 1) judgeTurn([{ res, body, started }]);
+        else received.add({ res, body, started });
       } else {
         largeReviews.push({ res, body, started });
         if (!judgingLarge) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { AdmissionDecision, AdmissionInput } from '../../src/engine/model.js';
-import { decodePatch, fakeDecideAdmission, OPTED_IN, podReview, startTestWebhook } from './webhook-harness.js';
+import { request as httpsRequest } from 'node:https';
+import { decodePatch, fakeDecideAdmission, OPTED_IN, podReview, startTestWebhook, type HttpAnswer } from './webhook-harness.js';
 
 // The webhook handles the requests that arrive in one event-loop turn as a batch (turn-batch.ts).
 // Whatever lands in a batch together, each answer must be that request's own, its log line must
@@ -13,6 +14,51 @@ function podNamed(name: string, extra: Record<string, unknown> = {}) {
 }
 
 describe('concurrent admission requests', () => {
+  it('judges a review that is alone at once, and one that has company at the end of the turn', async () => {
+    // The turn's end is held by the test: a review that waited for it would never be answered.
+    const heldTurns: Array<() => void> = [];
+    const batchSizes: number[] = [];
+    const hook = await startTestWebhook({ turnScheduler: (run) => heldTurns.push(run), onReviewBatch: (endpoint, size) => endpoint === 'mutate' && batchSizes.push(size) });
+    try {
+      const alone = hook.post('/mutate', podReview({ uid: 'alone', object: podNamed('alone') }));
+      expect(await Promise.race([alone.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 2_000))])).toBe('answered');
+      expect((await alone).json().response.uid).toBe('alone');
+      expect(heldTurns).toHaveLength(0);
+
+      // A second review whose body is still arriving is in flight: the complete one now waits for
+      // the turn's end, so that both would be judged together had the other's body come in time.
+      const slowBody = Buffer.from(JSON.stringify(podReview({ uid: 'slow', object: podNamed('slow') })));
+      const slow = httpsRequest({ host: '127.0.0.1', port: hook.webhook.port, method: 'POST', path: '/mutate', ca: hook.ca, servername: 'localhost', agent: false, headers: { 'content-type': 'application/json', 'content-length': slowBody.length } });
+      const slowAnswer = new Promise<HttpAnswer>((answered, failed) => {
+        slow.on('response', (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (chunk: Buffer) => chunks.push(chunk));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            answered({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+          });
+        });
+        slow.on('error', failed);
+      });
+      slow.write(slowBody.subarray(0, 10));
+      // Long enough for the handshake and the headers to reach the handler.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const company = hook.post('/mutate', podReview({ uid: 'company', object: podNamed('company') }));
+      const early = await Promise.race([company.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
+      expect(early).toBe('waiting');
+      expect(heldTurns.length).toBeGreaterThan(0);
+      while (heldTurns.length > 0) heldTurns.shift()!();
+      expect((await company).json().response.uid).toBe('company');
+      // With the other review answered, the slow one is alone once its body is complete.
+      slow.end(slowBody.subarray(10));
+      expect((await slowAnswer).json().response.uid).toBe('slow');
+      expect(batchSizes).toEqual([1, 1, 1]);
+    } finally {
+      await hook.stop();
+    }
+  });
+
+
   it('judges a burst of big reviews a bounded number of bytes per turn, answering every one', async () => {
     // Each review about 100 KB (a Pod with a big annotation): 30 together would be parsed as one
     // batch of 3 MB, about 30 MB live; with a 300 KB turn at most three are judged per turn.
