@@ -5,7 +5,7 @@
 // round, so the ratios compare runs made seconds apart on the same machine.
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +17,7 @@ import { sampleConnections, type ConnectionCount } from './apiserver/connection-
 import { readApiServerBenchConfig, type ApiServerBenchConfig } from './apiserver/apiserver-bench-config.js';
 import { startApiServerRig, type ApiServerRig, type PreparedSetup } from './apiserver/apiserver-rig.js';
 import { formatNumber, formatSpread, ratioOf, runFigures, spread, withinTarget, type RunFigures } from './apiserver/create-summary.js';
-import { runCreateLoad } from './apiserver/pod-create-load.js';
+import { runCreateLoad, runInterleavedCreates, type CreateLoadResult } from './apiserver/pod-create-load.js';
 
 const DIST_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPO_ROOT = resolve(DIST_ROOT, '..');
@@ -65,13 +65,23 @@ function label(setup: SetupName, dryRun: boolean): string {
   return dryRun ? `${setup} (dryRun=All)` : setup;
 }
 
-async function measure(rig: ApiServerRig, setup: PreparedSetup, concurrency: number, config: ApiServerBenchConfig, dryRun: boolean, pids: { apiServer: number | null; etcd: number | null; webhook: number | null }) {
+async function measure(
+  rig: ApiServerRig,
+  setup: PreparedSetup,
+  concurrency: number,
+  config: ApiServerBenchConfig,
+  dryRun: boolean,
+  pids: { apiServer: number | null; etcd: number | null; webhook: number | null },
+  profileFile: string | null,
+) {
   const url = new URL(setup.podsUrl);
   if (dryRun) url.searchParams.set('dryRun', 'All');
   const webhookPort = rig.webhooks.find((webhook) => webhook.pid === pids.webhook)?.port;
   const metricsBefore = await rig.metrics();
   const sampler = webhookPort === undefined ? undefined : sampleConnections(webhookPort);
   const cpuBefore = { apiServer: pids.apiServer && readCpuSeconds(pids.apiServer), etcd: pids.etcd && readCpuSeconds(pids.etcd), webhook: pids.webhook && readCpuSeconds(pids.webhook) };
+  // Whole seconds inside the run, so the profile holds load only.
+  const profile = profileFile === null ? null : rig.cpuProfile(Math.max(1, Math.floor(config.durationSeconds)));
   const result = await runCreateLoad({
     url,
     body: rig.podBody,
@@ -82,6 +92,7 @@ async function measure(rig: ApiServerRig, setup: PreparedSetup, concurrency: num
     requestTimeoutMs: 30_000,
   });
   const webhookConnections = sampler === undefined ? null : sampler.stop();
+  if (profile !== null && profileFile !== null) await writeFile(profileFile, await profile);
   const admission = admissionTimes(metricsBefore, await rig.metrics(), result.created, webhookNameOf(setup.name));
   const perCreate = (pid: number | null, before: number | null | undefined | 0): number => {
     if (pid === null || !before || result.created === 0) return Number.NaN;
@@ -94,6 +105,60 @@ async function measure(rig: ApiServerRig, setup: PreparedSetup, concurrency: num
     webhook: pids.webhook === null ? null : perCreate(pids.webhook, cpuBefore.webhook),
   };
   return { result, figures: runFigures(result.latenciesUs, result.failed, result.elapsedMs), cpuUs, admission, webhookConnections };
+}
+
+/**
+ * One interleaved one-client run over every setup (pod-create-load.ts, runInterleavedCreates).
+ * Each webhook's CPU and the API server's call to it are its own; kube-apiserver's and etcd's CPU
+ * and the mutating step are shared by all setups, so they are left out (NaN) per setup.
+ */
+async function measureInterleaved(
+  rig: ApiServerRig,
+  config: ApiServerBenchConfig,
+  dryRun: boolean,
+  profileFile: string | null,
+): Promise<{ setup: PreparedSetup; result: CreateLoadResult; figures: RunFigures; cpuUs: Measurement['cpuUs']; admission: AdmissionTimes; webhookConnections: ConnectionCount | null }[]> {
+  const urls = rig.setups.map((setup) => {
+    const url = new URL(setup.podsUrl);
+    if (dryRun) url.searchParams.set('dryRun', 'All');
+    return url;
+  });
+  const webhookPids = rig.setups.map((setup) => webhookPidOf(rig, setup.name));
+  const samplers = webhookPids.map((pid) => {
+    const port = rig.webhooks.find((webhook) => webhook.pid === pid)?.port;
+    return port === undefined ? undefined : sampleConnections(port);
+  });
+  const metricsBefore = await rig.metrics();
+  const cpuBefore = webhookPids.map((pid) => (pid === null ? null : readCpuSeconds(pid)));
+  const profile = profileFile === null ? null : rig.cpuProfile(Math.max(1, Math.floor(config.durationSeconds * rig.setups.length)));
+  const results = await runInterleavedCreates({
+    urls,
+    body: rig.podBody,
+    credentials: rig.credentials,
+    maxRequestsPerUrl: config.maxCreates,
+    // The same time per setup as separate runs would have.
+    maxDurationMs: config.durationSeconds * 1000 * rig.setups.length,
+    requestTimeoutMs: 30_000,
+  });
+  const connections = samplers.map((sampler) => (sampler === undefined ? null : sampler.stop()));
+  if (profile !== null && profileFile !== null) await writeFile(profileFile, await profile);
+  const metricsAfter = await rig.metrics();
+  return rig.setups.map((setup, index) => {
+    const result = results[index]!;
+    const pid = webhookPids[index]!;
+    const before = cpuBefore[index];
+    const after = pid === null ? null : readCpuSeconds(pid);
+    const webhook = pid === null ? null : before === null || before === undefined || after === null || result.created === 0 ? Number.NaN : ((after - before) * 1e6) / result.created;
+    const times = admissionTimes(metricsBefore, metricsAfter, result.created, webhookNameOf(setup.name));
+    return {
+      setup,
+      result,
+      figures: runFigures(result.latenciesUs, result.failed, result.elapsedMs),
+      cpuUs: { apiServer: Number.NaN, etcd: Number.NaN, webhook },
+      admission: { ...times, mutatingStepMs: Number.NaN, policyPluginMs: Number.NaN },
+      webhookConnections: connections[index] ?? null,
+    };
+  });
 }
 
 function webhookPidOf(rig: ApiServerRig, setup: SetupName): number | null {
@@ -179,16 +244,38 @@ function report(measurements: readonly Measurement[], config: ApiServerBenchConf
   }
 }
 
+function logRun(
+  concurrency: number,
+  setup: SetupName,
+  dryRun: boolean,
+  run: { result: CreateLoadResult; figures: RunFigures; cpuUs: Measurement['cpuUs']; admission: AdmissionTimes; webhookConnections: ConnectionCount | null },
+): void {
+  const { result, figures, cpuUs, admission, webhookConnections } = run;
+  const shared = Number.isNaN(cpuUs.apiServer) ? ' (API server CPU: shared by the interleaved setups)' : ` CPU/create apiserver ${formatNumber(cpuUs.apiServer, 0)} µs, etcd ${formatNumber(cpuUs.etcd, 0)} µs`;
+  log(
+    `  ${String(concurrency).padStart(3)} clients ${label(setup, dryRun).padEnd(28)} ${formatNumber(figures.createsPerSecond, 0).padStart(6)} creates/s  p50 ${formatNumber(figures.p50Ms, 1)} ms  p99 ${formatNumber(figures.p99Ms, 1)} ms  ` +
+      `${figures.failed} failed  ${result.connectionsOpened} conns ${shared}${cpuUs.webhook === null ? '' : `, webhook ${formatNumber(cpuUs.webhook, 0)} µs`}`,
+  );
+  log(
+    `      API server's view: mutating admission ${formatNumber(admission.mutatingStepMs, 2)} ms/create` +
+      (webhookConnections === null ? '' : `, webhook call ${formatNumber(admission.webhookCallMs, 2)} ms × ${formatNumber(admission.webhookCallsPerCreate, 2)} per create over ${webhookConnections.seen} connections (${webhookConnections.opened} new)`) +
+      (setup === 'policy' ? `, MutatingAdmissionPolicy plugin ${formatNumber(admission.policyPluginMs, 2)} ms/create` : ''),
+  );
+  if (result.firstFailure) log(`      first failure: ${result.firstFailure}`);
+}
+
 async function main(): Promise<number> {
   const parsed = readApiServerBenchConfig(process.env, readImageNodeOptions(join(REPO_ROOT, 'Dockerfile')));
   if (!parsed.ok) {
     for (const error of parsed.errors) process.stderr.write(`${error}\n`);
     return 2;
   }
-  const config = parsed.config;
+  const config = parsed.config.profileDir === null ? parsed.config : { ...parsed.config, profileDir: resolve(parsed.config.profileDir) };
+  if (config.profileDir !== null) await mkdir(config.profileDir, { recursive: true });
   const logDir = await mkdtemp(join(tmpdir(), 'secure-defaults-apibench-'));
   log(`# Pod CREATE through kube-apiserver: ${config.setups.join(', ')}`);
   log(`node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((value) => value.toFixed(2)).join(' ')}; webhook logs in ${logDir}`);
+  if (config.profileDir !== null) log(`kube-apiserver CPU profile of every run in ${config.profileDir} (go tool pprof -top -diff_base=A.pprof B.pprof)`);
   log(`${config.rounds} rounds × clients ${config.concurrency.join('/')} × ${config.durationSeconds} s (at most ${config.maxCreates} creates) per setup${config.dryRun ? ', plus dryRun=All runs' : ''}; our webhook at --log-level ${config.logLevel}; node flags: ${config.nodeFlags.join(' ') || 'none'}`);
 
   const rig = await startApiServerRig({
@@ -238,20 +325,25 @@ async function main(): Promise<number> {
     for (let round = 1; round <= config.rounds; round += 1) {
       log(`\nround ${round} (load average ${loadavg()[0]!.toFixed(2)})`);
       for (const [index, concurrency] of config.concurrency.entries()) {
+        if (concurrency === 1 && config.interleave) {
+          for (const dryRun of modes) {
+            const profileFile = config.profileDir === null ? null : join(config.profileDir, `round${round}-1client-interleaved${dryRun ? '-dryrun' : ''}.pprof`);
+            for (const run of await measureInterleaved(rig, config, dryRun, profileFile)) {
+              measurements.push({ round, concurrency, setup: run.setup.name, dryRun, figures: run.figures, connections: run.result.connectionsOpened, cpuUs: run.cpuUs, admission: run.admission, webhookConnections: run.webhookConnections, firstFailure: run.result.firstFailure });
+              logRun(concurrency, run.setup.name, dryRun, run);
+            }
+            for (const setup of rig.setups) await rig.deletePods(setup.namespace);
+            const dead = rig.deadWebhooks();
+            if (dead.length > 0) throw new Error(`a webhook died during the run: ${dead.join('; ')}`);
+          }
+          continue;
+        }
         for (const setup of rotate(rig.setups, round - 1 + index)) {
           for (const dryRun of modes) {
-            const { result, figures, cpuUs, admission, webhookConnections } = await measure(rig, setup, concurrency, config, dryRun, { ...pids, webhook: webhookPidOf(rig, setup.name) });
+            const profileFile = config.profileDir === null ? null : join(config.profileDir, `round${round}-${concurrency}clients-${setup.name}${dryRun ? '-dryrun' : ''}.pprof`);
+            const { result, figures, cpuUs, admission, webhookConnections } = await measure(rig, setup, concurrency, config, dryRun, { ...pids, webhook: webhookPidOf(rig, setup.name) }, profileFile);
             measurements.push({ round, concurrency, setup: setup.name, dryRun, figures, connections: result.connectionsOpened, cpuUs, admission, webhookConnections, firstFailure: result.firstFailure });
-            log(
-              `  ${String(concurrency).padStart(3)} clients ${label(setup.name, dryRun).padEnd(28)} ${formatNumber(figures.createsPerSecond, 0).padStart(6)} creates/s  p50 ${formatNumber(figures.p50Ms, 1)} ms  p99 ${formatNumber(figures.p99Ms, 1)} ms  ` +
-                `${figures.failed} failed  ${result.connectionsOpened} conns  CPU/create apiserver ${formatNumber(cpuUs.apiServer, 0)} µs, etcd ${formatNumber(cpuUs.etcd, 0)} µs${cpuUs.webhook === null ? '' : `, webhook ${formatNumber(cpuUs.webhook, 0)} µs`}`,
-            );
-            log(
-              `      API server's view: mutating admission ${formatNumber(admission.mutatingStepMs, 2)} ms/create` +
-                (webhookConnections === null ? '' : `, webhook call ${formatNumber(admission.webhookCallMs, 2)} ms × ${formatNumber(admission.webhookCallsPerCreate, 2)} per create over ${webhookConnections.seen} connections (${webhookConnections.opened} new)`) +
-                (setup.name === 'policy' ? `, MutatingAdmissionPolicy plugin ${formatNumber(admission.policyPluginMs, 2)} ms/create` : ''),
-            );
-            if (result.firstFailure) log(`      first failure: ${result.firstFailure}`);
+            logRun(concurrency, setup.name, dryRun, { result, figures, cpuUs, admission, webhookConnections });
             await rig.deletePods(setup.namespace);
             const dead = rig.deadWebhooks();
             if (dead.length > 0) throw new Error(`a webhook died during the run: ${dead.join('; ')}`);

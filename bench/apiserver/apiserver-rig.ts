@@ -61,6 +61,8 @@ export interface ApiServerRig {
   deletePods(namespace: string): Promise<number>;
   /** kube-apiserver's /metrics, parsed. */
   metrics(): Promise<Map<string, number>>;
+  /** A CPU profile of kube-apiserver over the next `seconds` (pprof's protobuf, as /debug/pprof/profile serves it). */
+  cpuProfile(seconds: number): Promise<Buffer>;
   /** The webhook processes' exit status, if one has died. */
   deadWebhooks(): string[];
   stop(): Promise<void>;
@@ -76,6 +78,10 @@ interface ApiAnswer {
 
 /** One request to the rig's API server as its admin (short-lived connection; for setup, not load). */
 function apiCall(server: string, credentials: ClientCredentials, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
+  return apiCallBytes(server, credentials, method, path, body).then((answer) => ({ status: answer.status, body: answer.body.toString('utf8') }));
+}
+
+function apiCallBytes(server: string, credentials: ClientCredentials, method: string, path: string, body?: unknown, timeoutMs = 60_000): Promise<{ readonly status: number; readonly body: Buffer }> {
   const url = new URL(path, server);
   const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
@@ -86,17 +92,17 @@ function apiCall(server: string, credentials: ClientCredentials, method: string,
         ca: credentials.caPem,
         cert: credentials.certPem,
         key: credentials.keyPem,
-        timeout: 60_000,
+        timeout: timeoutMs,
         headers: { accept: 'application/json', ...(payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {}) },
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
         res.on('error', reject);
       },
     );
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within 60 s`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer within ${timeoutMs / 1000} s`)));
     req.on('error', reject);
     req.end(payload);
   });
@@ -347,6 +353,12 @@ export async function startApiServerRig(options: RigOptions): Promise<ApiServerR
         const answer = await call('GET', '/metrics');
         if (answer.status !== 200) throw new Error(`GET /metrics: HTTP ${answer.status} ${answer.body.slice(0, 300)}`);
         return parsePrometheusText(answer.body);
+      },
+      async cpuProfile(seconds) {
+        const whole = Math.max(1, Math.round(seconds));
+        const answer = await apiCallBytes(plane.server, credentials, 'GET', `/debug/pprof/profile?seconds=${whole}`, undefined, (whole + 60) * 1000);
+        if (answer.status !== 200) throw new Error(`GET /debug/pprof/profile: HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 300)}`);
+        return answer.body;
       },
       deadWebhooks: () => webhooks.filter((webhook) => webhook.exitStatus() !== null).map((webhook) => `${webhook.name}: ${webhook.exitStatus()}; ${tail(webhook.stderrFile, 10)}`),
       stop,

@@ -186,6 +186,8 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   const auditAnnotations: Record<string, string> = { policy: `${snapshot.policy.name}@${snapshot.generation}` };
   // Audit events are kept small: the full list is in the Pod's own injected annotation.
   if (decision.injected.length > 0) auditAnnotations.injected = shortenTo(decision.injected.join(','), 2048);
+  const removed = decision.removed ?? [];
+  if (removed.length > 0) auditAnnotations.removed = shortenTo(removed.join(','), 2048);
   const result: AdmissionResult = decision.patch.length > 0 ? 'patched' : 'allowed';
   const wouldDeny = decision.mode === 'warn' ? (decision.wouldDeny ?? []) : [];
   if (wouldDeny.length > 0) auditAnnotations.wouldDeny = shortenTo(wouldDeny.map((v) => v.path).join(','), 2048);
@@ -197,6 +199,7 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
       result,
       {
         ...boundedList('injected', injectedLogEntries(decision.injected, decision.injectedValues)),
+        ...(removed.length > 0 ? { removed } : {}),
         ...boundedList('warnings', decision.warnings),
         ...leftOutLog(decision.leftOut),
         ...(wouldDeny.length > 0 ? { mode: 'warn', wouldDeny: wouldDeny.slice(0, MAX_LEFT_OUT_LOGGED).map((v) => v.path), wouldDenyCount: wouldDeny.length } : {}),

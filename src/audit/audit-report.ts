@@ -17,6 +17,8 @@ export interface AuditHeader {
   /** "ConfigMap secure-defaults/secure-defaults-policy" or "file policy.yaml". */
   readonly policySource: string;
   readonly assumeOptedIn: boolean;
+  /** The webhook's objectSelector as kubectl writes it, or null when it sends every Pod. */
+  readonly objectSelector: string | null;
 }
 
 function plural(count: number, one: string, many = `${one}s`): string {
@@ -41,6 +43,7 @@ export function summaryLine(audit: NamespaceAudit): string {
   if (s.denied > 0) parts.push(`${s.denied} would be denied`);
   if (s.warned > 0) parts.push(`${s.warned} would be warned`);
   if (s.errors > 0) parts.push(`${s.errors} could not be judged`);
+  if (s.excluded > 0) parts.push(`${s.excluded} not sent (objectSelector)`);
   if (s.failRestricted > 0) parts.push(`${s.failRestricted} still fail restricted`);
   return `${audit.name}${audit.assumedOptedIn ? ' (assumed opted in)' : ''}: ${parts.join(', ')}`;
 }
@@ -72,6 +75,8 @@ function resultText(workload: WorkloadAudit): string {
       return 'cannot judge';
     case 'not-opted-in':
       return 'not sent (namespace not opted in)';
+    case 'excluded':
+      return 'not sent (objectSelector)';
     default:
       return workload.leftOut.length > 0 ? 'left as it is' : 'nothing to add';
   }
@@ -150,6 +155,7 @@ export function addSummaries(total: TotalSummary, audit: NamespaceAudit): TotalS
     failRestricted: total.failRestricted + s.failRestricted,
     errors: total.errors + s.errors,
     notOptedIn: total.notOptedIn + s.notOptedIn,
+    excluded: total.excluded + s.excluded,
   };
 }
 
@@ -171,6 +177,7 @@ export const EMPTY_TOTAL: TotalSummary = {
   failRestricted: 0,
   errors: 0,
   notOptedIn: 0,
+  excluded: 0,
 };
 
 /** Writes one namespace at a time in the chosen format; `end` closes the document. */
@@ -180,7 +187,7 @@ export interface AuditWriter {
 }
 
 export function createAuditWriter(format: AuditOutput, header: AuditHeader, onlyChanged: boolean, write: (text: string) => void): AuditWriter {
-  const head = { apiVersion: 'secure-defaults.io/v1alpha1', kind: 'AuditReport', policy: header.policy, policyMode: header.policyMode, policySource: header.policySource, assumeOptedIn: header.assumeOptedIn };
+  const head = { apiVersion: 'secure-defaults.io/v1alpha1', kind: 'AuditReport', policy: header.policy, policyMode: header.policyMode, policySource: header.policySource, assumeOptedIn: header.assumeOptedIn, objectSelector: header.objectSelector };
   if (format === 'json') {
     let first = true;
     write(`${JSON.stringify(head).slice(0, -1)},"namespaces":[`);
@@ -208,7 +215,7 @@ export function createAuditWriter(format: AuditOutput, header: AuditHeader, only
       },
     };
   }
-  write(`policy ${JSON.stringify(header.policy)} (mode ${header.policyMode}) from ${header.policySource}${header.assumeOptedIn ? '; namespaces not opted in are judged as if they were' : ''}\n\n`);
+  write(`policy ${JSON.stringify(header.policy)} (mode ${header.policyMode}) from ${header.policySource}${header.assumeOptedIn ? '; namespaces not opted in are judged as if they were' : ''}${header.objectSelector === null ? '' : `; the webhook is sent only Pods matching objectSelector ${JSON.stringify(header.objectSelector)}`}\n\n`);
   return {
     namespace(audit) {
       write(namespaceTable(audit, format === 'wide', onlyChanged));
@@ -216,7 +223,7 @@ export function createAuditWriter(format: AuditOutput, header: AuditHeader, only
     end(total) {
       const left = Object.values(total.leftAsTheyAre).reduce((a, b) => a + b, 0);
       write(
-        `total: ${plural(total.namespaces, 'namespace')}, ${plural(total.workloads, 'workload')}: ${total.hardened} hardened, ${total.alreadyHardened} already hardened, ${left} left as they are, ${total.denied} would be denied, ${total.warned} would be warned, ${total.errors} could not be judged, ${total.notOptedIn} in namespaces not opted in\n`,
+        `total: ${plural(total.namespaces, 'namespace')}, ${plural(total.workloads, 'workload')}: ${total.hardened} hardened, ${total.alreadyHardened} already hardened, ${left} left as they are, ${total.denied} would be denied, ${total.warned} would be warned, ${total.errors} could not be judged, ${total.notOptedIn} in namespaces not opted in${total.excluded === 0 ? '' : `, ${total.excluded} not sent (objectSelector)`}\n`,
       );
     },
   };

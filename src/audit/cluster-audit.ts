@@ -8,6 +8,7 @@ import { podToCreate, controllerOf, reportedThroughOwner } from './controller-po
 import { AUDITED_KINDS, type AuditClusterReader } from '../cluster/kube-audit-reader.js';
 import { auditWorkload, namespaceView, type AuditEngine, type NamespaceIds, type WorkloadAudit } from './workload-audit.js';
 import { type JsonObject } from '../foundation/json-object.js';
+import { podLabels, type ObjectScope } from './object-selector.js';
 
 export interface NamespaceSummary {
   readonly workloads: number;
@@ -25,6 +26,8 @@ export interface NamespaceSummary {
   readonly failRestricted: number;
   readonly errors: number;
   readonly notOptedIn: number;
+  /** In judged namespaces, never sent to the webhook: its objectSelector does not match them. */
+  readonly excluded: number;
 }
 
 export interface NamespaceAudit {
@@ -42,6 +45,8 @@ export interface ClusterAuditOptions {
   readonly assumeOptedIn: boolean;
   /** Namespaces the webhook configuration never sends (the chart: kube-system and its own), with why. */
   readonly excluded: ReadonlyMap<string, string>;
+  /** The webhook configuration's objectSelector, or null when it sends every Pod. */
+  readonly objectScope?: ObjectScope | null;
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -70,6 +75,7 @@ export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary
   let failRestricted = 0;
   let errors = 0;
   let notOptedIn = 0;
+  let excluded = 0;
   for (const workload of workloads) {
     if (workload.verdict === 'hardened') {
       hardened++;
@@ -78,15 +84,16 @@ export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary
     else if (workload.verdict === 'denied') denied++;
     else if (workload.verdict === 'error') errors++;
     else if (workload.verdict === 'not-opted-in') notOptedIn++;
+    else if (workload.verdict === 'excluded') excluded++;
     else if (workload.verdict === 'unchanged' && workload.leftOut.length === 0) alreadyHardened++;
     else {
       const reason = shortReason(workload);
       left[reason] = (left[reason] ?? 0) + 1;
     }
     if (workload.verdict !== 'denied' && workload.refusals.some((r) => r.mode === 'warn')) warned++;
-    if (workload.verdict !== 'not-opted-in' && workload.restricted.after !== null && workload.restricted.after.length > 0) failRestricted++;
+    if (workload.verdict !== 'not-opted-in' && workload.verdict !== 'excluded' && workload.restricted.after !== null && workload.restricted.after.length > 0) failRestricted++;
   }
-  return { workloads: workloads.length, hardened, partlyHardened: partly, alreadyHardened, leftAsTheyAre: left, denied, warned, failRestricted, errors, notOptedIn };
+  return { workloads: workloads.length, hardened, partlyHardened: partly, alreadyHardened, leftAsTheyAre: left, denied, warned, failRestricted, errors, notOptedIn, excluded };
 }
 
 function nameOf(object: JsonObject): string {
@@ -110,7 +117,7 @@ export async function auditNamespace(
   engine: AuditEngine,
   snapshot: PolicySnapshot,
   namespace: NamespaceInfo,
-  options: Pick<ClusterAuditOptions, 'assumeOptedIn' | 'excluded'>,
+  options: Pick<ClusterAuditOptions, 'assumeOptedIn' | 'excluded' | 'objectScope'>,
 ): Promise<NamespaceAudit> {
   const excluded = options.excluded.get(namespace.name) ?? null;
   if (excluded !== null) {
@@ -125,6 +132,9 @@ export async function auditNamespace(
       const pod = podToCreate(kind.apiVersion, kind.kind, object, namespace.name);
       if (pod === undefined) continue;
       const owner = controllerOf(object);
+      const scope = options.objectScope ?? null;
+      // The API server matches the labels of the Pod it is creating: for a controller, its template's.
+      const notSent = scope === null || scope.sends(podLabels(pod)) ? undefined : scope.reason;
       workloads.push(
         await auditWorkload(engine, snapshot, view, {
           apiVersion: kind.apiVersion,
@@ -132,6 +142,7 @@ export async function auditNamespace(
           name,
           pod,
           ...(owner === undefined ? {} : { note: `owned by ${owner.kind}/${owner.name}, which the audit does not list: judged as this Pod` }),
+          ...(notSent === undefined ? {} : { notSent }),
         }),
       );
     }

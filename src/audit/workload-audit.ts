@@ -85,6 +85,8 @@ export type WorkloadVerdict =
   | 'denied'
   /** The namespace has not opted in: the webhook is not called. */
   | 'not-opted-in'
+  /** The webhook configuration's objectSelector does not match the Pod: the webhook is not called (see `skipped`). */
+  | 'excluded'
   /** The webhook could not judge it (see `message`). */
   | 'error';
 
@@ -160,6 +162,8 @@ export interface WorkloadToAudit {
   /** The Pod its controller would create (controller-pods.ts podToCreate). */
   readonly pod: Record<string, unknown>;
   readonly note?: string;
+  /** Why the API server would not send this Pod to the webhook (object-selector.ts), if it would not. */
+  readonly notSent?: string;
 }
 
 /** Decides one workload exactly as the webhook would decide its Pod. */
@@ -173,6 +177,9 @@ export async function auditWorkload(engine: AuditEngine, snapshot: PolicySnapsho
   const before = failingChecks(engine, workload.pod);
   if (!isOptedIn(view.info)) {
     return { ...base, verdict: 'not-opted-in', mode: null, injected: [], warnings: [], leftOut: [], refusals: [], ifEnforced: [], skipped: null, message: null, patch: [], restricted: { before, after: before } };
+  }
+  if (workload.notSent !== undefined) {
+    return { ...base, verdict: 'excluded', mode: null, injected: [], warnings: [], leftOut: [], refusals: [], ifEnforced: [], skipped: workload.notSent, message: null, patch: [], restricted: { before, after: before } };
   }
   let decision: AdmissionDecision | undefined;
   const deps: PodAdmissionDeps = {

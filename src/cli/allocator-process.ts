@@ -1,14 +1,13 @@
 // The allocator as a process of its own: `node allocator-process.js --kubeconfig K --namespace N
 // --policy P`. The webhook runs the same AllocatorService in-process; this entry exists so the
 // allocator can be run (and killed) alone, as the e2e test does with two of them. It writes one
-// JSON line per log record and per pass to stdout.
+// JSON line per log record and per pass to stdout (allocator-log.ts).
 import { KubeConfig } from '@kubernetes/client-node';
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
 import { parsePolicy } from '../engine/index.js';
-import type { Logger } from '../foundation/logger.js';
 import { createAllocatorMetrics } from '../allocation/allocator-metrics.js';
 import { allocatorPolicyFrom } from '../allocation/allocator-policy.js';
 import { AllocatorService } from '../allocation/allocator-service.js';
@@ -17,13 +16,10 @@ import { kubeNamespaceChanges } from '../cluster/kube-namespace-feed.js';
 import { realSleep } from '../foundation/clock.js';
 import { NamespaceBlockAllocator } from '../allocation/namespace-block-allocator.js';
 import { describePolicyErrors } from '../engine/policy-config-map.js';
+import { createAllocatorLogger } from './allocator-log.js';
 
-function jsonLineLogger(identity: string): Logger {
-  const write = (level: string) => (message: string, fields?: Record<string, unknown>) => {
-    process.stdout.write(`${JSON.stringify({ level, identity, time: new Date().toISOString(), message, ...fields })}\n`);
-  };
-  return { error: write('error'), warn: write('warn'), info: write('info'), debug: write('debug') };
-}
+/** The logger writes a turn's lines at the end of the turn: give it one before exiting. */
+const LOG_FLUSH_MS = 50;
 
 async function main(argv: readonly string[]): Promise<void> {
   const options = new Command('allocator-process')
@@ -37,7 +33,7 @@ async function main(argv: readonly string[]): Promise<void> {
     .option('--resync-ms <ms>', 'full pass at least this often', '30000')
     .parse([...argv], { from: 'user' })
     .opts<{ policy: string; namespace: string; kubeconfig?: string; identity: string; leaseDurationMs: string; renewDeadlineMs: string; retryPeriodMs: string; resyncMs: string }>();
-  const logger = jsonLineLogger(options.identity);
+  const logger = createAllocatorLogger(options.identity, process.stdout, Date.now);
   const parsed = parsePolicy(await readFile(options.policy, 'utf8'));
   if (!parsed.ok) throw new Error(`${options.policy}: ${describePolicyErrors(parsed.errors)}`);
   const policy = allocatorPolicyFrom(parsed.policy);
@@ -75,7 +71,7 @@ async function main(argv: readonly string[]): Promise<void> {
       }),
   });
   const shutdown = (): void => {
-    void service.stop().then(() => process.exit(0));
+    void service.stop().then(() => setTimeout(() => process.exit(0), LOG_FLUSH_MS));
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

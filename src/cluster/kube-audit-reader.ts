@@ -1,5 +1,5 @@
 // The audit's only contact with the API server: paged GETs of raw JSON (namespaces, the workload
-// kinds of one namespace, the policy ConfigMap). Raw JSON rather than client-node's typed models:
+// kinds of one namespace, the policy ConfigMap, the webhook configuration). Raw JSON rather than client-node's typed models:
 // the models drop fields they do not know (a newer API server's), and the audit must hand the
 // engine exactly what the webhook would see. Only connection and authentication come from the
 // client library (KubeConfig.applyToHTTPSOptions), so a client upgrade touches this file alone.
@@ -41,6 +41,8 @@ export interface AuditClusterReader {
   objects(kind: (typeof AUDITED_KINDS)[number], namespace: string): AsyncIterable<JsonObject>;
   /** The ConfigMap's data, or null when it does not exist. */
   configMapData(namespace: string, name: string): Promise<Record<string, string> | null>;
+  /** The MutatingWebhookConfiguration, or null when it does not exist. */
+  mutatingWebhookConfiguration(name: string): Promise<JsonObject | null>;
 }
 
 export const DEFAULT_PAGE_SIZE = 250;
@@ -66,6 +68,15 @@ export class KubeAuditReader implements AuditClusterReader {
       const configMap = await this.getJson(`api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps/${encodeURIComponent(name)}`);
       const data = configMap['data'];
       return typeof data === 'object' && data !== null ? (data as Record<string, string>) : {};
+    } catch (error) {
+      if (error instanceof ApiStatusError && error.status === 404) return null;
+      throw error;
+    }
+  }
+
+  async mutatingWebhookConfiguration(name: string): Promise<JsonObject | null> {
+    try {
+      return await this.getJson(`apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/${encodeURIComponent(name)}`);
     } catch (error) {
       if (error instanceof ApiStatusError && error.status === 404) return null;
       throw error;

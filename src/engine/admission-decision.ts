@@ -38,6 +38,8 @@ export interface PodLikeOutcome {
   /** What enforce mode refuses, in every mode (in enforce mode the object is still hardened, for the CLI). */
   readonly violations: readonly Violation[];
   readonly leftOut: readonly LeftOutDefault[];
+  /** Paths of Pod-level values an earlier call added that this one moved to the containers (see SpecHardening). */
+  readonly removed: readonly string[];
   readonly skipped?: string;
   /** The namespace's IDs and the rule that chose them; absent when the object was not looked at. */
   readonly ids?: IdDefaults | null;
@@ -69,7 +71,7 @@ export function wouldDenyWarnings(policyName: string, violations: readonly Viola
 }
 
 /** Adds (or merges into) the injected annotation on a copy of the metadata. */
-function annotate(podLike: JsonObject, injections: readonly Injection[], metadataPath: string, warnings: WarningList): JsonObject | null {
+function annotate(podLike: JsonObject, hardening: SpecHardening, metadataPath: string, warnings: WarningList): JsonObject | null {
   const metadata = podLike['metadata'];
   if (!isUnset(metadata) && !isJsonObject(metadata)) {
     warnings.add('unreadable-pod-field', `${metadataPath} is not an object; the ${INJECTED_ANNOTATION} annotation was not added`);
@@ -81,7 +83,7 @@ function annotate(podLike: JsonObject, injections: readonly Injection[], metadat
     return null;
   }
   const existing = isJsonObject(annotations) ? annotations[INJECTED_ANNOTATION] : undefined;
-  const merged = mergeInjectedAnnotation(typeof existing === 'string' ? existing : undefined, injections);
+  const merged = mergeInjectedAnnotation(typeof existing === 'string' ? existing : undefined, hardening.injections, hardening.movedFromPod);
   if (merged.replacedUnreadable || (existing !== undefined && typeof existing !== 'string')) {
     warnings.add('unreadable-pod-field', `${metadataPath}.annotations.${INJECTED_ANNOTATION} was not in the expected format and was replaced`);
   }
@@ -101,7 +103,7 @@ export function hardenPodLike(podLike: JsonObject, context: PodLikeContext): Pod
   const resolution = policy.resolveIdDefaultsWithWarnings(namespace);
   const mode = resolution.mode ?? policy.mode;
   let violations: readonly Violation[] = [];
-  const unchanged = (skipped: string): PodLikeOutcome => ({ object: podLike, injections: [], warnings, mode, violations, leftOut: [], skipped });
+  const unchanged = (skipped: string): PodLikeOutcome => ({ object: podLike, injections: [], warnings, mode, violations, leftOut: [], removed: [], skipped });
 
   if (annotations[SKIP_ANNOTATION] === 'true') {
     if (policy.allowPodOptOut) return unchanged(`opted out with the annotation ${SKIP_ANNOTATION}: "true"`);
@@ -137,15 +139,16 @@ export function hardenPodLike(podLike: JsonObject, context: PodLikeContext): Pod
     target === 'pod' ? hardenPodSpec(spec, settings) : hardenNewEphemeralContainers(spec, settings, context.existingEphemeralNames);
   warnings.addAll(hardening.warnings);
   const leftOut = hardening.leftOut;
-  if (hardening.spec === spec) return { object: podLike, injections: [], warnings, mode, violations, leftOut, ids };
+  if (hardening.spec === spec) return { object: podLike, injections: [], warnings, mode, violations, leftOut, removed: [], ids };
 
   const members: JsonObject = { spec: hardening.spec };
   if (target === 'pod') {
-    const annotated = annotate(podLike, hardening.injections, metadataPath, warnings);
+    const annotated = annotate(podLike, hardening, metadataPath, warnings);
     if (annotated !== null) members['metadata'] = annotated;
   }
   const hardened = withMembers(podLike, members);
-  return { object: hardened, injections: hardening.injections, warnings, mode, violations, leftOut, ids };
+  const removed = hardening.movedFromPod.map((field) => `${specPath}.securityContext.${field}`);
+  return { object: hardened, injections: hardening.injections, warnings, mode, violations, leftOut, removed, ids };
 }
 
 function ephemeralContainerNames(pod: unknown): Set<string> {
@@ -251,6 +254,7 @@ export function decideAdmission(input: AdmissionInput): AdmissionDecision {
     leftOut: outcome.leftOut,
     patch: hardeningPatch(pod, outcome.object),
     injected: outcome.injections.map((injection) => injection.path),
+    removed: outcome.removed,
     warnings: warnings.texts,
     warningReasons: warnings.reasons,
     ids: outcome.ids ?? null,

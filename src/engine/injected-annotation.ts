@@ -51,11 +51,17 @@ function formatSummary(summary: InjectedSummary): string {
 
 /**
  * The new annotation value: what an earlier invocation recorded (when readable) plus this one's
- * injections. Each container field is added at most once per container, so counts can be summed.
+ * injections, less the pod-level fields this one moved to the containers (`movedFromPod`). Each
+ * container field is added at most once per container, so counts can be summed.
  */
-export function mergeInjectedAnnotation(existing: string | undefined, injections: readonly Injection[]): { value: string; replacedUnreadable: boolean } {
+export function mergeInjectedAnnotation(
+  existing: string | undefined,
+  injections: readonly Injection[],
+  movedFromPod: readonly string[] = [],
+): { value: string; replacedUnreadable: boolean } {
   const parsed = existing === undefined ? null : parseInjectedAnnotation(existing);
   const summary = parsed ?? { podFields: new Set<string>(), containerCounts: new Map<string, number>() };
+  for (const field of movedFromPod) summary.podFields.delete(field);
   for (const injection of injections) {
     if (injection.scope === 'pod') {
       summary.podFields.add(injection.field);

@@ -222,6 +222,12 @@ export type AdmissionDecision =
       readonly patch: readonly Operation[];
       /** Paths of what was added, e.g. "spec.securityContext.runAsUser". */
       readonly injected: readonly string[];
+      /**
+       * Paths of Pod-level values an earlier call of the webhook added and this one removed, having
+       * set them on the containers instead (reinvocation, after another webhook added a container
+       * that must not inherit them); optional for hand-written decisions, usually empty.
+       */
+      readonly removed?: readonly string[];
       /** For the person who created the Pod (kubectl prints them): defaults left out and why. */
       readonly warnings: readonly string[];
       /** The reason of each warning, same length and order (the counter's label; never matched from the text). */

@@ -144,29 +144,42 @@ function hasLabel(labels: Readonly<Record<string, string>>, key: string): boolea
   return Object.prototype.hasOwnProperty.call(labels, key);
 }
 
-/** Requirements are ANDed; an empty selector matches every namespace, as in Kubernetes. */
-export function compileLabelSelector(selector: LabelSelector): NamespacePredicate {
-  const checks: NamespacePredicate[] = [];
+export type LabelsPredicate = (labels: Readonly<Record<string, string>>) => boolean;
+
+/**
+ * Requirements are ANDed; an empty selector matches everything, as in Kubernetes. A requirement
+ * on a key the labels lack: In and Exists fail, NotIn and DoesNotExist hold. Each check is one
+ * key lookup and one set lookup, so a match costs the selector's requirement count, whatever
+ * the labels hold, and compiling costs its values once.
+ */
+export function compileLabelsMatcher(selector: LabelSelector): LabelsPredicate {
+  const checks: LabelsPredicate[] = [];
   for (const [key, value] of Object.entries(selector.matchLabels)) {
-    checks.push((ns) => hasLabel(ns.labels, key) && ns.labels[key] === value);
+    checks.push((labels) => hasLabel(labels, key) && labels[key] === value);
   }
   for (const requirement of selector.matchExpressions) {
     const { key } = requirement;
     const values = new Set(requirement.values);
     switch (requirement.operator) {
       case 'In':
-        checks.push((ns) => hasLabel(ns.labels, key) && values.has(ns.labels[key] ?? ''));
+        checks.push((labels) => hasLabel(labels, key) && values.has(labels[key] ?? ''));
         break;
       case 'NotIn':
-        checks.push((ns) => !hasLabel(ns.labels, key) || !values.has(ns.labels[key] ?? ''));
+        checks.push((labels) => !hasLabel(labels, key) || !values.has(labels[key] ?? ''));
         break;
       case 'Exists':
-        checks.push((ns) => hasLabel(ns.labels, key));
+        checks.push((labels) => hasLabel(labels, key));
         break;
       case 'DoesNotExist':
-        checks.push((ns) => !hasLabel(ns.labels, key));
+        checks.push((labels) => !hasLabel(labels, key));
         break;
     }
   }
-  return (namespace) => checks.every((check) => check(namespace));
+  return (labels) => checks.every((check) => check(labels));
+}
+
+/** A namespace rule's selector, matched against the namespace's labels. */
+export function compileLabelSelector(selector: LabelSelector): NamespacePredicate {
+  const matches = compileLabelsMatcher(selector);
+  return (namespace) => matches(namespace.labels);
 }

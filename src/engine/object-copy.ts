@@ -15,3 +15,10 @@ export function withMembers(object: JsonObject, members: JsonObject): JsonObject
   if (Object.hasOwn(object, '__proto__') || Object.hasOwn(members, '__proto__')) return { ...object, ...members };
   return Object.assign({}, object, members);
 }
+
+/** A shallow copy of `object` without `keys`. */
+export function withoutMembers(object: JsonObject, keys: Iterable<string>): JsonObject {
+  const copy = withMembers(object, {});
+  for (const key of keys) delete copy[key];
+  return copy;
+}

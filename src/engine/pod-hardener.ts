@@ -3,7 +3,8 @@
 // hardening cheap and lets the patch be derived by comparing references (see additions-patch.ts).
 import type { IdDefaults, LeftOutDefault, LeftOutReason, PodDefaults, SeccompDefault } from './model.js';
 import { CONTAINER_LISTS, containersOf, type ContainerList, type ContainerRef } from './pod-containers.js';
-import { withMembers } from './object-copy.js';
+import { earlierPodIdentity, type PodIdentityField } from './earlier-injections.js';
+import { withMembers, withoutMembers } from './object-copy.js';
 import { applyUserNamespaceDefault } from './user-namespace-default.js';
 import { WarningList, type ReasonedWarnings } from './warning-reasons.js';
 import { isJsonObject, type JsonObject } from '../foundation/json-object.js';
@@ -32,6 +33,11 @@ export interface SpecHardening {
   readonly warnings: ReasonedWarnings;
   /** Defaults left out of containers that asked for privilege, root or the node (also in warnings). */
   readonly leftOut: readonly LeftOutDefault[];
+  /**
+   * Pod-level fields an earlier call of the webhook added that this one removed, having set them on
+   * the containers instead (reinvocation after another webhook changed the Pod); usually empty.
+   */
+  readonly movedFromPod: readonly PodIdentityField[];
 }
 
 export interface HardeningSettings {
@@ -137,12 +143,13 @@ function stanceOf(sc: JsonObject, container: JsonObject, psc: JsonObject, nodeUs
   return HARDEN_ALL;
 }
 
-/** Every container object of the listed kinds; garbage is reported once and skipped. */
-function collectContainers(spec: JsonObject, lists: readonly ContainerList[], specPath: string, defaults: PodDefaults, warnings: WarningList): ContainerEntry[] {
+/**
+ * Every container object of the listed kinds; garbage is reported once and skipped. Stances are
+ * judged against `psc`, the Pod's securityContext as the Pod asked for it.
+ */
+function collectContainers(spec: JsonObject, lists: readonly ContainerList[], specPath: string, defaults: PodDefaults, warnings: WarningList, psc: JsonObject): ContainerEntry[] {
   const refs = containersOf(spec, lists, (problem) => warnings.add('unreadable-pod-field', `${specPath}.${problem}`));
   const entries: ContainerEntry[] = new Array(refs.length);
-  const rawPsc = spec['securityContext'];
-  const psc: JsonObject = isJsonObject(rawPsc) ? rawPsc : {};
   const nodeUse = nodeUseOf(spec);
   for (let i = 0; i < refs.length; i++) {
     const ref = refs[i]!;
@@ -156,7 +163,7 @@ function collectContainers(spec: JsonObject, lists: readonly ContainerList[], sp
   return entries;
 }
 
-type IdentityField = 'runAsUser' | 'runAsGroup' | 'runAsNonRoot';
+type IdentityField = PodIdentityField;
 
 const LEFT_OUT_BECAUSE: Record<LeftOutReason, (many: boolean) => string> = {
   privileged: (many) => `${many ? 'are' : 'is'} privileged and keep${many ? '' : 's'} the user, group and capabilities ${many ? 'they ask' : 'it asks'} for`,
@@ -344,20 +351,92 @@ function hardenContainers(
   return replaced;
 }
 
+/** Number-neutral: several containers are named in one group. */
+const MUST_NOT_INHERIT_BECAUSE: Record<LeftOutReason, string> = {
+  privileged: 'privileged',
+  usesNode: 'using the node',
+  addsCapabilities: 'adding capabilities without a user of its own',
+  runsAsRoot: 'running as UID 0',
+};
+
+/**
+ * Why a container must not inherit a Pod-level `field` that it leaves unset (the never-break rules:
+ * it keeps its image's user, or runs as root and would be refused by runAsNonRoot: true), or null.
+ */
+function mustNotInherit(entry: ContainerEntry, field: IdentityField, podRunAsUser: unknown): LeftOutReason | null {
+  const sc = entry.securityContext;
+  if (sc === null || !isUnset(sc[field])) return null;
+  if (entry.stance.keepsIdentity !== null) return entry.stance.keepsIdentity;
+  return field === 'runAsNonRoot' && (sc['runAsUser'] ?? podRunAsUser) === 0 ? 'runsAsRoot' : null;
+}
+
+interface PodLevelMove {
+  readonly fields: readonly PodIdentityField[];
+  /** Each container that must not inherit one of `fields`, with the first reason found. */
+  readonly blockers: readonly { readonly name: string; readonly reason: LeftOutReason }[];
+}
+
+const NO_MOVE: PodLevelMove = { fields: [], blockers: [] };
+
+/**
+ * Which of the Pod-level fields an earlier call of ours added (`ours`) now reach a container that
+ * must not inherit them: a later webhook added or changed a container after that call. None when
+ * some container's securityContext is unreadable: it could not be given the values instead.
+ */
+function planMove(ours: ReadonlySet<PodIdentityField>, entries: readonly ContainerEntry[], podRunAsUser: unknown): PodLevelMove {
+  if (ours.size === 0 || entries.some((entry) => entry.securityContext === null)) return NO_MOVE;
+  const fields: PodIdentityField[] = [];
+  const blockers = new Map<ContainerEntry, LeftOutReason>();
+  for (const field of ours) {
+    let reaches = false;
+    for (const entry of entries) {
+      const reason = mustNotInherit(entry, field, podRunAsUser);
+      if (reason === null) continue;
+      reaches = true;
+      if (!blockers.has(entry)) blockers.set(entry, reason);
+    }
+    if (reaches) fields.push(field);
+  }
+  return fields.length === 0 ? NO_MOVE : { fields, blockers: [...blockers].map(([entry, reason]) => ({ name: entry.name, reason })) };
+}
+
+function moveWarning(move: PodLevelMove, specPath: string): string {
+  const byReason = new Map<LeftOutReason, string[]>();
+  for (const { name, reason } of move.blockers) {
+    let names = byReason.get(reason);
+    if (names === undefined) byReason.set(reason, (names = []));
+    names.push(`"${name}"`);
+  }
+  const reached = [...byReason].map(([reason, names]) => `${names.length > 1 ? 'containers' : 'container'} ${listNames(names)} (${MUST_NOT_INHERIT_BECAUSE[reason]})`);
+  const many = move.fields.length > 1;
+  return (
+    `${specPath}.securityContext: ${move.fields.join(', ')}, added by an earlier call of this webhook, moved from the Pod to each container that does not set ${many ? 'them' : 'it'}, ` +
+    `so that ${many ? 'they do' : 'it does'} not reach ${reached.join(' or ')}: the Pod changed after it was hardened (another webhook added or changed a container)`
+  );
+}
+
 /** Pod-level and container-level defaults for a new Pod (or a Pod template). */
 export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): SpecHardening {
   const { defaults, ids, specPath } = settings;
   const injections: Injection[] = [];
   const warnings = new WarningList();
   const notes = newNotes();
-  const entries = collectContainers(spec, CONTAINER_LISTS, specPath, defaults, warnings);
+  const rawPsc = spec['securityContext'];
+  const podScUsable = isUnset(rawPsc) || isJsonObject(rawPsc);
+  const receivedPsc: JsonObject = isJsonObject(rawPsc) ? rawPsc : {};
+  // On reinvocation, what an earlier call of ours put at Pod level is not what the Pod asked for:
+  // containers are judged without it (a sidecar added since that adds capabilities has no user of its own).
+  const ours = earlierPodIdentity(receivedPsc, settings.annotations, ids, defaults);
+  const entries = collectContainers(spec, CONTAINER_LISTS, specPath, defaults, warnings, ours.size === 0 ? receivedPsc : withoutMembers(receivedPsc, ours));
   // A pod-level value reaches every container that does not set the field itself.
   const reachesKeeper = (field: IdentityField): boolean =>
     entries.some((entry) => entry.stance.keepsIdentity !== null && isUnset(entry.securityContext?.[field]));
-
-  const rawPsc = spec['securityContext'];
-  const podScUsable = isUnset(rawPsc) || isJsonObject(rawPsc);
-  const psc: JsonObject = isJsonObject(rawPsc) ? rawPsc : {};
+  // Our own values that now reach a container that must not inherit them leave the Pod level; the
+  // rules below then set them per container, as for a Pod that had that container from the start.
+  const move = planMove(ours, entries, receivedPsc['runAsUser']);
+  const psc = move.fields.length === 0 ? receivedPsc : withoutMembers(receivedPsc, move.fields);
+  const base = move.fields.length === 0 ? spec : withMembers(spec, { securityContext: psc });
+  if (move.fields.length > 0) warnings.add('reinvocation-moved-to-containers', moveWarning(move, specPath));
   if (!podScUsable) warnings.add('unreadable-pod-field', `${specPath}.securityContext is not an object; no pod-level defaults were added`);
   const podAdds: JsonObject = {};
   const add = (field: string, value: unknown): void => {
@@ -390,7 +469,8 @@ export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): Sp
       else if (clashes.length === 0) add('runAsNonRoot', true);
       else {
         perContainerRunAsNonRoot = true;
-        warnings.add(
+        // Taken off the Pod level again: the warning about the move says why.
+        if (!move.fields.includes('runAsNonRoot')) warnings.add(
           'container-runs-as-root',
           `${specPath}.securityContext.runAsNonRoot: true not added because ${clashes.join(' and ')}; it was set on the other containers instead`,
         );
@@ -408,7 +488,9 @@ export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): Sp
     }
   }
 
-  const moved = [...perContainerIds, ...(perContainerRunAsNonRoot && reachesKeeper('runAsNonRoot') ? ['runAsNonRoot'] : [])];
+  const moved = [...perContainerIds, ...(perContainerRunAsNonRoot && reachesKeeper('runAsNonRoot') ? (['runAsNonRoot'] as const) : [])].filter(
+    (field) => !move.fields.includes(field),
+  );
   if (moved.length > 0 && entries.some((entry) => entry.securityContext !== null && entry.stance.keepsIdentity === null)) {
     warnings.add('moved-to-containers', `${specPath}.securityContext: ${moved.join(', ')} set on each container instead of the Pod, so that they do not reach the containers that keep their own`);
   }
@@ -420,7 +502,7 @@ export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): Sp
     podSecurityContext: psc,
   };
   const replaced = hardenContainers(entries, settings, plan, injections, warnings, notes);
-  let hardened = assembleSpec(spec, Object.keys(podAdds).length > 0 ? podAdds : null, replaced);
+  let hardened = assembleSpec(base, Object.keys(podAdds).length > 0 ? podAdds : null, replaced);
   if (defaults.hostUsers === false) {
     const userNamespace = applyUserNamespaceDefault(spec, hardened, specPath);
     hardened = userNamespace.spec;
@@ -428,7 +510,7 @@ export function hardenPodSpec(spec: JsonObject, settings: HardeningSettings): Sp
     if (userNamespace.warning !== null) warnings.add('user-namespace-not-added', userNamespace.warning);
   }
   addGroupedWarnings(warnings, notes, specPath);
-  return { spec: hardened, injections, warnings, leftOut: notes.leftOut };
+  return { spec: hardened, injections, warnings, leftOut: notes.leftOut, movedFromPod: move.fields };
 }
 
 /**
@@ -440,11 +522,11 @@ export function hardenNewEphemeralContainers(spec: JsonObject, settings: Hardeni
   const injections: Injection[] = [];
   const warnings = new WarningList();
   const notes = newNotes();
-  const entries = collectContainers(spec, ['ephemeralContainers'], settings.specPath, settings.defaults, warnings).filter(
-    (entry) => !existingNames.has(entry.name),
-  );
   const rawPsc = spec['securityContext'];
   const psc: JsonObject = isJsonObject(rawPsc) ? rawPsc : {};
+  const entries = collectContainers(spec, ['ephemeralContainers'], settings.specPath, settings.defaults, warnings, psc).filter(
+    (entry) => !existingNames.has(entry.name),
+  );
   const plan: ContainerPlan = {
     perContainerRunAsNonRoot: false,
     perContainerIds: new Set(),
@@ -454,5 +536,5 @@ export function hardenNewEphemeralContainers(spec: JsonObject, settings: Hardeni
   };
   const replaced = hardenContainers(entries, settings, plan, injections, warnings, notes);
   addGroupedWarnings(warnings, notes, settings.specPath);
-  return { spec: assembleSpec(spec, null, replaced), injections, warnings, leftOut: notes.leftOut };
+  return { spec: assembleSpec(spec, null, replaced), injections, warnings, leftOut: notes.leftOut, movedFromPod: [] };
 }

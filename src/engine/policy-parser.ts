@@ -231,7 +231,8 @@ function readDefaults(errors: PolicyErrorList, warnings: string[], spec: JsonObj
   };
 }
 
-function readSelector(errors: PolicyErrorList, value: unknown, path: string): LabelSelector | undefined {
+/** A metav1.LabelSelector, validated as the API server would, every mistake recorded at its path. */
+export function readSelector(errors: PolicyErrorList, value: unknown, path: string): LabelSelector | undefined {
   const map = errors.map(value, path, 'matchLabels and/or matchExpressions');
   if (map === null) return undefined;
   errors.rejectUnknownFields(map, path, ['matchLabels', 'matchExpressions']);

@@ -29,6 +29,11 @@ export const WARNING_REASONS = [
   'kept-requested-privileges',
   /** Pod-level IDs or runAsNonRoot set on each container instead, so they do not reach the ones that keep their own. */
   'moved-to-containers',
+  /**
+   * Reinvocation: Pod-level IDs or runAsNonRoot that an earlier call added were moved to the
+   * containers, because a container added or changed since (another webhook's sidecar) must not inherit them.
+   */
+  'reinvocation-moved-to-containers',
   /** The namespace's uid-range/gid-range annotation was ignored (and the fallback used instead). */
   'namespace-range-annotation-ignored',
   /** The webhook could not judge the request and admitted it unhardened (failure policy open). */

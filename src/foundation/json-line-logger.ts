@@ -17,14 +17,34 @@ export interface JsonLineLoggerOptions {
   readonly write: (lines: string) => unknown;
   /** Wall-clock milliseconds for the timestamp field. */
   readonly now: () => number;
+  /** The timestamp field's name: "timestamp" (serve's lines), or "time" (the allocator process's). */
+  readonly timeKey?: 'timestamp' | 'time';
+  /** Fields every line carries after level, message and the timestamp (a process's identity). */
+  readonly fields?: LogFields;
 }
 
-/** Keys the line itself sets; a field with one of these names is kept under "field.<name>". */
-const RESERVED_KEYS = new Set(['level', 'message', 'timestamp']);
+/** What every line of one logger starts with, and the keys a field may not take over. */
+interface LineHead {
+  readonly timeKey: string;
+  /** The constant fields as JSON members, "" or `,"identity":"a"`. */
+  readonly constant: string;
+  /** Keys the line itself sets; a field with one of these names is kept under "field.<name>". */
+  readonly reserved: ReadonlySet<string>;
+}
 
-function needsRewrite(fields: LogFields): boolean {
+function lineHead(options: JsonLineLoggerOptions): LineHead {
+  const timeKey = options.timeKey ?? 'timestamp';
+  const constant = options.fields === undefined ? '{}' : JSON.stringify(options.fields);
+  return {
+    timeKey,
+    constant: constant.length > 2 ? `,${constant.slice(1, -1)}` : '',
+    reserved: new Set(['level', 'message', timeKey, ...Object.keys(options.fields ?? {})]),
+  };
+}
+
+function needsRewrite(fields: LogFields, reserved: ReadonlySet<string>): boolean {
   for (const key in fields) {
-    if (RESERVED_KEYS.has(key)) return true;
+    if (reserved.has(key)) return true;
     const value = fields[key];
     if (value instanceof Error) return true;
   }
@@ -32,11 +52,11 @@ function needsRewrite(fields: LogFields): boolean {
 }
 
 // JSON.stringify turns an Error into {}; the message is what a reader needs.
-function rewriteFields(fields: LogFields): LogFields {
+function rewriteFields(fields: LogFields, reserved: ReadonlySet<string>): LogFields {
   const result: LogFields = {};
   for (const key in fields) {
     const value = fields[key];
-    result[RESERVED_KEYS.has(key) ? `field.${key}` : key] = value instanceof Error ? value.message : value;
+    result[reserved.has(key) ? `field.${key}` : key] = value instanceof Error ? value.message : value;
   }
   return result;
 }
@@ -59,13 +79,13 @@ interface LineInfo {
   [MESSAGE]?: string;
 }
 
-function formatLine(info: LineInfo, now: () => number): string {
-  const head = `{"level":"${info.level}","message":${JSON.stringify(String(info.message))},"timestamp":"${new Date(now()).toISOString()}"`;
+function formatLine(info: LineInfo, now: () => number, line: LineHead): string {
+  const head = `{"level":"${info.level}","message":${JSON.stringify(String(info.message))},"${line.timeKey}":"${new Date(now()).toISOString()}"${line.constant}`;
   const fields = info[FIELDS];
   if (fields === undefined) return `${head}}`;
   let body: string;
   try {
-    body = JSON.stringify(needsRewrite(fields) ? rewriteFields(fields) : fields);
+    body = JSON.stringify(needsRewrite(fields, line.reserved) ? rewriteFields(fields, line.reserved) : fields);
   } catch (error) {
     body = JSON.stringify({ logError: unserializable(error) });
   }
@@ -102,9 +122,10 @@ function turnBatchingStream(write: (lines: string) => unknown): Writable {
 }
 
 /**
- * A winston logger writing one JSON object per line: {"level","message","timestamp", ...fields}.
- * Never throws: fields that cannot be serialized (a cycle, a BigInt) are replaced by a note
- * saying so; a field named level, message or timestamp is kept as "field.<name>".
+ * A winston logger writing one JSON object per line: {"level","message","timestamp", ...constant
+ * fields, ...fields}. Never throws: fields that cannot be serialized (a cycle, a BigInt) are
+ * replaced by a note saying so; a field named level, message, timestamp or like a constant field
+ * is kept as "field.<name>".
  *
  * Lines are written once per event-loop turn, not one by one: process.stdout is a synchronous
  * write(2) for files and pipes on Linux, and under load one write per admission cost about as much
@@ -114,8 +135,9 @@ function turnBatchingStream(write: (lines: string) => unknown): Writable {
  */
 export function createJsonLineLogger(options: JsonLineLoggerOptions): Logger {
   const { now } = options;
+  const head = lineHead(options);
   const lineFormat = winston.format((info) => {
-    (info as LineInfo)[MESSAGE] = formatLine(info as LineInfo, now);
+    (info as LineInfo)[MESSAGE] = formatLine(info as LineInfo, now, head);
     return info;
   });
   const logger = winston.createLogger({

@@ -70,8 +70,9 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   };
   new Counter({
     name: 'secure_defaults_admission_requests_total',
-    help: 'Admission requests answered, by endpoint, operation and result.',
-    labelNames: ['endpoint', 'operation', 'result'] as const,
+    help: 'Admission requests answered, by webhook endpoint (mutate, validate-policy), operation and result.',
+    // Not `endpoint`: the Prometheus Operator sets that on every scraped series (the Service port's name).
+    labelNames: ['webhook_endpoint', 'operation', 'result'] as const,
     registers,
     collect() {
       requestCounts.publish(this);
@@ -80,7 +81,7 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   const latency = new Histogram({
     name: 'secure_defaults_admission_duration_seconds',
     help: 'Time from reading an admission request to sending the answer.',
-    labelNames: ['endpoint', 'operation'] as const,
+    labelNames: ['webhook_endpoint', 'operation'] as const,
     // Up to the longest webhook timeout the API server allows (30 s), so p99 near the timeout can be seen.
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers,
@@ -106,11 +107,13 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   });
   // Namespaces are opted in one by one and reasons are a fixed set (Violation.reason), so the
   // series stay few; a JSON pair is the key, as namespace names may hold any character but "/".
+  // The Pod's namespace is `resource_namespace` (as Kyverno names it): Prometheus gives every
+  // scraped series the target's own `namespace`, which would win and rename ours exported_namespace.
   const wouldDenyCounts = new LabelledCounts<string>();
   new Counter({
     name: 'secure_defaults_would_deny_total',
-    help: 'Violations that enforce mode would have refused, in namespaces whose rule is in warn mode (the Pods were admitted), by namespace and reason.',
-    labelNames: ['namespace', 'reason'] as const,
+    help: 'Violations that enforce mode would have refused, in namespaces whose rule is in warn mode (the Pods were admitted), by the Pod\'s namespace (resource_namespace) and reason.',
+    labelNames: ['resource_namespace', 'reason'] as const,
     registers,
     collect() {
       wouldDenyCounts.publish(this);
@@ -157,8 +160,8 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
   return {
     observeAdmission(endpoint, rawOperation, result, seconds) {
       const operation = operationLabel(rawOperation);
-      requestCounts.add(requestKey(endpoint, operation, result), () => ({ endpoint, operation, result }), 1);
-      latency.observe({ endpoint, operation }, seconds);
+      requestCounts.add(requestKey(endpoint, operation, result), () => ({ webhook_endpoint: endpoint, operation, result }), 1);
+      latency.observe({ webhook_endpoint: endpoint, operation }, seconds);
     },
     countInjected(paths) {
       for (const path of paths) {
@@ -167,7 +170,7 @@ export function createWebhookMetrics(registry: Registry): WebhookMetrics {
       }
     },
     countWouldDeny(namespace, reasons) {
-      for (const reason of reasons) wouldDenyCounts.add(JSON.stringify([namespace, reason]), () => ({ namespace, reason }), 1);
+      for (const reason of reasons) wouldDenyCounts.add(JSON.stringify([namespace, reason]), () => ({ resource_namespace: namespace, reason }), 1);
     },
     setPolicyGeneration: (value) => generation.set(value),
     countPolicyReloadError: () => reloadErrors.inc(),

@@ -43,6 +43,17 @@ const FIXTURES: ReadonlyArray<readonly [string, Fixture]> = [
     ['privileged-container', 'allowPrivilegeEscalation: false not added to container "app" because it is privileged'],
     ['kept-requested-privileges', 'container "app" is privileged and keeps'],
   ] }],
+  ['a privileged sidecar added after an earlier call put the IDs at Pod level (reinvocation)', {
+    pod: podOf(
+      { securityContext: { runAsUser: 10000, runAsGroup: 10000, runAsNonRoot: true }, containers: [app({ allowPrivilegeEscalation: false }), app({ privileged: true }, 'mesh')] },
+      { name: 'p', annotations: { 'secure-defaults.io/injected': 'pod: runAsUser, runAsGroup, runAsNonRoot; containers: allowPrivilegeEscalation (1)' } },
+    ),
+    warnings: [
+      ['reinvocation-moved-to-containers', 'runAsUser, runAsGroup, runAsNonRoot, added by an earlier call of this webhook, moved from the Pod to each container that does not set them, so that they do not reach container "mesh" (privileged)'],
+      ['privileged-container', 'allowPrivilegeEscalation: false not added to container "mesh" because it is privileged'],
+      ['kept-requested-privileges', 'container "mesh" is privileged and keeps'],
+    ],
+  }],
   ['two privileged containers, grouped', { pod: podOf({ containers: [app({ privileged: true }, 'a'), app({ privileged: true }, 'b')] }), warnings: [
     ['privileged-container', 'to containers "a", "b" because they are privileged'],
     ['kept-requested-privileges', 'containers "a", "b" are privileged'],

@@ -9,6 +9,7 @@ import { registerAuditCommand } from '../../src/cli/commands/audit.js';
 import { createCliProgram } from '../../src/cli/program.js';
 import { POLICY_HEADER } from '../engine/engine-fixtures.js';
 import { deployment, FakeClusterReader, ns, owned, type FakeCluster } from './fake-cluster-reader.js';
+import type { JsonObject } from '../../src/foundation/json-object.js';
 
 const OPT_IN = { 'secure-defaults.io/inject': 'enabled' };
 const policyYaml = (mode: string) => `${POLICY_HEADER}spec:
@@ -49,8 +50,26 @@ function cluster(mode = 'fill'): FakeCluster {
       Job: [cronJob],
     },
     configMaps: { 'secure-defaults/secure-defaults-policy': { 'policy.yaml': policyYaml(mode) } },
+    mutatingWebhookConfigurations: { 'secure-defaults': webhookConfiguration() },
   };
 }
+
+/** The chart's MutatingWebhookConfiguration, reduced to what the audit reads, with webhook.objectSelector set to `objectSelector`. */
+function webhookConfiguration(objectSelector?: unknown): JsonObject {
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: { name: 'secure-defaults' },
+    webhooks: [{ name: 'pods.secure-defaults.io', namespaceSelector: { matchLabels: OPT_IN }, ...(objectSelector === undefined ? {} : { objectSelector }) }],
+  };
+}
+
+function withSelector(objectSelector: unknown, fake: FakeCluster = cluster()): FakeCluster {
+  return { ...fake, mutatingWebhookConfigurations: { 'secure-defaults': webhookConfiguration(objectSelector) } };
+}
+
+type Workload = { name: string; verdict: string; skipped: string | null; patch: unknown[] };
+const workloadsOf = (stdout: string, namespace: string): Workload[] => JSON.parse(stdout).namespaces.find((n: { name: string }) => n.name === namespace).workloads;
 
 async function audit(args: readonly string[], fake: FakeCluster = cluster(), io: { stderrIsTerminal?: boolean } = {}) {
   let stdout = '';
@@ -219,6 +238,102 @@ describe('secure-defaults audit', () => {
       const [verb, name] = event.split(' ');
       return names.indexOf(name!) * 2 + (verb === 'report' ? 1 : 0);
     }
+  });
+
+  describe('the webhook configuration\'s objectSelector: Pods it does not match are never sent', () => {
+    // team-a's workloads: Deployment web (template labels app=web), Deployment iis (app=iis),
+    // CronJob nightly and Pods db-0 and debug (no labels).
+    test('a workload whose Pod template labels do not match is reported not sent, with why; the others are judged as before', async () => {
+      const run = await audit(['-o', 'json'], withSelector({ matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['web'] }] }));
+      expect(run.stderr).toBe('');
+      const report = JSON.parse(run.stdout);
+      expect(report.objectSelector).toBe('app notin (web)');
+      const byName = Object.fromEntries(workloadsOf(run.stdout, 'team-a').map((w) => [w.name, w]));
+      expect(byName['web']).toMatchObject({
+        verdict: 'excluded',
+        skipped: 'not sent to the webhook: objectSelector "app notin (web)" (MutatingWebhookConfiguration secure-defaults) does not match the Pod\'s labels',
+        patch: [],
+        injected: [],
+      });
+      // NotIn holds where the key is absent: the unlabelled Pods are still sent.
+      expect(Object.fromEntries(Object.entries(byName).map(([name, w]) => [name, w.verdict]))).toEqual({ web: 'excluded', iis: 'left-alone', 'db-0': 'hardened', debug: 'hardened', nightly: 'unchanged' });
+      expect(report.namespaces.find((n: { name: string }) => n.name === 'team-a').summary).toMatchObject({ workloads: 5, hardened: 2, excluded: 1 });
+      expect(report.summary).toMatchObject({ hardened: 3, excluded: 1 });
+    });
+
+    test('matchLabels: only labelled Pods are sent; the table says which selector and how many were not sent', async () => {
+      const run = await audit(['-o', 'wide'], withSelector({ matchLabels: { app: 'web' } }));
+      expect(run.stdout).toContain('the webhook is sent only Pods matching objectSelector "app=web"');
+      expect(run.stdout).toMatch(/Pod +debug +not sent \(objectSelector\) +fails: /);
+      expect(run.stdout).toMatch(/Deployment +web +hardened/);
+      expect(run.stdout).toContain('team-a: 5 workloads, 1 hardened, 4 not sent (objectSelector)');
+      expect(run.stdout).toMatch(/total: .*, 5 not sent \(objectSelector\)\n$/); // and tenant-new's api
+      // Not sent, so nothing would change: --fail-on change does not fail on them.
+      const allExcluded = await audit(['--fail-on', 'change'], withSelector({ matchLabels: { app: 'nothing-has-this' } }));
+      expect(allExcluded.code).toBe(0);
+    });
+
+    test('an empty objectSelector sends every Pod, as the chart\'s default {}', async () => {
+      const run = await audit(['-o', 'json'], withSelector({}));
+      expect(JSON.parse(run.stdout).objectSelector).toBeNull();
+      expect(workloadsOf(run.stdout, 'team-a').map((w) => w.verdict)).not.toContain('excluded');
+    });
+
+    test('a namespace not opted in stays "not opted in"; judged as if it were, its unmatched Pods are not sent', async () => {
+      const selector = withSelector({ matchExpressions: [{ key: 'app', operator: 'In', values: ['web'] }] });
+      expect(workloadsOf((await audit(['-o', 'json'], selector)).stdout, 'legacy').map((w) => w.verdict)).toEqual(['not-opted-in']);
+      expect(workloadsOf((await audit(['-o', 'json', '--assume-opted-in'], selector)).stdout, 'legacy').map((w) => w.verdict)).toEqual(['excluded']);
+    });
+
+    test('--object-selector judges with the given selector instead of the installed one', async () => {
+      const run = await audit(['-o', 'json', '--object-selector', '{matchExpressions: [{key: app, operator: Exists}]}'], withSelector({ matchLabels: { app: 'web' } }));
+      expect(run.stderr).toBe('');
+      const byName = Object.fromEntries(workloadsOf(run.stdout, 'team-a').map((w) => [w.name, w]));
+      expect(Object.fromEntries(Object.entries(byName).map(([name, w]) => [name, w.verdict]))).toEqual({ web: 'hardened', iis: 'left-alone', 'db-0': 'excluded', debug: 'excluded', nightly: 'excluded' });
+      expect(byName['debug']!.skipped).toContain('objectSelector "app" (--object-selector)');
+    });
+
+    test('an invalid selector is one error line naming the field path, exit 2, nothing written', async () => {
+      const installed = await audit(['-o', 'json'], withSelector({ matchExpressions: [{ key: 'app', operator: 'NotIn' }] }));
+      expect(installed.code).toBe(2);
+      expect(installed.stdout).toBe('');
+      expect(installed.stderr).toBe('error: MutatingWebhookConfiguration secure-defaults: webhooks[0].objectSelector.matchExpressions[0].values: required and non-empty with operator NotIn; list the label values to compare with\n');
+      const flag = await audit(['--object-selector', '{matchExpressions: [{key: app, operator: Matches}]}']);
+      expect(flag.code).toBe(2);
+      expect(flag.stderr).toMatch(/^error: --object-selector: objectSelector\.matchExpressions\[0\]\.operator: .*"In".*\n$/);
+      const notYaml = await audit(['--object-selector', '{matchLabels: [']);
+      expect(notYaml.code).toBe(2);
+      expect(notYaml.stderr).toMatch(/^error: --object-selector: not YAML or JSON .*\n$/);
+    });
+
+    test('which configuration: the chart\'s name from --policy-configmap, or --webhook-configuration', async () => {
+      const acme = cluster();
+      const renamed: FakeCluster = {
+        ...acme,
+        configMaps: { 'ops/acme-policy': acme.configMaps!['secure-defaults/secure-defaults-policy']! },
+        mutatingWebhookConfigurations: { acme: { ...webhookConfiguration({ matchLabels: { app: 'web' } }), metadata: { name: 'acme' } } },
+      };
+      const derived = await audit(['-o', 'json', '--policy-configmap', 'ops/acme-policy'], renamed);
+      expect(derived.stderr).toBe('');
+      expect(JSON.parse(derived.stdout).objectSelector).toBe('app=web');
+      const named = await audit(['-o', 'json', '--policy-configmap', 'ops/acme-policy', '--webhook-configuration', 'other'], renamed);
+      expect(named.stderr).toContain('note: no MutatingWebhookConfiguration other in the cluster');
+      expect(JSON.parse(named.stdout).objectSelector).toBeNull();
+    });
+
+    test('no such configuration: a note, every Pod judged; forbidden: a warning saying what to grant; no pod webhook: exit 2', async () => {
+      const missing = await audit(['-o', 'json'], { ...cluster(), mutatingWebhookConfigurations: {} });
+      expect(missing.code).toBe(0);
+      expect(missing.stderr).toMatch(/^note: no MutatingWebhookConfiguration secure-defaults in the cluster: judged as if it sent every Pod/);
+      const { ApiStatusError } = await import('../../src/cluster/kube-audit-reader.js');
+      const forbidden = new ApiStatusError(403, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/secure-defaults', 'forbidden');
+      const locked = await audit(['-o', 'json'], { ...cluster(), mutatingWebhookConfigurations: { 'secure-defaults': forbidden } });
+      expect(locked.code).toBe(0);
+      expect(locked.stderr).toMatch(/^warning: cannot read MutatingWebhookConfiguration secure-defaults \(forbidden\): its objectSelector is not applied.*audit ClusterRole.*--object-selector\n$/);
+      const other = await audit([], { ...cluster(), mutatingWebhookConfigurations: { 'secure-defaults': { webhooks: [{ name: 'sidecar.example.com' }] } } });
+      expect(other.code).toBe(2);
+      expect(other.stderr).toBe('error: MutatingWebhookConfiguration secure-defaults has no webhook named pods.secure-defaults.io (it has "sidecar.example.com"); --webhook-configuration NAME names the chart\'s\n');
+    });
   });
 
   test('a missing policy ConfigMap is one error line with exit 2', async () => {

@@ -8,6 +8,8 @@ export interface FakeCluster {
   /** By kind name ("Deployment"), every namespace's objects together (metadata.namespace says where). */
   readonly objects: Readonly<Record<string, readonly JsonObject[]>>;
   readonly configMaps?: Readonly<Record<string, Record<string, string>>>;
+  /** By name; an Error is thrown when read (a 403, say). */
+  readonly mutatingWebhookConfigurations?: Readonly<Record<string, JsonObject | Error>>;
 }
 
 export class FakeClusterReader implements AuditClusterReader {
@@ -28,6 +30,12 @@ export class FakeClusterReader implements AuditClusterReader {
 
   async configMapData(namespace: string, name: string): Promise<Record<string, string> | null> {
     return this.cluster.configMaps?.[`${namespace}/${name}`] ?? null;
+  }
+
+  async mutatingWebhookConfiguration(name: string): Promise<JsonObject | null> {
+    const found = this.cluster.mutatingWebhookConfigurations?.[name];
+    if (found instanceof Error) throw found;
+    return found ?? null;
   }
 }
 

@@ -8,7 +8,10 @@ import { readApiServerBenchConfig } from '../../bench/apiserver/apiserver-bench-
 import { admissionTimes, parsePrometheusText, sumOf } from '../../bench/apiserver/apiserver-metrics.js';
 import { clientPortsOf } from '../../bench/apiserver/connection-sampler.js';
 import { percentile, ratioOf, runFigures, withinTarget } from '../../bench/apiserver/create-summary.js';
-import { checkLoopbackTarget } from '../../bench/apiserver/pod-create-load.js';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { checkLoopbackTarget, runInterleavedCreates } from '../../bench/apiserver/pod-create-load.js';
+import { createLoopbackCertificate } from '../../bench/self-signed-certificate.js';
 import { answerSuffix, fixedPatchReply, readRecordedAnswer } from '../../bench/servers/fixed-patch-reply.js';
 
 type Json = Record<string, unknown>;
@@ -65,6 +68,15 @@ describe('configuration', () => {
     expect(result.config).toMatchObject({ setups: ['none', 'trivial', 'secure-defaults', 'policy'], concurrency: [1, 8, 32], dryRun: false, pinCpus: false, logLevel: 'info' });
     expect(result.config.durationSeconds).toBeLessThanOrEqual(300);
     expect(result.config.maxCreates).toBeLessThanOrEqual(50_000);
+  });
+
+  test('interleaving and the API server profile are off unless asked for; a profile needs whole seconds', () => {
+    const defaults = readApiServerBenchConfig({});
+    expect(defaults.ok && [defaults.config.interleave, defaults.config.profileDir]).toEqual([false, null]);
+    const asked = readApiServerBenchConfig({ BENCH_APISERVER_INTERLEAVE: '1', BENCH_APISERVER_PROFILE: 'profiles' });
+    expect(asked.ok && [asked.config.interleave, asked.config.profileDir]).toEqual([true, 'profiles']);
+    const tooShort = readApiServerBenchConfig({ BENCH_APISERVER_PROFILE: 'profiles', BENCH_APISERVER_DURATION: '0.5' });
+    expect(tooShort.ok ? [] : tooShort.errors).toEqual([expect.stringContaining('BENCH_APISERVER_PROFILE: the API server profiles whole seconds')]);
   });
 
   test('replay without secure-defaults is refused: there would be no answer to replay', () => {
@@ -144,6 +156,46 @@ describe('load target', () => {
   });
   test('https://127.0.0.1 is allowed', () => {
     expect(() => checkLoopbackTarget(new URL('https://127.0.0.1:6443/api/v1/namespaces/x/pods'))).not.toThrow();
+  });
+});
+
+describe('interleaved one-client creates', () => {
+  test('take the setups in turn, reversed every other pass, one request at a time; each tallied on its own', async () => {
+    const certificate = await createLoopbackCertificate();
+    const seen: string[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const server = createServer({ cert: certificate.certPem, key: certificate.keyPem }, (req, res) => {
+      inFlight += 1;
+      mostInFlight = Math.max(mostInFlight, inFlight);
+      seen.push(req.url ?? '');
+      req.resume();
+      req.on('end', () => {
+        // The third namespace refuses its second create: a failure counts against it alone.
+        const refused = req.url === '/c' && seen.filter((url) => url === '/c').length === 2;
+        setTimeout(() => {
+          inFlight -= 1;
+          res.writeHead(refused ? 409 : 201).end(refused ? 'conflict' : '{}');
+        }, req.url === '/b' ? 100 : 1);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const urls = ['/a', '/b', '/c'].map((path) => new URL(`https://127.0.0.1:${port}${path}`));
+      const credentials = { caPem: certificate.certPem, certPem: certificate.certPem, keyPem: certificate.keyPem };
+      const results = await runInterleavedCreates({ urls, body: Buffer.from('{}'), credentials, maxRequestsPerUrl: 3, maxDurationMs: 30_000, requestTimeoutMs: 5_000 });
+      expect(seen).toEqual(['/a', '/b', '/c', '/c', '/b', '/a', '/a', '/b', '/c']);
+      expect(mostInFlight).toBe(1);
+      expect(results.map((result) => [result.created, result.failed])).toEqual([[3, 0], [3, 0], [2, 1]]);
+      expect(results[2]!.firstFailure).toContain('HTTP 409');
+      // Each setup's time is its own requests': the slow one is slower, whatever came around it.
+      expect(results[1]!.elapsedMs).toBeGreaterThanOrEqual(295);
+      expect(results[1]!.elapsedMs).toBeGreaterThan(results[0]!.elapsedMs);
+      expect(results[0]!.connectionsOpened).toBe(1);
+    } finally {
+      server.close();
+    }
   });
 });
 

@@ -319,7 +319,7 @@ describe('helm chart charts/secure-defaults', () => {
       expect(defaults.filter((m) => String(m['metadata']['name']).endsWith('-auditor'))).toEqual([]);
     });
 
-    test('grants get/list on exactly what `secure-defaults audit` lists, and get on the policy ConfigMap by name', async () => {
+    test('grants get/list on exactly what `secure-defaults audit` lists, and get on the policy ConfigMap and the webhook configuration by name', async () => {
       const rendered = await renderChart({ namespace: NAMESPACE, set: ['auditRole.create=true'] });
       const role = rendered.find((m) => m['kind'] === 'ClusterRole' && m['metadata']['name'] === 'sd-secure-defaults-auditor');
       expect(role).toBeDefined();
@@ -336,6 +336,7 @@ describe('helm chart charts/secure-defaults', () => {
       const expected = new Map<string, string[]>([['/namespaces', ['get', 'list']]]);
       for (const kind of AUDITED_KINDS) expected.set(`${kind.apiVersion.includes('/') ? kind.apiVersion.split('/')[0] : ''}/${kind.resource}`, ['get', 'list']);
       expected.set(`/configmaps:${findOne(rendered, 'ConfigMap')['metadata']['name']}`, ['get']);
+      expected.set(`admissionregistration.k8s.io/mutatingwebhookconfigurations:${findOne(rendered, 'MutatingWebhookConfiguration')['metadata']['name']}`, ['get']);
       expect(Object.fromEntries(granted)).toEqual(Object.fromEntries(expected));
       expect(rendered.filter((m) => m['metadata']['name'] === 'sd-secure-defaults-auditor' && m['kind'] === 'ClusterRoleBinding')).toEqual([]);
     });

@@ -172,9 +172,14 @@ describe('the checker', () => {
   test('the webhook exports what the issue asks for, with its labels', () => {
     expect([...(exported.get('secure_defaults_build_info') ?? [])].sort()).toEqual(['node', 'version']);
     expect([...(exported.get('secure_defaults_warnings_total') ?? [])]).toEqual(['reason']);
-    expect([...(exported.get('secure_defaults_admission_requests_total') ?? [])].sort()).toEqual(['endpoint', 'operation', 'result']);
+    expect([...(exported.get('secure_defaults_admission_requests_total') ?? [])].sort()).toEqual(['operation', 'result', 'webhook_endpoint']);
     expect(exported.has('secure_defaults_tls_certificate_expiry_timestamp_seconds')).toBe(true);
-    expect([...(exported.get('secure_defaults_would_deny_total') ?? [])].sort()).toEqual(['namespace', 'reason']);
+    expect([...(exported.get('secure_defaults_would_deny_total') ?? [])].sort()).toEqual(['reason', 'resource_namespace']);
+  });
+
+  test('no exported label is one Prometheus sets on the target: the target\'s would win, ours would become exported_<label>', () => {
+    const clashes = [...exported].flatMap(([metric, labels]) => [...labels].filter((label) => TARGET_LABELS.has(label)).map((label) => `${metric}{${label}}`));
+    expect(clashes).toEqual([]);
   });
 });
 

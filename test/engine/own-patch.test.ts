@@ -32,6 +32,16 @@ describe('checkOwnPatch', () => {
     expect(checkOwnPatch(pod, given).problems).toEqual(problems);
   });
 
+  it.each([
+    ['a removal it reports', { patch: [{ op: 'remove', path: '/spec/securityContext/runAsUser' }, { op: 'add', path: '/spec/containers/0/securityContext/runAsUser', value: 10 }], removed: ['spec.securityContext.runAsUser'] }, []],
+    ['a removal it does not report', { patch: [{ op: 'remove', path: '/spec/securityContext/runAsUser' }, { op: 'add', path: '/spec/containers/0/securityContext/runAsUser', value: 10 }], removed: [] }, ['/spec/securityContext changed but is not among the reported paths', '/spec/securityContext/runAsUser was removed but is not among the reported removed paths']],
+    ['a removal it reports but does not make', { patch: [{ op: 'add', path: '/spec/containers/0/securityContext/runAsUser', value: 10 }], removed: ['spec.securityContext.runAsUser'] }, ['/spec/securityContext/runAsUser is reported as removed but is still set']],
+  ] as const)('reinvocation: %s', (_label, { patch, removed }, problems) => {
+    const hardened = { metadata: { name: 'p', annotations: { 'secure-defaults.io/injected': 'pod: runAsUser' } }, spec: { securityContext: { runAsUser: 10 }, containers: [{ name: 'app', securityContext: {} }] } };
+    const given = { patch: [...patch] as Operation[], injected: ['spec.containers[0].securityContext.runAsUser'], removed: [...removed], warnings: [] };
+    expect(checkOwnPatch(hardened, given).problems).toEqual(problems);
+  });
+
   it('refuses an annotation in a review that cannot change metadata', () => {
     const given = decision([annotate, runAsNonRoot], ['spec.containers[0].securityContext.runAsNonRoot']);
     expect(checkOwnPatch(pod, given, false).problems).toEqual([`${INJECTED_POINTER} changed but is not among the reported paths`, 'the annotation changed in a review that cannot change metadata']);

@@ -1,7 +1,7 @@
 // What the webhook's own patch must be, checked on its own terms rather than against a diff a
 // library computes: it applies to the object as received, it touches only the paths the decision
-// reports (its `injected` list, and the audit annotation that summarizes that list), and every
-// path it reports really is added.
+// reports (its `injected` list, its `removed` list on a reinvocation, and the audit annotation that
+// summarizes them), and every path it reports really is added (or removed).
 import { INJECTED_ANNOTATION, type Operation } from '../../src/engine/index.js';
 import { applyPatch } from './engine-fixtures.js';
 import { leaves, valueAt } from './json-leaves.js';
@@ -56,7 +56,7 @@ export interface OwnPatchVerdict {
  */
 export function checkOwnPatch(
   object: Record<string, unknown>,
-  decision: { readonly patch: readonly Operation[]; readonly injected: readonly string[]; readonly warnings: readonly string[] },
+  decision: { readonly patch: readonly Operation[]; readonly injected: readonly string[]; readonly removed?: readonly string[]; readonly warnings: readonly string[] },
   annotates = true,
 ): OwnPatchVerdict {
   let out: Record<string, unknown>;
@@ -67,9 +67,12 @@ export function checkOwnPatch(
   }
   const problems: string[] = [];
   const reported = decision.injected.map(pointerOf);
+  const removed = (decision.removed ?? []).map(pointerOf);
   for (const [pointer, value] of leaves(out)) {
     if (JSON.stringify(valueAt(object, pointer)) === JSON.stringify(value)) continue;
     if ((annotates && pointer === INJECTED_POINTER) || reported.some((root) => isAtOrUnder(pointer, root))) continue;
+    // What a reported removal leaves behind: the map it emptied.
+    if (JSON.stringify(value) === '{}' && removed.some((root) => isAtOrUnder(root, pointer))) continue;
     problems.push(`${pointer} changed but is not among the reported paths`);
   }
   for (const [path, pointer] of decision.injected.map((p) => [p, pointerOf(p)] as const)) {
@@ -78,9 +81,17 @@ export function checkOwnPatch(
     // A list (capabilities.drop) may grow; anything else reported must have been unset.
     else if (before !== undefined && before !== null && !Array.isArray(before)) problems.push(`${path} is reported as added but was already set`);
   }
+  for (const [pointer] of leaves(object)) {
+    if (valueAt(out, pointer) !== undefined || (annotates && pointer === INJECTED_POINTER)) continue;
+    if (!removed.some((root) => isAtOrUnder(pointer, root))) problems.push(`${pointer} was removed but is not among the reported removed paths`);
+  }
+  for (const pointer of removed) {
+    if (valueAt(object, pointer) === undefined) problems.push(`${pointer} is reported as removed but was not set`);
+    if (valueAt(out, pointer) !== undefined) problems.push(`${pointer} is reported as removed but is still set`);
+  }
   const annotationBefore = valueAt(object, INJECTED_POINTER);
   const annotation = valueAt(out, INJECTED_POINTER);
-  if (decision.injected.length === 0) {
+  if (decision.injected.length === 0 && removed.length === 0) {
     if (decision.patch.length > 0) problems.push('a patch with nothing reported as injected');
   } else if (!annotates) {
     if (JSON.stringify(annotation) !== JSON.stringify(annotationBefore)) problems.push('the annotation changed in a review that cannot change metadata');

@@ -23,18 +23,18 @@ describe('webhook metrics', () => {
     metrics.observeAdmission('mutate', '', 'invalid', 0);
     metrics.observeAdmission('validate-policy', 'UPDATE', 'allowed', 0.01);
     const expected = [
-      'secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="patched"} 3',
-      'secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="skipped"} 1',
-      'secure_defaults_admission_requests_total{endpoint="mutate",operation="unknown",result="invalid"} 1',
-      'secure_defaults_admission_requests_total{endpoint="validate-policy",operation="UPDATE",result="allowed"} 1',
+      'secure_defaults_admission_requests_total{webhook_endpoint="mutate",operation="CREATE",result="patched"} 3',
+      'secure_defaults_admission_requests_total{webhook_endpoint="mutate",operation="CREATE",result="skipped"} 1',
+      'secure_defaults_admission_requests_total{webhook_endpoint="mutate",operation="unknown",result="invalid"} 1',
+      'secure_defaults_admission_requests_total{webhook_endpoint="validate-policy",operation="UPDATE",result="allowed"} 1',
     ];
     expect(series(await registry.metrics(), 'secure_defaults_admission_requests_total')).toEqual(expected);
     expect(series(await registry.metrics(), 'secure_defaults_admission_requests_total')).toEqual(expected);
     metrics.observeAdmission('mutate', 'CREATE', 'patched', 0.001);
     expect(series(await registry.metrics(), 'secure_defaults_admission_requests_total')).toContain(
-      'secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="patched"} 4',
+      'secure_defaults_admission_requests_total{webhook_endpoint="mutate",operation="CREATE",result="patched"} 4',
     );
-    expect(await registry.metrics()).toContain('secure_defaults_admission_duration_seconds_count{endpoint="mutate",operation="CREATE"} 5');
+    expect(await registry.metrics()).toContain('secure_defaults_admission_duration_seconds_count{webhook_endpoint="mutate",operation="CREATE"} 5');
   });
 
   it('sums injected fields across containers and Pods, container names elided', async () => {
@@ -70,8 +70,8 @@ describe('webhook metrics', () => {
     metrics.observeAdmission('mutate', operation.slice(0, 10_000), 'invalid', 0);
     metrics.observeAdmission('mutate', 'DELETE', 'skipped', 0);
     expect(series(await registry.metrics(), 'secure_defaults_admission_requests_total')).toEqual([
-      'secure_defaults_admission_requests_total{endpoint="mutate",operation="DELETE",result="skipped"} 1',
-      'secure_defaults_admission_requests_total{endpoint="mutate",operation="unknown",result="invalid"} 1',
+      'secure_defaults_admission_requests_total{webhook_endpoint="mutate",operation="DELETE",result="skipped"} 1',
+      'secure_defaults_admission_requests_total{webhook_endpoint="mutate",operation="unknown",result="invalid"} 1',
     ]);
   });
 
@@ -103,9 +103,9 @@ describe('webhook metrics', () => {
     metrics.countWouldDeny('team-b', ['runAsNonRoot']);
     metrics.countWouldDeny('team-a', []);
     expect(series(await registry.metrics(), 'secure_defaults_would_deny_total')).toEqual([
-      'secure_defaults_would_deny_total{namespace="team-a",reason="privileged"} 2',
-      'secure_defaults_would_deny_total{namespace="team-a",reason="uidRange"} 1',
-      'secure_defaults_would_deny_total{namespace="team-b",reason="runAsNonRoot"} 1',
+      'secure_defaults_would_deny_total{resource_namespace="team-a",reason="privileged"} 2',
+      'secure_defaults_would_deny_total{resource_namespace="team-a",reason="uidRange"} 1',
+      'secure_defaults_would_deny_total{resource_namespace="team-b",reason="runAsNonRoot"} 1',
     ]);
   });
 });

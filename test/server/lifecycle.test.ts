@@ -92,10 +92,10 @@ describe('readiness, metrics and shutdown', () => {
       const metrics = await hook.get('/metrics');
       expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
       const text = metrics.text;
-      expect(text).toContain('secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="patched"} 2');
-      expect(text).toContain('secure_defaults_admission_requests_total{endpoint="mutate",operation="CREATE",result="skipped"} 1');
-      expect(text).toContain('secure_defaults_admission_requests_total{endpoint="mutate",operation="unknown",result="invalid"} 1');
-      expect(text).toContain('secure_defaults_admission_duration_seconds_count{endpoint="mutate",operation="CREATE"} 3');
+      expect(text).toContain('secure_defaults_admission_requests_total{webhook_endpoint="mutate",operation="CREATE",result="patched"} 2');
+      expect(text).toContain('secure_defaults_admission_requests_total{webhook_endpoint="mutate",operation="CREATE",result="skipped"} 1');
+      expect(text).toContain('secure_defaults_admission_requests_total{webhook_endpoint="mutate",operation="unknown",result="invalid"} 1');
+      expect(text).toContain('secure_defaults_admission_duration_seconds_count{webhook_endpoint="mutate",operation="CREATE"} 3');
       expect(text).toContain('secure_defaults_injected_fields_total{field="spec.securityContext.runAsNonRoot"} 2');
       expect(text).toContain('secure_defaults_policy_generation 7');
       expect(text).toContain('secure_defaults_policy_reload_errors_total 0');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
+import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { decideAdmission, parsePolicy, type CompiledPolicy } from '../../src/engine/index.js';
 import { staticPolicySource } from '../../src/ports/standalone-ports.js';
 import { decodePatch, OPTED_IN, podReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
@@ -102,6 +103,25 @@ describe('POST /mutate over real TLS', () => {
       const paths = (decodePatch(response) as { path: string }[]).map((op) => op.path);
       expect(paths.length).toBeGreaterThan(0);
       expect(paths.every((path) => path.startsWith('/spec/ephemeralContainers/1'))).toBe(true);
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it('on reinvocation, reports the Pod-level values it moved to the containers in the audit event and the log line (real engine)', async () => {
+    const local = await startTestWebhook({ decideAdmission, policySource: staticPolicySource(defaultPolicy()) });
+    try {
+      const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'meshed', namespace: OPTED_IN.name }, spec: { containers: [{ name: 'app', image: 'nginx' }] } };
+      const first = (await local.post('/mutate', podReview({ uid: 'first', object: pod }))).json().response;
+      const hardened = fastJsonPatch.applyPatch(fastJsonPatch.deepClone(pod), decodePatch(first) as Operation[]).newDocument;
+      // What a mesh injector after us adds.
+      hardened.spec.containers.push({ name: 'mesh-agent', image: 'mesh', securityContext: { privileged: true } } as never);
+      const second = (await local.post('/mutate', podReview({ uid: 'second', object: hardened }))).json().response;
+      const removed = 'spec.securityContext.runAsUser,spec.securityContext.runAsGroup,spec.securityContext.runAsNonRoot';
+      expect(second.auditAnnotations.removed).toBe(removed);
+      expect(decodePatch(second)).toEqual(expect.arrayContaining([{ op: 'remove', path: '/spec/securityContext/runAsUser' }]));
+      const line = local.logger.decisions().find((entry) => entry.fields['uid'] === 'second');
+      expect(line?.fields['removed']).toEqual(removed.split(','));
     } finally {
       await local.stop();
     }

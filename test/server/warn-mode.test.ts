@@ -1,6 +1,6 @@
 // Warn mode through the real webhook (real TLS, real engine): the Pod is admitted and hardened,
 // the answer carries the would-deny warnings, secure_defaults_would_deny_total counts them by
-// namespace and reason, and the decision's log line says what was left out and why.
+// the Pod's namespace (resource_namespace) and reason, and the decision's log line says what was left out and why.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { decideAdmission, parsePolicy, type CompiledPolicy } from '../../src/engine/index.js';
 import { staticPolicySource } from '../../src/ports/standalone-ports.js';
@@ -55,8 +55,8 @@ describe('warn mode through the webhook', () => {
     const before = warn.logger.decisions().length;
     await warn.post('/mutate', podReview({ uid: 'warned', object: agentPod }));
     const metrics = (await warn.get('/metrics')).text;
-    expect(metrics).toMatch(new RegExp(`secure_defaults_would_deny_total\\{namespace="${OPTED_IN.name}",reason="privileged"\\} [1-9]`));
-    expect(metrics).toMatch(new RegExp(`secure_defaults_would_deny_total\\{namespace="${OPTED_IN.name}",reason="uidRange"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`secure_defaults_would_deny_total\\{resource_namespace="${OPTED_IN.name}",reason="privileged"\\} [1-9]`));
+    expect(metrics).toMatch(new RegExp(`secure_defaults_would_deny_total\\{resource_namespace="${OPTED_IN.name}",reason="uidRange"\\} [1-9]`));
     const [line] = warn.logger.decisions().slice(before);
     expect(line?.fields).toMatchObject({
       uid: 'warned',

@@ -12,6 +12,8 @@ import { policyTextFrom } from '../policy-input.js';
 import { readInput } from '../read-input.js';
 import { EXIT_FINDINGS, EXIT_OK, UserError } from '../user-error.js';
 import { describePolicyError, describePolicyErrors, POLICY_KEY, policyTextOfConfigMap } from '../../engine/policy-config-map.js';
+import { objectScopeOf, POD_WEBHOOK_NAME, podWebhookSelector, type ObjectScope } from '../../audit/object-selector.js';
+import { parse as parseYaml } from 'yaml';
 
 /** The chart's policy ConfigMap with `helm install secure-defaults … -n secure-defaults`. */
 export const DEFAULT_POLICY_CONFIGMAP = 'secure-defaults/secure-defaults-policy';
@@ -27,6 +29,8 @@ export interface AuditFlags {
   readonly failOn: FailOn;
   readonly progress?: boolean;
   readonly chunkSize: number;
+  readonly webhookConfiguration?: string;
+  readonly objectSelector?: string;
 }
 
 export type AuditReaderFactory = (flags: AuditFlags) => AuditClusterReader;
@@ -94,12 +98,60 @@ async function loadAuditPolicy(deps: CommandDeps, reader: AuditClusterReader, fl
   return { policy: parsed.policy, source };
 }
 
+/** The chart names its webhook configuration <fullname> and its policy ConfigMap <fullname>-policy. */
+function defaultWebhookConfiguration(policyConfigmap: string): string {
+  const name = policyConfigmap.split('/')[1] ?? '';
+  return name.endsWith('-policy') && name.length > '-policy'.length ? name.slice(0, -'-policy'.length) : 'secure-defaults';
+}
+
+/**
+ * Which Pods the API server sends the webhook, by their labels: --object-selector, or the pod
+ * webhook's objectSelector in the installed MutatingWebhookConfiguration.
+ */
+async function loadObjectScope(deps: CommandDeps, reader: AuditClusterReader, flags: AuditFlags): Promise<ObjectScope | null> {
+  if (flags.objectSelector !== undefined) {
+    let value: unknown;
+    try {
+      value = parseYaml(flags.objectSelector);
+    } catch (error) {
+      throw new UserError(`--object-selector: not YAML or JSON (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); write a LabelSelector, e.g. '{matchLabels: {team: a}}'`);
+    }
+    const result = objectScopeOf(value, 'objectSelector', '--object-selector');
+    if (!result.ok) throw new UserError(`--object-selector: ${describePolicyErrors(result.errors)}`);
+    return result.scope;
+  }
+  const name = flags.webhookConfiguration ?? defaultWebhookConfiguration(flags.policyConfigmap);
+  const what = `MutatingWebhookConfiguration ${name}`;
+  let configuration;
+  try {
+    configuration = await reader.mutatingWebhookConfiguration(name);
+  } catch (error) {
+    if (error instanceof ApiStatusError && error.status === 403) {
+      deps.io.writeStderr(`warning: cannot read ${what} (forbidden): its objectSelector is not applied, every Pod is judged as if sent; grant get on it (the chart's audit ClusterRole does) or pass --object-selector\n`);
+      return null;
+    }
+    throw new UserError(`cannot read ${what}: ${describeApiFailure(error)}`);
+  }
+  if (configuration === null) {
+    deps.io.writeStderr(`note: no ${what} in the cluster: judged as if it sent every Pod of opted-in namespaces; --webhook-configuration NAME names the installed one, --object-selector gives the selector\n`);
+    return null;
+  }
+  const webhook = podWebhookSelector(configuration);
+  if (!webhook.found) {
+    throw new UserError(`${what} has no webhook named ${POD_WEBHOOK_NAME} (it has ${webhook.names.length === 0 ? 'none' : webhook.names.map((n) => JSON.stringify(n)).join(', ')}); --webhook-configuration NAME names the chart's`);
+  }
+  const result = objectScopeOf(webhook.value, webhook.path, what);
+  if (!result.ok) throw new UserError(`${what}: ${describePolicyErrors(result.errors)}`);
+  return result.scope;
+}
+
 export interface AuditRunDeps extends CommandDeps {
   readonly auditEngine: AuditEngine;
 }
 
 export async function runAudit(deps: AuditRunDeps, reader: AuditClusterReader, flags: AuditFlags): Promise<number> {
   const { policy, source } = await loadAuditPolicy(deps, reader, flags);
+  const objectScope = await loadObjectScope(deps, reader, flags);
   const webhookNamespace = parseRef(flags.policyConfigmap).namespace;
   const excluded = new Map([
     ['kube-system', 'never sent to the webhook: the chart excludes kube-system'],
@@ -107,12 +159,13 @@ export async function runAudit(deps: AuditRunDeps, reader: AuditClusterReader, f
   ]);
   const showProgress = flags.progress === true || deps.io.stderrIsTerminal === true;
   let progressShown = false;
-  const writer = createAuditWriter(flags.output, { policy: policy.name, policyMode: policy.mode, policySource: source, assumeOptedIn: flags.assumeOptedIn === true }, flags.onlyChanged === true, (text) => deps.io.writeStdout(text));
+  const writer = createAuditWriter(flags.output, { policy: policy.name, policyMode: policy.mode, policySource: source, assumeOptedIn: flags.assumeOptedIn === true, objectSelector: objectScope?.text ?? null }, flags.onlyChanged === true, (text) => deps.io.writeStdout(text));
   let total = EMPTY_TOTAL;
   try {
     const namespaces = auditCluster(reader, deps.auditEngine, { policy, generation: 1 }, {
       assumeOptedIn: flags.assumeOptedIn === true,
       excluded,
+      objectScope,
       onProgress: showProgress
         ? (done, count) => {
             progressShown = true;
@@ -151,6 +204,8 @@ export function registerAuditCommand(program: Command, deps: AuditRunDeps, exitW
     .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or the Pod\'s ServiceAccount in a cluster)')
     .option('--context <name>', 'kubeconfig context')
     .option('--policy-configmap <namespace/name>', `the policy ConfigMap the webhook reads (key ${POLICY_KEY}); its namespace, like kube-system, is never sent to the webhook`, DEFAULT_POLICY_CONFIGMAP)
+    .option('--webhook-configuration <name>', `the MutatingWebhookConfiguration whose ${POD_WEBHOOK_NAME} objectSelector says which Pods are sent (default: the chart's, named after --policy-configmap without -policy)`)
+    .option('--object-selector <selector>', 'judge with this objectSelector instead of the installed one: a LabelSelector in YAML or JSON, e.g. \'{matchLabels: {team: a}}\' (what the chart\'s webhook.objectSelector would set)')
     .option('--policy <file>', 'judge with this policy instead (a SecureDefaultsPolicy, or a ConfigMap holding one under policy.yaml)')
     .option('--assume-opted-in', 'judge namespaces that have not opted in as if they had (what labelling them would do)')
     .addOption(new Option('-o, --output <format>', 'table (people), wide (every field and message), json or yaml (tools)').choices(AUDIT_OUTPUTS).default('table'))

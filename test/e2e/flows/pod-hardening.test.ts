@@ -340,4 +340,43 @@ describe('a sidecar added by another mutating webhook after ours', () => {
       await env.register('Fail');
     }
   });
+
+  flowTest('a privileged sidecar added after our first call does not inherit the IDs that call put on the Pod: they move to the app container', async () => {
+    // PodSecurity "privileged": the point is what the sidecar inherits, not whether restricted admits it.
+    const ns = 'team-mesh-privileged';
+    await env.createNamespace(ns, { ...OPT_IN, ...ENFORCE_PRIVILEGED, ...SIDECAR_NAMESPACE_LABEL });
+    const sidecar = { name: 'mesh-agent', image: 'registry.example/mesh-agent:1.0', securityContext: { privileged: true } };
+    const injector = await startSidecarInjector(env.plane.ca, sidecar);
+    try {
+      expect(await env.plane.kubectl(['apply', '-f', '-'], { input: JSON.stringify(injector.configuration(env.plane.caPem)) })).toMatchObject({ code: 0 });
+      await waitFor('the sidecar injector to be called', 15_000, async () => {
+        const created = await env.createPod(ns, 'mesh-probe', { containers: [container('app')] }, { dryRun: true });
+        return created.ok && (created.pod.spec?.containers ?? []).some((c) => c.name === 'mesh-agent');
+      });
+
+      const created = await env.kubectlCreatePod(ns, 'meshed-privileged', { containers: [container('app')] });
+      expect(created).toMatchObject({ code: 0 });
+      expect(created.stderr).toContain(
+        'spec.securityContext: runAsUser, runAsGroup, runAsNonRoot, added by an earlier call of this webhook, moved from the Pod to each container that does not set them, so that they do not reach container "mesh-agent" (privileged)',
+      );
+      expect(created.stderr).toContain('container "mesh-agent" is privileged and keeps the user, group and capabilities it asks for');
+
+      const pod = await env.storedPod(ns, 'meshed-privileged');
+      const { runAsUser, runAsGroup, runAsNonRoot, ...podLevelRest } = TEAM_POD_CONTEXT;
+      expect(pod.spec.securityContext).toEqual(podLevelRest);
+      expect(containersOf(pod, 'containers').map((c) => [c.name, c.securityContext])).toEqual([
+        ['app', { ...HARDENED_CONTAINER_CONTEXT, runAsUser, runAsGroup, runAsNonRoot }],
+        ['mesh-agent', { privileged: true }],
+      ]);
+      expect(pod.metadata.annotations[INJECTED_ANNOTATION]).toBe(
+        'pod: fsGroup, fsGroupChangePolicy, seccompProfile; containers: allowPrivilegeEscalation (1), capabilities.drop (1), runAsUser (1), runAsGroup (1), runAsNonRoot (1)',
+      );
+      const decisions = logEntries(env.logFile).filter((e) => e['message'] === 'admission decision' && e['namespace'] === ns && e['name'] === 'meshed-privileged');
+      expect(decisions).toHaveLength(2);
+      expect(decisions[1]?.['removed']).toEqual(['spec.securityContext.runAsUser', 'spec.securityContext.runAsGroup', 'spec.securityContext.runAsNonRoot']);
+    } finally {
+      await env.plane.kubectl(['delete', 'mutatingwebhookconfiguration', SIDECAR_CONFIGURATION, '--ignore-not-found']);
+      await injector.close();
+    }
+  });
 });
