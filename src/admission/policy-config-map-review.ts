@@ -8,13 +8,14 @@ import type { AdmissionRequest } from './admission-review.js';
 import { unableToJudge, type FailurePolicy } from './failure-policy.js';
 import type { AdmissionOutcome } from './admission-pipeline.js';
 import { isJsonObject } from '../foundation/json-object.js';
-import type { ConfigMapRef } from '../ports/admission-ports.js';
+import type { ConfigMapRef, PolicyTextParser } from '../ports/admission-ports.js';
 
 
 export interface PolicyReviewDeps {
   /** The ConfigMap the webhook loads its policy from; null in standalone mode (nothing to judge). */
   readonly configMap: ConfigMapRef | null;
-  readonly parsePolicy: (yamlText: string) => PolicyParseResult;
+  /** In the webhook, a worker thread: a huge edit is read without holding the loop that admits Pods. */
+  readonly parsePolicy: PolicyTextParser;
   readonly failurePolicy: FailurePolicy;
 }
 
@@ -25,7 +26,7 @@ function objectName(request: AdmissionRequest): string {
   return typeof metadata.name === 'string' ? metadata.name : '';
 }
 
-export function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyReviewDeps): AdmissionOutcome {
+export async function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyReviewDeps): Promise<AdmissionOutcome> {
   const uid = request.uid;
   const skip = (reason: string): AdmissionOutcome => ({ ...allowed(uid), result: 'skipped', log: { reason }, injected: [], quiet: true });
   const ref = deps.configMap;
@@ -55,7 +56,7 @@ export function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyRev
   }
   let parsed: PolicyParseResult;
   try {
-    parsed = deps.parsePolicy(document.text);
+    parsed = await deps.parsePolicy(document.text);
   } catch (error) {
     const reason = `the policy parser failed: ${error instanceof Error ? error.message : String(error)}`;
     return { ...unableToJudge(uid, deps.failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };

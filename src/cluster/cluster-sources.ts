@@ -1,10 +1,9 @@
 // Wires the cluster-backed policy source and namespace directory to a KubeConfig: two
 // reflectors, their readiness conditions, policy-change notifications, and one stop().
 import type { KubeConfig, V1ConfigMap, V1Namespace } from '@kubernetes/client-node';
-import type { PolicyParseResult } from '../engine/model.js';
 import type { Clock } from '../foundation/clock.js';
 import type { Logger } from '../foundation/logger.js';
-import type { ConfigMapRef, PolicyLoadMetrics, PolicySnapshot, ReadinessCheck } from '../ports/admission-ports.js';
+import type { ConfigMapRef, PolicyLoadMetrics, PolicySnapshot, PolicyTextParser, ReadinessCheck } from '../ports/admission-ports.js';
 import type { BackoffSettings } from '../foundation/backoff.js';
 import { ConfigMapPolicySource } from './config-map-policy-source.js';
 import { configMapListWatch, namespaceListWatch } from './kube-list-watch.js';
@@ -14,7 +13,7 @@ import { Reflector, type ListWatch, type ReflectorHandlers } from './reflector.j
 
 export interface ClusterSourcesOptions {
   readonly configMap: ConfigMapRef;
-  readonly parsePolicy: (yamlText: string) => PolicyParseResult;
+  readonly parsePolicy: PolicyTextParser;
   readonly logger: Logger;
   readonly metrics: PolicyLoadMetrics;
   readonly clock: Clock;
@@ -52,14 +51,16 @@ export function clusterApiFrom(kubeConfig: KubeConfig, configMap: ConfigMapRef, 
 
 export function createClusterSources(api: ClusterApi, options: ClusterSourcesOptions): ClusterSources {
   const { logger, clock } = options;
+  const policyListeners = new Set<(snapshot: PolicySnapshot) => void>();
   const policySource = new ConfigMapPolicySource({
     configMap: options.configMap,
     parsePolicy: options.parsePolicy,
     logger,
     metrics: options.metrics,
     events: api.events,
+    // A parse in a worker thread answers after replace/apply have returned.
+    onJudged: () => announcePolicy(),
   });
-  const policyListeners = new Set<(snapshot: PolicySnapshot) => void>();
   let announcedGeneration = 0;
   const announcePolicy = (): void => {
     const snapshot = policySource.current();
@@ -107,6 +108,7 @@ export function createClusterSources(api: ClusterApi, options: ClusterSourcesOpt
     stop() {
       policyReflector.stop();
       namespaceReflector.stop();
+      policySource.stop();
     },
   };
 }

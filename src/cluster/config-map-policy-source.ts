@@ -1,21 +1,27 @@
 // The PolicySource a cluster deployment uses: the policy document in a ConfigMap, fed by a
 // Reflector. A change that does not parse or validate is refused as a whole; the last good policy
 // stays in force, every error is logged with its path, counted, and recorded as a Warning Event
-// on the ConfigMap. A deleted ConfigMap also leaves the last good policy in force.
+// on the ConfigMap. A deleted ConfigMap also leaves the last good policy in force. The parse may
+// answer later (a worker thread): admissions keep the last good policy meanwhile, a newer version
+// arriving during the parse replaces it (the older one is never applied), and the switch to a
+// new policy is one assignment.
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import type { PolicyError, PolicyParseResult } from '../engine/model.js';
 import type { Logger } from '../foundation/logger.js';
 import { describePolicyError, describePolicyErrors, POLICY_KEY, policyTextOfConfigMap } from '../engine/policy-config-map.js';
-import type { ConfigMapRef, PolicyLoadMetrics, PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
+import { LatestOnly } from '../foundation/latest-only.js';
+import type { ConfigMapRef, PolicyLoadMetrics, PolicySnapshot, PolicySource, PolicyTextParser } from '../ports/admission-ports.js';
 import type { ConfigMapIdentity, PolicyEvent, PolicyEventRecorder } from './policy-event-recorder.js';
 import type { ReflectorHandlers, WatchEventType } from './reflector.js';
 
 export interface ConfigMapPolicySourceOptions {
   readonly configMap: ConfigMapRef;
-  readonly parsePolicy: (yamlText: string) => PolicyParseResult;
+  readonly parsePolicy: PolicyTextParser;
   readonly logger: Logger;
   readonly metrics: PolicyLoadMetrics;
   readonly events: PolicyEventRecorder;
+  /** Told after each version is judged, also when the parse answered later (announces new policies). */
+  readonly onJudged?: () => void;
 }
 
 export class ConfigMapPolicySource implements PolicySource, ReflectorHandlers<V1ConfigMap> {
@@ -26,6 +32,7 @@ export class ConfigMapPolicySource implements PolicySource, ReflectorHandlers<V1
   private lastJudgedVersion: string | null = null;
   private present = false;
   private reportedMissing = false;
+  private readonly parsing = new LatestOnly();
 
   constructor(options: ConfigMapPolicySourceOptions) {
     this.options = options;
@@ -33,6 +40,16 @@ export class ConfigMapPolicySource implements PolicySource, ReflectorHandlers<V1
 
   current(): PolicySnapshot | null {
     return this.snapshot;
+  }
+
+  /** Resolves once no policy text is being parsed (tests, and callers that must see the outcome). */
+  settled(): Promise<void> {
+    return this.parsing.settled();
+  }
+
+  /** Drops a parse in progress (shutdown). */
+  stop(): void {
+    this.parsing.cancel();
   }
 
   replace(items: readonly V1ConfigMap[]): void {
@@ -56,6 +73,8 @@ export class ConfigMapPolicySource implements PolicySource, ReflectorHandlers<V1
     const { namespace, name } = this.options.configMap;
     const hadIt = this.present;
     this.present = false;
+    // The newest state is "no ConfigMap": a parse of the text it held before must not land now.
+    this.parsing.cancel();
     this.lastJudgedVersion = null;
     if (!hadIt && this.reportedMissing) return;
     this.reportedMissing = true;
@@ -81,14 +100,24 @@ export class ConfigMapPolicySource implements PolicySource, ReflectorHandlers<V1
       return;
     }
     const text = document.text;
+    // Whatever was being parsed is older than this version: it must not be applied after it.
+    this.parsing.cancel();
     // Labels, annotations or other keys changed: same policy, same generation.
     if (text === this.acceptedText) return;
-    let parsed: PolicyParseResult;
-    try {
-      parsed = this.options.parsePolicy(text);
-    } catch (error) {
-      parsed = { ok: false, errors: [{ path: `data.${POLICY_KEY}`, message: `the policy parser failed: ${(error as Error).message}` }] };
-    }
+    this.parsing.run(
+      (signal) => this.options.parsePolicy(text, signal),
+      (parsed) => this.settle(identity, text, parsed),
+      (error) => this.settle(identity, text, { ok: false, errors: [{ path: `data.${POLICY_KEY}`, message: `the policy parser failed: ${(error as Error).message}` }] }),
+    );
+  }
+
+  private settle(identity: ConfigMapIdentity, text: string, parsed: PolicyParseResult): void {
+    this.accept(identity, text, parsed);
+    this.options.onJudged?.();
+  }
+
+  private accept(identity: ConfigMapIdentity, text: string, parsed: PolicyParseResult): void {
+    const version = identity.resourceVersion;
     if (!parsed.ok) {
       this.refuse(identity, parsed.errors);
       return;

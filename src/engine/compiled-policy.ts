@@ -10,9 +10,11 @@ import {
   type IdResolution,
   type NamespaceInfo,
   type PodDefaults,
+  type PolicyError,
   type PolicyMode,
+  type PolicyParseResult,
 } from './model.js';
-import type { NamespacePredicate } from './namespace-matcher.js';
+import { compileLabelSelector, compileNamePatterns, type LabelSelector, type NamespacePredicate } from './namespace-matcher.js';
 
 export interface CompiledRule {
   readonly matches: NamespacePredicate;
@@ -33,6 +35,36 @@ export interface CompiledPolicyParts {
   readonly fallback: IdDefaults | null;
   /** spec.fallback.mode: the mode of namespaces that match no rule. */
   readonly fallbackMode?: PolicyMode;
+}
+
+/** How a rule picks its namespaces, as data: names and globs, or a label selector. */
+export type RuleMatch = { readonly names: readonly string[] } | { readonly selector: LabelSelector };
+
+/**
+ * A validated policy as plain data (no functions, no classes): what validation hands over when it
+ * runs in another thread (structured clone), compiled by compileValidatedPolicy in time linear in
+ * its rules and names, with no YAML or validation left to do.
+ */
+export interface ValidatedPolicy extends Omit<CompiledPolicyParts, 'rules'> {
+  readonly rules: ReadonlyArray<Omit<CompiledRule, 'matches'> & { readonly match: RuleMatch }>;
+}
+
+export type PolicyValidation =
+  | { readonly ok: true; readonly policy: ValidatedPolicy; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly errors: readonly PolicyError[] };
+
+export function compileValidatedPolicy(validated: ValidatedPolicy): CompiledPolicy {
+  const rules = validated.rules.map(({ match, ...rule }): CompiledRule => ({
+    ...rule,
+    matches: 'names' in match ? compileNamePatterns(match.names) : compileLabelSelector(match.selector),
+  }));
+  return createCompiledPolicy({ ...validated, rules });
+}
+
+/** A validation made usable: the policy compiled, or the same errors. */
+export function compileValidation(validation: PolicyValidation): PolicyParseResult {
+  if (!validation.ok) return validation;
+  return { ok: true, policy: compileValidatedPolicy(validation.policy), warnings: validation.warnings };
 }
 
 const ANNOTATION_SOURCE = `namespace annotation ${UID_RANGE_ANNOTATION}`;

@@ -1,17 +1,14 @@
 // The SecureDefaultsPolicy format: validates a policy document field by field (collecting every
 // mistake with its path and fix) and compiles it into a CompiledPolicy.
-import { createCompiledPolicy, type CompiledRule } from './compiled-policy.js';
+import { compileValidation, type PolicyValidation, type RuleMatch, type ValidatedPolicy } from './compiled-policy.js';
 import { formatIdRange, idRangeContains, idRangesOverlap, MAX_ID, parseIdRange } from './id-range.js';
 import { POLICY_MODES, type AllocationSettings, type IdDefaults, type IdOrigin, type IdRange, type PodDefaults, type PolicyMode, type PolicyParseResult, type SeccompDefault } from './model.js';
 import {
-  compileLabelSelector,
-  compileNamePatterns,
   labelKeyProblem,
   labelValueProblem,
   namePatternProblem,
   SELECTOR_OPERATORS,
   type LabelSelector,
-  type NamespacePredicate,
   type SelectorOperator,
   type SelectorRequirement,
 } from './namespace-matcher.js';
@@ -300,7 +297,7 @@ interface ParsedRule {
   readonly block: IdBlock | undefined;
   readonly mode: PolicyMode | undefined;
   /** undefined when the names or selector had errors (the policy is then refused anyway). */
-  readonly matches: NamespacePredicate | undefined;
+  readonly match: RuleMatch | undefined;
 }
 
 /** Globs in one policy: a namespace no exact name matches is compared with every one of them. */
@@ -334,7 +331,7 @@ function readRules(errors: PolicyErrorList, warnings: string[], spec: JsonObject
     const hasSelector = rule['selector'] !== undefined && rule['selector'] !== null;
     if (hasNames && hasSelector) errors.add(path, 'has both names and selector; a rule matches by one of them: split it into two rules');
     if (!hasNames && !hasSelector) errors.add(path, 'has neither names nor selector; add names: ["team-a", "team-*"] or selector: {matchLabels: {…}}');
-    let matches: NamespacePredicate | undefined;
+    let match: RuleMatch | undefined;
     if (hasNames) {
       const before = errors.errors.length;
       const names = errors.optionalStringList(rule, 'names', path, 'namespace names or globs') ?? [];
@@ -345,7 +342,7 @@ function readRules(errors: PolicyErrorList, warnings: string[], spec: JsonObject
         const problem = namePatternProblem(name) ?? globBudget.count(name);
         if (problem !== null) errors.add(`${path}.names[${nameIndex}]`, problem);
       });
-      if (errors.errors.length === before) matches = compileNamePatterns(names);
+      if (errors.errors.length === before) match = { names };
     }
     if (hasSelector) {
       const selector = readSelector(errors, rule['selector'], `${path}.selector`);
@@ -353,7 +350,7 @@ function readRules(errors: PolicyErrorList, warnings: string[], spec: JsonObject
         if (Object.keys(selector.matchLabels).length === 0 && selector.matchExpressions.length === 0) {
           warnings.push(`${path}.selector is empty and matches every namespace; rules after it are never used`);
         }
-        if (!hasNames) matches = compileLabelSelector(selector);
+        if (!hasNames) match = { selector };
       }
     }
     const mode = readMode(errors, rule, path);
@@ -361,7 +358,7 @@ function readRules(errors: PolicyErrorList, warnings: string[], spec: JsonObject
     // allocated block or the fallback (a namespace with an allocated block keeps it).
     const modeOnly = isUnsetValue(rule['uidRange']) && isUnsetValue(rule['gidRange']) && isUnsetValue(rule['fsGroup']) && !isUnsetValue(rule['mode']);
     const block = modeOnly ? undefined : readIdBlock(errors, rule, path);
-    rules.push({ path, block, mode, matches });
+    rules.push({ path, block, mode, match });
   });
   return rules;
 }
@@ -499,7 +496,7 @@ function readHeader(errors: PolicyErrorList, document: JsonObject): void {
   }
 }
 
-function parseDocument(document: unknown): PolicyParseResult {
+function validateDocument(document: unknown): PolicyValidation {
   const errors = new PolicyErrorList();
   const warnings: string[] = [];
   if (!isJsonObject(document)) {
@@ -531,33 +528,41 @@ function parseDocument(document: unknown): PolicyParseResult {
   rejectOverlaps(errors, [...blocks.map((b) => ({ path: `${b.path}.gidRange`, range: b.gidRange, explicit: b.gidExplicit })), ...pool], 'GID');
 
   if (errors.errors.length > 0) return { ok: false, errors: errors.errors };
-  const compiledRules: CompiledRule[] = rules.flatMap(({ path, block, mode: ruleMode, matches }) =>
-    matches === undefined || (block === undefined && ruleMode === undefined)
+  const validatedRules: ValidatedPolicy['rules'] = rules.flatMap(({ path, block, mode: ruleMode, match }) =>
+    match === undefined || (block === undefined && ruleMode === undefined)
       ? []
-      : [{ matches, ids: block === undefined ? null : toIdDefaults(block, 'rule'), ...(ruleMode !== undefined ? { mode: ruleMode, modeSource: `${path}.mode` } : {}) }],
+      : [{ match, ids: block === undefined ? null : toIdDefaults(block, 'rule'), ...(ruleMode !== undefined ? { mode: ruleMode, modeSource: `${path}.mode` } : {}) }],
   );
-  const policy = createCompiledPolicy({
+  const policy: ValidatedPolicy = {
     name,
     mode,
     defaults,
     allowPodOptOut,
     allocation,
-    rules: compiledRules,
+    rules: validatedRules,
     fallback: fallback === null ? null : toIdDefaults(fallback, 'fallback'),
     ...(fallbackMode !== undefined ? { fallbackMode } : {}),
-  });
+  };
   return { ok: true, policy, warnings };
 }
 
 /** Never throws: every problem in the text comes back as a PolicyError with a path and a fix. */
 export function parsePolicy(yamlText: string): PolicyParseResult {
+  return compileValidation(validatePolicy(yamlText));
+}
+
+/**
+ * The YAML read and every check of parsePolicy, as plain data that can cross a thread boundary
+ * (src/server/policy-parse-worker.ts); compileValidation finishes it. Never throws.
+ */
+export function validatePolicy(yamlText: string): PolicyValidation {
   try {
     if (typeof yamlText !== 'string') {
       return { ok: false, errors: [{ path: DOCUMENT_PATH, message: `expected the policy as YAML text, got ${describeValue(yamlText)}` }] };
     }
     const read = readSingleYamlDocument(yamlText);
     if (!read.ok) return { ok: false, errors: boundErrors(read.errors) };
-    return parseDocument(read.value);
+    return validateDocument(read.value);
   } catch (error) {
     // A bug in the parser must still not take the webhook down with a stack trace.
     const reason = error instanceof Error ? error.message : String(error);

@@ -4,7 +4,7 @@
 // The Kubernetes adapters (src/cluster) and the allocator (src/allocation) implement them; the
 // standalone ones (standalone-ports.ts) serve `--policy FILE` and the tests; src/metrics holds the
 // Prometheus metrics. `serve` wires them.
-import type { CompiledPolicy, NamespaceInfo, WarningReason } from '../engine/model.js';
+import type { CompiledPolicy, NamespaceInfo, PolicyParseResult, WarningReason } from '../engine/model.js';
 
 export interface PolicySnapshot {
   readonly policy: CompiledPolicy;
@@ -16,6 +16,13 @@ export interface PolicySource {
   /** The last good policy, or null while none has been loaded yet. */
   current(): PolicySnapshot | null;
 }
+
+/**
+ * Reads and validates a policy text. The webhook's parses run in a worker thread and answer later
+ * (src/server/worker-policy-parser.ts); tests and the CLI may answer at once. `signal` aborts a parse
+ * whose answer is no longer wanted (a newer text arrived); it then rejects.
+ */
+export type PolicyTextParser = (yamlText: string, signal?: AbortSignal) => PolicyParseResult | Promise<PolicyParseResult>;
 
 export interface NamespaceDirectory {
   /** The namespace, or null when it does not exist. Rejects when it cannot be found out (API server down). */

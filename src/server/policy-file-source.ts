@@ -1,13 +1,16 @@
 // The PolicySource of `serve --policy FILE`: the file as read at start, then every change to it,
 // as the ConfigMap source does in a cluster. A change that does not read, parse or validate is
 // refused as a whole: the last good policy stays in force, every error is logged with its path
-// and counted. A deleted file also keeps the last good policy.
+// and counted. A deleted file also keeps the last good policy. The parse may answer later (a worker
+// thread): admissions keep the last good policy meanwhile, and a newer text read during the parse
+// replaces it, so an older parse is never applied after a newer one.
 import { open } from 'node:fs/promises';
 import type { PolicyError, PolicyParseResult } from '../engine/model.js';
 import type { Clock } from '../foundation/clock.js';
 import { FileChangeTrigger } from './file-change-trigger.js';
 import type { Logger } from '../foundation/logger.js';
-import type { PolicySnapshot, PolicySource } from '../ports/admission-ports.js';
+import { LatestOnly } from '../foundation/latest-only.js';
+import type { PolicySnapshot, PolicySource, PolicyTextParser } from '../ports/admission-ports.js';
 import { describePolicyError } from '../engine/policy-config-map.js';
 import type { PolicyLoadMetrics } from '../ports/admission-ports.js';
 
@@ -46,7 +49,7 @@ export interface PolicyFileSourceOptions {
   /** The text the server started with, already parsed and accepted (generation 1). */
   readonly initialText: string;
   readonly initial: PolicyParseResult & { readonly ok: true };
-  readonly parsePolicy: (yamlText: string) => PolicyParseResult;
+  readonly parsePolicy: PolicyTextParser;
   readonly logger: Logger;
   readonly metrics: PolicyLoadMetrics;
   readonly clock: Clock;
@@ -63,6 +66,9 @@ export class PolicyFileSource implements PolicySource {
   private acceptedText: string;
   /** What was last refused (text or read failure), so a poll does not log the same refusal again. */
   private lastRefused: string | null = null;
+  /** The text being parsed, so a poll that reads it again does not start over. */
+  private parsingText: string | null = null;
+  private readonly parsing = new LatestOnly();
 
   constructor(options: PolicyFileSourceOptions) {
     this.options = options;
@@ -89,11 +95,13 @@ export class PolicyFileSource implements PolicySource {
 
   stop(): void {
     this.trigger.stop();
+    this.parsing.cancel();
   }
 
-  /** Reads the file now and applies it if it changed and is valid; resolves when done. */
-  checkNow(): Promise<void> {
-    return this.trigger.checkNow();
+  /** Reads the file now and applies it if it changed and is valid; resolves when done (parsed too). */
+  async checkNow(): Promise<void> {
+    await this.trigger.checkNow();
+    await this.parsing.settled();
   }
 
   private keeping(): string {
@@ -111,25 +119,36 @@ export class PolicyFileSource implements PolicySource {
       logger.warn(`policy file ${path}: ${read.reason}; ${this.keeping()}`, { policyFile: path });
       return;
     }
+    if (read.text === this.parsingText && this.parsing.isRunning()) return;
+    // Whatever was being parsed is older than what the file holds now: it must not be applied.
+    this.parsing.cancel();
+    this.parsingText = null;
     if (read.text === this.acceptedText) {
       this.lastRefused = null;
       return;
     }
     if (read.text === this.lastRefused) return;
-    let parsed: PolicyParseResult;
-    try {
-      parsed = this.options.parsePolicy(read.text);
-    } catch (error) {
-      parsed = { ok: false, errors: [{ path: '(document)', message: `the policy parser failed: ${(error as Error).message}` }] };
-    }
+    const text = read.text;
+    this.parsingText = text;
+    // Not awaited: the trigger stays free to read a newer text, which then replaces this parse.
+    this.parsing.run(
+      (signal) => this.options.parsePolicy(text, signal),
+      (parsed) => this.settle(text, parsed),
+      (error) => this.settle(text, { ok: false, errors: [{ path: '(document)', message: `the policy parser failed: ${(error as Error).message}` }] }),
+    );
+  }
+
+  private settle(text: string, parsed: PolicyParseResult): void {
+    const { path, logger } = this.options;
+    this.parsingText = null;
     if (!parsed.ok) {
-      this.lastRefused = read.text;
+      this.lastRefused = text;
       this.refuse(parsed.errors);
       return;
     }
     const generation = this.snapshot.generation + 1;
     this.snapshot = { policy: parsed.policy, generation };
-    this.acceptedText = read.text;
+    this.acceptedText = text;
     this.lastRefused = null;
     this.options.metrics.setPolicyGeneration(generation);
     logger.info('policy loaded', { policyFile: path, policy: parsed.policy.name, mode: parsed.policy.mode, generation, warnings: parsed.warnings });

@@ -6,7 +6,7 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
-import type { AdmissionDecision, AdmissionInput, PolicyParseResult } from '../engine/model.js';
+import type { AdmissionDecision, AdmissionInput } from '../engine/model.js';
 import { createAdmissionPipeline, type AdmissionPipeline, type AnsweredReview, type ReviewDecider, type ReviewEndpoint } from '../admission/admission-pipeline.js';
 import type { AdmissionRequest } from '../admission/admission-review.js';
 import type { Clock } from '../foundation/clock.js';
@@ -14,7 +14,7 @@ import type { FailurePolicy } from '../admission/failure-policy.js';
 import type { Logger } from '../foundation/logger.js';
 import { admitPod } from '../admission/pod-admission.js';
 import { reviewPolicyConfigMap } from '../admission/policy-config-map-review.js';
-import type { AllocatedBlocks, ConfigMapRef, NamespaceDirectory, PolicySource, ReadinessCheck, WebhookMetrics } from '../ports/admission-ports.js';
+import type { AllocatedBlocks, ConfigMapRef, NamespaceDirectory, PolicySource, PolicyTextParser, ReadinessCheck, WebhookMetrics } from '../ports/admission-ports.js';
 import { readRequestBody, RequestBodyError } from './request-body.js';
 import { createReviewBudget, defaultBudgetBytes, type ReviewBudget } from './review-budget.js';
 import { createTurnBatch, type Scheduler } from './turn-batch.js';
@@ -39,7 +39,8 @@ export interface WebhookAppDeps {
   readonly namespaces: NamespaceDirectory;
   readonly allocatedBlocks: AllocatedBlocks;
   readonly decideAdmission: (input: AdmissionInput) => AdmissionDecision;
-  readonly parsePolicy: (yamlText: string) => PolicyParseResult;
+  /** Judges /validate-policy edits; in `serve`, in a worker thread (worker-policy-parser.ts). */
+  readonly parsePolicy: PolicyTextParser;
   /** The policy ConfigMap judged by /validate-policy; null in standalone mode. */
   readonly policyConfigMap: ConfigMapRef | null;
   readonly failurePolicy: FailurePolicy;
@@ -261,7 +262,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   );
   app.post(
     '/validate-policy',
-    reviewEndpoint('validate-policy', async (request) =>
+    reviewEndpoint('validate-policy', (request) =>
       reviewPolicyConfigMap(request, { configMap: deps.policyConfigMap, parsePolicy: deps.parsePolicy, failurePolicy: deps.failurePolicy }),
     ),
   );

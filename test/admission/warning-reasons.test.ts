@@ -207,13 +207,13 @@ describe('the reason of each warning the webhook writes itself', () => {
     username: 'u',
   });
 
-  it("the policy ConfigMap's notes on a valid policy, and its deletion, are counted as other", () => {
+  it("the policy ConfigMap's notes on a valid policy, and its deletion, are counted as other", async () => {
     const text = 'apiVersion: secure-defaults.io/v1alpha1\nkind: SecureDefaultsPolicy\nmetadata: { name: p }\nspec:\n  defaults: { runAsNonRoot: false }\n';
     const deps = { configMap: ref, parsePolicy, failurePolicy: 'open' as const };
-    const reviewed = reviewPolicyConfigMap(configMapRequest('UPDATE', { data: { 'policy.yaml': text } }), deps);
+    const reviewed = await reviewPolicyConfigMap(configMapRequest('UPDATE', { data: { 'policy.yaml': text } }), deps);
     expect(reviewed.response.warnings?.length).toBeGreaterThan(0);
     expect(reviewed.warningReasons).toEqual(reviewed.response.warnings?.map(() => 'other'));
-    const deleted = reviewPolicyConfigMap(configMapRequest('DELETE', null), deps);
+    const deleted = await reviewPolicyConfigMap(configMapRequest('DELETE', null), deps);
     expect(deleted.response.warnings).toEqual([expect.stringContaining('deleting ConfigMap secure-defaults/policy')]);
     expect(deleted.warningReasons).toEqual(['other']);
   });

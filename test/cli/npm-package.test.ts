@@ -45,6 +45,8 @@ function bin(args: readonly string[]) {
 describe('the npm package', () => {
   it('ships the compiled CLI, the example policies, LICENSE and CHANGELOG, and no sources or tests', () => {
     expect(existsSync(join(packageDir, 'dist/src/cli/main.js'))).toBe(true);
+    // Started by path at run time (new Worker), so nothing imports it: it must ship all the same.
+    expect(existsSync(join(packageDir, 'dist/src/server/policy-parse-worker.js'))).toBe(true);
     expect(existsSync(join(packageDir, 'policies/default.yaml'))).toBe(true);
     expect(readFileSync(join(packageDir, 'LICENSE'), 'utf8')).toContain('Apache License');
     expect(existsSync(join(packageDir, 'CHANGELOG.md'))).toBe(true);

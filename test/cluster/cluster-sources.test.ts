@@ -77,4 +77,28 @@ describe('cluster sources behind the webhook', () => {
     namespaces.lastWatch().callbacks.onEvent('MODIFIED', namespace('legacy', '14', { 'secure-defaults.io/inject': 'enabled' }));
     expect(await runAsUserOf('p5', 'legacy')).toBe(200000);
   });
+
+  it('announces a policy whose parse answers after the watch event was handled', async () => {
+    const clock = new ManualClock();
+    const configMaps = new FakeListWatch<V1ConfigMap>();
+    const namespaces = new FakeListWatch<V1Namespace>();
+    configMaps.listAnswers.push({ items: [configMap('10', policyYaml('v1', '100000-165535'))], resourceVersion: '10' });
+    namespaces.listAnswers.push({ items: [], resourceVersion: '11' });
+    const later = (text: string) => new Promise<ReturnType<typeof parsePolicy>>((resolve) => setTimeout(() => resolve(parsePolicy(text)), 20));
+    sources = createClusterSources(
+      { configMap: configMaps, namespaces, readNamespace: async () => null, events: { record: async () => undefined } },
+      { configMap: { namespace: 'secure-defaults', name: 'policy' }, parsePolicy: later, logger: { error() {}, warn() {}, info() {}, debug() {} }, metrics: createWebhookMetrics(new Registry()), clock },
+    );
+    const announced: string[] = [];
+    sources.onPolicyChange((snapshot) => announced.push(`${snapshot.policy.name}@${snapshot.generation}`));
+    sources.start();
+    await clock.advance(0);
+    expect(announced).toEqual([]);
+    await sources.policySource.settled();
+    expect(announced).toEqual(['v1@1']);
+    configMaps.lastWatch().callbacks.onEvent('MODIFIED', configMap('12', policyYaml('v2', '200000-265535')));
+    expect(sources.policySource.current()?.policy.name).toBe('v1');
+    await sources.policySource.settled();
+    expect(announced).toEqual(['v1@1', 'v2@2']);
+  });
 });

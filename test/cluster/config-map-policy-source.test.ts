@@ -3,6 +3,7 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import { ConfigMapPolicySource } from '../../src/cluster/config-map-policy-source.js';
 import type { ConfigMapIdentity, PolicyEvent } from '../../src/cluster/policy-event-recorder.js';
 import { parsePolicy } from '../../src/engine/index.js';
+import type { PolicyParseResult } from '../../src/engine/model.js';
 import { RecordingLogger } from '../server/webhook-harness.js';
 import { BROKEN_POLICY, policyYaml } from './policy-fixtures.js';
 
@@ -110,5 +111,92 @@ describe('ConfigMapPolicySource', () => {
     await new Promise((r) => setImmediate(r));
     expect(source.current()?.policy.name).toBe('good');
     expect(logger.entries.some((e) => e.message === 'could not record an Event on the policy ConfigMap' && e.fields.error === 'events is forbidden')).toBe(true);
+  });
+});
+
+describe('ConfigMapPolicySource with a parse that answers later (a worker thread)', () => {
+  /** A parser whose answers the test releases, in any order; it ignores the abort, as a late worker message would. */
+  function heldParser() {
+    const held: Array<{ text: string; release: () => void; aborted: () => boolean }> = [];
+    const parse = (text: string, signal?: AbortSignal) =>
+      new Promise<PolicyParseResult>((resolve) => held.push({ text, release: () => resolve(parsePolicy(text)), aborted: () => signal?.aborted ?? false }));
+    return { held, parse };
+  }
+
+  function sourceWith(parse: (text: string, signal?: AbortSignal) => Promise<PolicyParseResult>) {
+    const logger = new RecordingLogger();
+    const events: PolicyEvent[] = [];
+    let judged = 0;
+    const source = new ConfigMapPolicySource({
+      configMap: { namespace: 'secure-defaults', name: 'policy' },
+      parsePolicy: parse,
+      logger,
+      metrics: { countPolicyReloadError: () => undefined, setPolicyGeneration: () => undefined },
+      events: { record: async (_cm, event) => void events.push(event) },
+      onJudged: () => judged++,
+    });
+    return { source, logger, events, judged: () => judged };
+  }
+
+  it('keeps the last good policy while a version parses, then switches to it whole', async () => {
+    const { held, parse } = heldParser();
+    const { source, judged } = sourceWith(parse);
+    source.replace([configMap('1', { 'policy.yaml': policyYaml('first') })]);
+    held[0]!.release();
+    await source.settled();
+    source.apply('MODIFIED', configMap('2', { 'policy.yaml': policyYaml('second') }));
+    expect(source.current()).toMatchObject({ generation: 1, policy: { name: 'first' } });
+    held[1]!.release();
+    await source.settled();
+    expect(source.current()).toMatchObject({ generation: 2, policy: { name: 'second' } });
+    expect(judged()).toBe(2);
+  });
+
+  it('never applies an older version whose parse finishes after a newer one', async () => {
+    const { held, parse } = heldParser();
+    const { source, logger, events } = sourceWith(parse);
+    source.replace([configMap('1', { 'policy.yaml': policyYaml('first') })]);
+    held[0]!.release();
+    await source.settled();
+    source.apply('MODIFIED', configMap('2', { 'policy.yaml': policyYaml('older') }));
+    source.apply('MODIFIED', configMap('3', { 'policy.yaml': policyYaml('newer') }));
+    expect(held.map((h) => h.aborted())).toEqual([false, true, false]);
+    held[2]!.release();
+    await source.settled();
+    held[1]!.release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(source.current()).toMatchObject({ generation: 2, policy: { name: 'newer' } });
+    expect(logger.entries.filter((e) => e.message === 'policy loaded').map((e) => e.fields.policy)).toEqual(['first', 'newer']);
+    expect(events.map((e) => e.reason)).toEqual(['PolicyLoaded', 'PolicyLoaded']);
+  });
+
+  it('drops a parse when the next version goes back to the policy in force, or the ConfigMap is deleted', async () => {
+    const { held, parse } = heldParser();
+    const { source } = sourceWith(parse);
+    source.replace([configMap('1', { 'policy.yaml': policyYaml('first') })]);
+    held[0]!.release();
+    await source.settled();
+    source.apply('MODIFIED', configMap('2', { 'policy.yaml': policyYaml('passing') }));
+    source.apply('MODIFIED', configMap('3', { 'policy.yaml': policyYaml('first') }));
+    source.apply('MODIFIED', configMap('4', { 'policy.yaml': policyYaml('deleted-before-parsed') }));
+    source.apply('DELETED', configMap('4', { 'policy.yaml': policyYaml('deleted-before-parsed') }));
+    for (const h of held) h.release();
+    await new Promise((r) => setTimeout(r, 10));
+    expect(held).toHaveLength(3);
+    expect(source.current()).toMatchObject({ generation: 1, policy: { name: 'first' } });
+  });
+
+  it('refuses a version whose parser rejects, keeping the last good policy', async () => {
+    let calls = 0;
+    const { source, logger } = sourceWith(async (text) => {
+      if (++calls === 2) throw new Error('worker gone');
+      return parsePolicy(text);
+    });
+    source.replace([configMap('1', { 'policy.yaml': policyYaml('first') })]);
+    await source.settled();
+    source.apply('MODIFIED', configMap('2', { 'policy.yaml': policyYaml('second') }));
+    await source.settled();
+    expect(source.current()).toMatchObject({ generation: 1, policy: { name: 'first' } });
+    expect(logger.entries.some((e) => e.message === 'policy error: data.policy.yaml: the policy parser failed: worker gone')).toBe(true);
   });
 });

@@ -10,6 +10,8 @@ import { startServe, type RunningServe } from '../../src/cli/commands/serve.js';
 import { issueCertificate } from './rig/certificates.js';
 import { startControlPlane, type ControlPlane } from './rig/control-plane.js';
 import { RecordingLogger } from '../server/webhook-harness.js';
+import { compilePolicyWorker, type CompiledPolicyWorker } from '../server/compiled-policy-worker.js';
+import { systemClock } from '../../src/foundation/clock.js';
 import { BROKEN_POLICY, policyYaml } from '../cluster/policy-fixtures.js';
 
 jest.setTimeout(15 * 60 * 1000); // the first run on a machine builds kube-apiserver from source
@@ -33,6 +35,7 @@ describe('serve --policy-configmap against a real API server', () => {
   let plane: ControlPlane;
   let serve: RunningServe;
   let dir: string;
+  let worker: CompiledPolicyWorker;
   const logger = new RecordingLogger();
   let podCounter = 0;
 
@@ -47,6 +50,7 @@ describe('serve --policy-configmap against a real API server', () => {
 
   beforeAll(async () => {
     plane = await startControlPlane();
+    worker = await compilePolicyWorker();
     dir = await mkdtemp(join(tmpdir(), 'sd-live-'));
     const serving = await issueCertificate(plane.ca, { commonName: 'secure-defaults', ipAddresses: ['127.0.0.1'], usage: 'server' });
     await writeFile(join(dir, 'tls.crt'), serving.certPem);
@@ -66,6 +70,8 @@ describe('serve --policy-configmap against a real API server', () => {
         drainTimeout: 5,
       },
       logger,
+      systemClock,
+      { policyWorkerUrl: worker.url },
     );
     const url = (path: string) => `https://127.0.0.1:${serve.webhook.port}${path}`;
     const caBundle = Buffer.from(plane.caPem).toString('base64');
@@ -112,6 +118,7 @@ describe('serve --policy-configmap against a real API server', () => {
   afterAll(async () => {
     await serve?.stop();
     await plane?.stop();
+    await worker?.remove();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -120,6 +127,31 @@ describe('serve --policy-configmap against a real API server', () => {
   });
 
   test('an edit of the ConfigMap takes effect for the next Pod, without a restart', async () => {
+    expect((await plane.kubectl(['apply', '-f', '-'], { input: configMapYaml(policyYaml('v2', '200000-265535')) })).code).toBe(0);
+    expect(await eventually(() => storedRunAsUser('team-a'), (v) => v === '200000', 10_000)).toBe('200000');
+  });
+
+  test('Pods are created, with the policy in force, while a policy of nearly 1 MiB is reviewed and loaded', async () => {
+    const rules = Array.from({ length: 12_000 }, (_, i) => `  - {names: [team-${i}-x, team-${i}-y], uidRange: "${1_000_000 + i * 100}-${1_000_000 + i * 100 + 99}"}\n`).join('');
+    const big = `${policyYaml('big', '400000-465535')}  namespaces:\n${rules}`;
+    expect(Buffer.byteLength(big)).toBeGreaterThan(800 * 1024);
+    const loadedBefore = logger.entries.filter((e) => e.message === 'policy loaded').length;
+    // replace, not apply: apply would copy the whole text into an annotation (256 KiB at most).
+    const replaced = plane.kubectl(['replace', '-f', '-'], { input: configMapYaml(big) });
+    const stored: Array<{ uid: string; ms: number }> = [];
+    const deadline = Date.now() + 120_000;
+    while (logger.entries.filter((e) => e.message === 'policy loaded').length === loadedBefore && Date.now() < deadline) {
+      const started = Date.now();
+      const uid = await storedRunAsUser('team-a');
+      stored.push({ uid, ms: Date.now() - started });
+    }
+    expect((await replaced).code).toBe(0);
+    expect(await eventually(() => storedRunAsUser('team-a'), (v) => v === '400000', 10_000)).toBe('400000');
+    // Each Pod created well within the webhook timeout (the chart's is 5 s) while the policy was
+    // reviewed and parsed, with the last good policy or the new one, never without one.
+    expect(stored.length).toBeGreaterThan(0);
+    expect(Math.max(...stored.map((s) => s.ms))).toBeLessThan(5_000);
+    expect(stored.every((s) => s.uid === '200000' || s.uid === '400000')).toBe(true);
     expect((await plane.kubectl(['apply', '-f', '-'], { input: configMapYaml(policyYaml('v2', '200000-265535')) })).code).toBe(0);
     expect(await eventually(() => storedRunAsUser('team-a'), (v) => v === '200000', 10_000)).toBe('200000');
   });

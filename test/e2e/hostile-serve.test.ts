@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:https';
 import { connect, type Socket } from 'node:net';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { compileCli, type CompiledCli } from './rig/compiled-cli.js';
 import { freePort } from './rig/control-plane.js';
 
@@ -91,11 +94,11 @@ interface Server {
   output(): string;
 }
 
-async function startServe(): Promise<Server> {
+async function startServe(policyFile = 'policies/default.yaml'): Promise<Server> {
   const port = await freePort();
   const child = spawn(
     process.execPath,
-    [`--max-old-space-size=${HEAP_MB}`, cli.mainJs, 'serve', '--policy', 'policies/default.yaml', '--port', String(port), '--host', '127.0.0.1', '--shutdown-delay', '0', '--drain-timeout', '5'],
+    [`--max-old-space-size=${HEAP_MB}`, cli.mainJs, 'serve', '--policy', policyFile, '--port', String(port), '--host', '127.0.0.1', '--shutdown-delay', '0', '--drain-timeout', '5'],
     { cwd: cli.root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
   );
   let output = '';
@@ -261,6 +264,46 @@ describe(`serve with --max-old-space-size=${HEAP_MB} under hostile requests`, ()
       for (const socket of sockets) socket.destroy();
       server.child.kill('SIGKILL');
       await server.exited;
+    }
+  });
+
+  it('answers every Pod within a second while a policy file of nearly 1 MiB is refused or loaded, and stays up', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'secure-defaults-hostile-policy-'));
+    const policyFile = join(dir, 'policy.yaml');
+    await copyFile(join(cli.root, 'policies/default.yaml'), policyFile);
+    const server = await startServe(policyFile);
+    const header = 'apiVersion: secure-defaults.io/v1alpha1\nkind: SecureDefaultsPolicy\nmetadata: {name: big}\n';
+    // Parsed on the event loop, this exhausted the 128 MB heap and the process died.
+    const emptyLists = `${header}spec: [${Array.from({ length: 250_000 }, () => '[]').join(',')}]\n`;
+    const manyRules = `${header}spec:\n  fallback: {uidRange: "200000-265535"}\n  namespaces:\n${Array.from({ length: 13_500 }, (_, i) => `  - {names: [team-${i}, team-${i}-dev], uidRange: "${1_000_000 + i * 100}-${1_000_000 + i * 100 + 99}"}\n`).join('')}`;
+    const slowest: number[] = [];
+    const admitUntil = async (done: () => boolean): Promise<void> => {
+      const deadline = Date.now() + 90_000;
+      let worst = 0;
+      while (!done() && Date.now() < deadline) {
+        const answer = await call(server.port, 'POST', '/mutate', review(`p${slowest.length}-${worst}`, minimal(1)));
+        expect(answer.status).toBe(200);
+        worst = Math.max(worst, answer.ms);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(done()).toBe(true);
+      slowest.push(worst);
+    };
+    try {
+      await writeFile(policyFile, emptyLists);
+      await admitUntil(() => /policy change refused/.test(server.output()));
+      expect(server.output()).toMatch(/the policy parser ran out of memory \(its heap is limited to 128 MB\)/);
+      await writeFile(policyFile, manyRules);
+      await admitUntil(() => /"message":"policy loaded"/.test(server.output()));
+      expect(server.output()).toMatch(/"message":"policy loaded".*"policy":"big".*"generation":2/);
+      const after = await call(server.port, 'POST', '/mutate', review('after', minimal(1)));
+      expect(Buffer.from(JSON.parse(after.text).response.patch, 'base64').toString()).toContain('"runAsUser":200000');
+      expect(server.child.exitCode).toBeNull();
+      expect(Math.max(...slowest)).toBeLessThan(1_000);
+    } finally {
+      server.child.kill('SIGKILL');
+      await server.exited;
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

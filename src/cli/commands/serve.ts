@@ -13,6 +13,7 @@ import { realSleep, systemClock, type Clock } from '../../foundation/clock.js';
 import { createJsonLineLogger } from '../../foundation/json-line-logger.js';
 import { LOG_LEVELS, type Logger, type LogLevel } from '../../foundation/logger.js';
 import { PolicyFileSource, readPolicyFileText } from '../../server/policy-file-source.js';
+import { createWorkerPolicyParser } from '../../server/worker-policy-parser.js';
 import { everyNamespaceOptedIn, noAllocatedBlocks } from '../../ports/standalone-ports.js';
 import { startWebhook, type RunningWebhook, type TlsSource } from '../../server/webhook.js';
 import { createWebhookMetrics, registerBuildInfo } from '../../metrics/webhook-metrics.js';
@@ -121,12 +122,25 @@ function warnAllocationIgnored(policy: CompiledPolicy, policyFile: string, logge
   });
 }
 
+export interface ServeDeps {
+  /**
+   * The policy worker's script (default: the one compiled next to worker-policy-parser.js); tests
+   * run from TypeScript sources point it at a compiled copy.
+   */
+  readonly policyWorkerUrl?: URL;
+}
+
 /** Starts the webhook as configured; the caller decides when to stop it. */
-export async function startServe(options: ServeOptions, logger: Logger, clock: Clock = systemClock): Promise<RunningServe> {
+export async function startServe(options: ServeOptions, logger: Logger, clock: Clock = systemClock, deps: ServeDeps = {}): Promise<RunningServe> {
   if ((options.policy === undefined) === (options.policyConfigmap === undefined)) {
     throw new UserError('give exactly one of --policy FILE (standalone) or --policy-configmap NAMESPACE/NAME (in a cluster)');
   }
   const tls = tlsSourceFrom(options);
+  // Policy edits (file reloads, the ConfigMap, /validate-policy reviews) are read and validated in a
+  // worker thread, so a 1 MiB policy never holds the event loop that answers admissions. The file
+  // read at startup is parsed here: nothing is admitted yet, and a bad file must stop the start.
+  const policyParser = createWorkerPolicyParser(deps.policyWorkerUrl !== undefined ? { workerUrl: deps.policyWorkerUrl } : {});
+  const parsePolicyText = policyParser.parse;
   const registry = new Registry();
   // prom-client samples event-loop delay on a 10 ms timer by default: 100 wake-ups a second, about
   // 5 ms of CPU per second on an idle webhook, competing with the API server on small nodes. A
@@ -150,7 +164,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
       path,
       initialText: text,
       initial: parsed,
-      parsePolicy,
+      parsePolicy: parsePolicyText,
       logger,
       metrics,
       clock,
@@ -173,7 +187,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
     const identity = process.env.POD_NAME || `${hostname()}-${process.pid}`;
     const clusterSources = createClusterSources(clusterApiFrom(kubeConfig, policyConfigMap, clock, hostname()), {
       configMap: policyConfigMap,
-      parsePolicy,
+      parsePolicy: parsePolicyText,
       logger,
       metrics,
       clock,
@@ -216,7 +230,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
       allocatedBlocks: sources.allocatedBlocks,
       readinessChecks: sources.readinessChecks,
       decideAdmission,
-      parsePolicy,
+      parsePolicy: policyParser.parseUnlessBusy,
       policyConfigMap,
       failurePolicy: options.failClosed ? 'closed' : 'open',
       logger,
@@ -228,6 +242,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
     cluster?.stop();
     policyFile?.stop();
     await allocation?.stop();
+    await policyParser.close();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'ENOENT' || /TLS pair/.test((error as Error).message)) {
       throw new UserError((error as Error).message);
@@ -244,6 +259,7 @@ export async function startServe(options: ServeOptions, logger: Logger, clock: C
       await allocation?.stop();
       cluster?.stop();
       policyFile?.stop();
+      await policyParser.close();
     },
   };
 }
