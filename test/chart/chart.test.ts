@@ -180,7 +180,7 @@ describe('helm chart charts/secure-defaults', () => {
       expect(env(raised)).toContainEqual({ name: 'NODE_OPTIONS', value: '--enable-source-maps --max-old-space-size=512 --max-semi-space-size=16' });
       const result = await renderChartRaw({ namespace: NAMESPACE, set: ['heapLimitMB=200'] });
       expect(result.code).not.toBe(0);
-      expect(result.stderr).toContain('heapLimitMB (200) must be at most half of resources.limits.memory (256Mi)');
+      expect(result.stderr).toContain('heapLimitMB (200) must be at most half of resources.limits.memory (384Mi)');
     });
 
     test('refuses a grace period too short for preStop sleep + shutdown delay + drain', async () => {
