@@ -34,6 +34,12 @@ export const DEFAULT_BODY_LIMIT_BYTES = 8 * 1024 * 1024;
  */
 export const MAX_TURN_BYTES = 1024 * 1024;
 
+/**
+ * How long after the previous review's body a lone review counts as alone: at saturation reviews
+ * arrive tens of microseconds apart, at one API server client 10 ms or more.
+ */
+export const QUIET_BEFORE_LONE_REVIEW_MS = 1;
+
 export interface WebhookAppDeps {
   readonly policySource: PolicySource;
   readonly namespaces: NamespaceDirectory;
@@ -97,10 +103,13 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     readonly started: number;
   }
   const secondsSince = (started: number): number => (deps.clock.monotonic() - started) / 1000;
-  // Reviews received and not yet answered, on every endpoint. When a body completes and it is the
-  // only one, no other review can join its turn's batch: it is judged at once instead of after a
-  // setImmediate hop, which at one request at a time (one API server client) is pure latency.
+  // Reviews received and not yet answered, on every endpoint, and when the last body completed.
+  // A review that is the only one in flight and comes after a quiet spell (one API server client,
+  // or a few dozen creates a second) is judged at once instead of after a setImmediate hop, which
+  // there is pure latency. Under load the next review may still be unread in the same poll phase,
+  // where the one in flight cannot see it: reviews that follow each other closely keep the batch.
   let reviewsInFlight = 0;
+  let lastBodyAt = Number.NEGATIVE_INFINITY;
 
   const reviewEndpoint = (endpoint: ReviewEndpoint, decide: ReviewDecider) => {
     const pipeline: AdmissionPipeline = createAdmissionPipeline(endpoint, { decide, failurePolicy: deps.failurePolicy, logger: deps.logger, metrics: deps.metrics });
@@ -244,7 +253,10 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         return;
       }
       if (body.length < budget.largeBytes) {
-        if (reviewsInFlight === 1) judgeTurn([{ res, body, started }]);
+        const now = deps.clock.monotonic();
+        const quiet = now - lastBodyAt >= QUIET_BEFORE_LONE_REVIEW_MS;
+        lastBodyAt = now;
+        if (reviewsInFlight === 1 && quiet) judgeTurn([{ res, body, started }]);
         else received.add({ res, body, started });
       } else {
         largeReviews.push({ res, body, started });

@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import type { AdmissionDecision, AdmissionInput } from '../../src/engine/model.js';
 import { request as httpsRequest } from 'node:https';
-import { decodePatch, fakeDecideAdmission, OPTED_IN, podReview, startTestWebhook, type HttpAnswer } from './webhook-harness.js';
+import { systemClock } from '../../src/foundation/clock.js';
+import { QUIET_BEFORE_LONE_REVIEW_MS } from '../../src/server/webhook-app.js';
+import { decodePatch, fakeDecideAdmission, OPTED_IN, podReview, readAnswer, startTestWebhook, type HttpAnswer } from './webhook-harness.js';
 
 // The webhook handles the requests that arrive in one event-loop turn as a batch (turn-batch.ts).
 // Whatever lands in a batch together, each answer must be that request's own, its log line must
@@ -14,45 +16,54 @@ function podNamed(name: string, extra: Record<string, unknown> = {}) {
 }
 
 describe('concurrent admission requests', () => {
-  it('judges a review that is alone at once, and one that has company at the end of the turn', async () => {
+  it('judges a lone review after a quiet spell at once; one right behind another, or with company, waits for the turn to end', async () => {
     // The turn's end is held by the test: a review that waited for it would never be answered.
     const heldTurns: Array<() => void> = [];
     const batchSizes: number[] = [];
-    const hook = await startTestWebhook({ turnScheduler: (run) => heldTurns.push(run), onReviewBatch: (endpoint, size) => endpoint === 'mutate' && batchSizes.push(size) });
+    // The webhook's monotonic clock moves only when the test says: "a quiet spell" is explicit.
+    let monotonicMs = 1_000;
+    const clock = { ...systemClock, monotonic: () => monotonicMs };
+    const answeredWithin = (answer: Promise<unknown>, ms: number) => Promise.race([answer.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), ms))]);
+    const releaseHeldTurns = () => {
+      while (heldTurns.length > 0) heldTurns.shift()!();
+    };
+    const hook = await startTestWebhook({ clock, turnScheduler: (run) => heldTurns.push(run), onReviewBatch: (endpoint, size) => endpoint === 'mutate' && batchSizes.push(size) });
     try {
       const alone = hook.post('/mutate', podReview({ uid: 'alone', object: podNamed('alone') }));
-      expect(await Promise.race([alone.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 2_000))])).toBe('answered');
+      expect(await answeredWithin(alone, 2_000)).toBe('answered');
       expect((await alone).json().response.uid).toBe('alone');
       expect(heldTurns).toHaveLength(0);
+
+      // Right behind another one (as under load, where the next may be unread in the same poll
+      // phase), a review waits for the turn's end even when it is the only one in flight.
+      monotonicMs += QUIET_BEFORE_LONE_REVIEW_MS / 2;
+      const close = hook.post('/mutate', podReview({ uid: 'close', object: podNamed('close') }));
+      expect(await answeredWithin(close, 300)).toBe('waiting');
+      releaseHeldTurns();
+      expect((await close).json().response.uid).toBe('close');
+      monotonicMs += 10 * QUIET_BEFORE_LONE_REVIEW_MS;
 
       // A second review whose body is still arriving is in flight: the complete one now waits for
       // the turn's end, so that both would be judged together had the other's body come in time.
       const slowBody = Buffer.from(JSON.stringify(podReview({ uid: 'slow', object: podNamed('slow') })));
       const slow = httpsRequest({ host: '127.0.0.1', port: hook.webhook.port, method: 'POST', path: '/mutate', ca: hook.ca, servername: 'localhost', agent: false, headers: { 'content-type': 'application/json', 'content-length': slowBody.length } });
       const slowAnswer = new Promise<HttpAnswer>((answered, failed) => {
-        slow.on('response', (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (chunk: Buffer) => chunks.push(chunk));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString('utf8');
-            answered({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
-          });
-        });
+        slow.on('response', (res) => readAnswer(res).then(answered, failed));
         slow.on('error', failed);
       });
       slow.write(slowBody.subarray(0, 10));
       // Long enough for the handshake and the headers to reach the handler.
       await new Promise((resolve) => setTimeout(resolve, 300));
       const company = hook.post('/mutate', podReview({ uid: 'company', object: podNamed('company') }));
-      const early = await Promise.race([company.then(() => 'answered'), new Promise((resolve) => setTimeout(() => resolve('waiting'), 300))]);
-      expect(early).toBe('waiting');
+      expect(await answeredWithin(company, 300)).toBe('waiting');
       expect(heldTurns.length).toBeGreaterThan(0);
-      while (heldTurns.length > 0) heldTurns.shift()!();
+      releaseHeldTurns();
+      monotonicMs += 10 * QUIET_BEFORE_LONE_REVIEW_MS;
       expect((await company).json().response.uid).toBe('company');
       // With the other review answered, the slow one is alone once its body is complete.
       slow.end(slowBody.subarray(10));
       expect((await slowAnswer).json().response.uid).toBe('slow');
-      expect(batchSizes).toEqual([1, 1, 1]);
+      expect(batchSizes).toEqual([1, 1, 1, 1]);
     } finally {
       await hook.stop();
     }

@@ -1,5 +1,6 @@
 // Starts the real webhook (real HTTPS server, real TLS) on port 0 for a test, and talks to it
 // with node:https trusting the certificate it started with.
+import type { IncomingMessage } from 'node:http';
 import { request as httpsRequest, Agent } from 'node:https';
 import { Registry } from 'prom-client';
 import type { AdmissionDecision, AdmissionInput, CompiledPolicy, PolicyParseResult } from '../../src/engine/model.js';
@@ -108,6 +109,19 @@ export function testTlsPair(): Promise<TlsPair> {
   return sharedPair;
 }
 
+/** The whole of an HTTP answer, as text. */
+export function readAnswer(res: IncomingMessage): Promise<HttpAnswer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+    });
+    res.on('error', reject);
+  });
+}
+
 export function httpsCall(
   port: number,
   options: { method: string; path: string; ca: string | readonly string[]; agent?: Agent; body?: string | Buffer; headers?: Record<string, string>; servername?: string },
@@ -124,15 +138,7 @@ export function httpsCall(
         headers: options.headers,
         servername: options.servername ?? 'localhost',
       },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
-        });
-        res.on('error', reject);
-      },
+      (res) => readAnswer(res).then(resolve, reject),
     );
     req.on('error', reject);
     if (options.body !== undefined) req.write(options.body);
