@@ -193,16 +193,11 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
   if (wouldDeny.length > 0) auditAnnotations.wouldDeny = shortenTo(wouldDeny.map((v) => v.path).join(','), 2048);
   const leftOut = decision.leftOut ?? [];
   if (leftOut.length > 0) auditAnnotations.leftOut = shortenTo(leftOut.map((entry) => `${entry.path}:${entry.reason}`).join(','), 2048);
-  const answer = patched(uid, decision.patch, { warnings, auditAnnotations });
-  // The log line's fields are built when the line is written, after the answer has left: at one
-  // request at a time every microsecond before the answer is on the API server's critical path.
-  let log: LogFields | undefined;
   return {
-    response: answer.response,
-    warningReasons: answer.warningReasons,
-    result,
-    get log(): LogFields {
-      log ??= {
+    ...outcome(
+      patched(uid, decision.patch, { warnings, auditAnnotations }),
+      result,
+      {
         ...boundedList('injected', injectedLogEntries(decision.injected, decision.injectedValues)),
         ...(removed.length > 0 ? { removed } : {}),
         ...boundedList('warnings', decision.warnings),
@@ -210,10 +205,9 @@ export async function admitPod(request: AdmissionRequest, deps: PodAdmissionDeps
         ...(wouldDeny.length > 0 ? { mode: 'warn', wouldDeny: wouldDeny.slice(0, MAX_LEFT_OUT_LOGGED).map((v) => v.path), wouldDenyCount: wouldDeny.length } : {}),
         ...ruleFields(decision.ids),
         ...policyFields,
-      };
-      return log;
-    },
-    injected: decision.injected,
+      },
+      decision.injected,
+    ),
     ...(wouldDeny.length > 0 ? { wouldDeny: { namespace: namespaceName, reasons: wouldDeny.map((v) => v.reason ?? 'other') } } : {}),
   };
 }
