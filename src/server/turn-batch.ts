@@ -5,7 +5,7 @@
 // webhook's own code and data from the CPU caches. Handled one by one, each request then runs our
 // code cold (bench/README.md, "Batching per turn"). Handled as
 // a batch after the poll phase, only the first of each stage runs cold. A request that is the only
-// one in flight has no one to wait for and skips the batch (src/server/webhook-app.ts).
+// one in flight, after a quiet spell, has no one to wait for and skips the batch (webhook-app.ts).
 
 export type Scheduler = (run: () => void) => unknown;
 
