@@ -22,7 +22,7 @@ function run(command: string, args: readonly string[]): Promise<{ code: number; 
   });
 }
 
-/** Compiles src/cli/main.ts (and what it imports) and returns the path of main.js. */
+/** Compiles src/cli/main.ts (and what it imports) and the policy parse worker; returns the path of main.js. */
 export async function buildWebhookBin(): Promise<string> {
   await mkdir(OUT_DIR, { recursive: true });
   const tsc = join(REPO_ROOT, 'node_modules/.bin/tsc');
@@ -42,6 +42,8 @@ export async function buildWebhookBin(): Promise<string> {
     '--incremental',
     '--tsBuildInfoFile', join(OUT_DIR, '.tsbuildinfo'),
     join(REPO_ROOT, 'src/cli/main.ts'),
+    // Started by URL (new Worker), so not in main.ts's import graph: named here or it is missing.
+    join(REPO_ROOT, 'src/server/policy-parse-worker.ts'),
   ]);
   if (code !== 0) {
     // tsc still emits on type errors; those usually sit in a file another engineer is editing right
