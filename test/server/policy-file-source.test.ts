@@ -166,6 +166,19 @@ describe('PolicyFileSource with a parse that answers later', () => {
   });
 });
 
+/** The Pod-level runAsUser serve's webhook gives the next Pod, from the patch it answers. */
+async function runAsUserOfNextPod(running: { webhook: { port: number; initialCertificatePem: string } }): Promise<number | undefined> {
+  const answer = await httpsCall(running.webhook.port, {
+    method: 'POST',
+    path: '/mutate',
+    ca: running.webhook.initialCertificatePem,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(podReview({ namespace: 'anything' })),
+  });
+  const patch = JSON.parse(Buffer.from(answer.json().response.patch as string, 'base64').toString()) as Array<{ path: string; value: { runAsUser?: number } }>;
+  return patch.find((op) => op.path === '/spec/securityContext')?.value.runAsUser;
+}
+
 describe('serve --policy FILE', () => {
   const base: ServeOptions = { port: 0, host: '127.0.0.1', failClosed: false, shutdownDelay: 0, drainTimeout: 2, policyPollInterval: 0.1 };
   let worker: CompiledPolicyWorker;
@@ -180,17 +193,7 @@ describe('serve --policy FILE', () => {
     await writeFile(file, policyText('first', '100000-165535'));
     const serveLogger = new RecordingLogger();
     const running = await startServe({ ...base, policy: file }, serveLogger, systemClock, { policyWorkerUrl: worker.url });
-    const uidOfNextPod = async (): Promise<number | undefined> => {
-      const answer = await httpsCall(running.webhook.port, {
-        method: 'POST',
-        path: '/mutate',
-        ca: running.webhook.initialCertificatePem,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(podReview({ namespace: 'anything' })),
-      });
-      const patch = JSON.parse(Buffer.from(answer.json().response.patch as string, 'base64').toString()) as Array<{ path: string; value: { runAsUser?: number } }>;
-      return patch.find((op) => op.path === '/spec/securityContext')?.value.runAsUser;
-    };
+    const uidOfNextPod = () => runAsUserOfNextPod(running);
     try {
       expect(await uidOfNextPod()).toBe(100000);
       await writeFile(file, policyText('second', '200000-265535'));
@@ -221,15 +224,8 @@ describe('serve --policy FILE', () => {
     let heapPeak = 0;
     const admit = async (): Promise<void> => {
       const started = Date.now();
-      const answer = await httpsCall(running.webhook.port, {
-        method: 'POST',
-        path: '/mutate',
-        ca: running.webhook.initialCertificatePem,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(podReview({ namespace: 'anything' })),
-      });
-      const patch = JSON.parse(Buffer.from(answer.json().response.patch as string, 'base64').toString()) as Array<{ path: string; value: { runAsUser?: number } }>;
-      answers.push({ ms: Date.now() - started, uid: patch.find((op) => op.path === '/spec/securityContext')?.value.runAsUser });
+      const uid = await runAsUserOfNextPod(running);
+      answers.push({ ms: Date.now() - started, uid });
       heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
     };
     try {
