@@ -65,6 +65,29 @@ function label(setup: SetupName, dryRun: boolean): string {
   return dryRun ? `${setup} (dryRun=All)` : setup;
 }
 
+/** The setup's pods URL, with ?dryRun=All for dry-run rows. */
+function podsUrlOf(setup: PreparedSetup, dryRun: boolean): URL {
+  const url = new URL(setup.podsUrl);
+  if (dryRun) url.searchParams.set('dryRun', 'All');
+  return url;
+}
+
+/** CPU µs per created Pod of process `pid` since `before` (its CPU seconds then), or NaN when it cannot be told. */
+function cpuUsPerCreate(pid: number | null, before: number | null | undefined | 0, created: number): number {
+  if (pid === null || !before || created === 0) return Number.NaN;
+  const after = readCpuSeconds(pid);
+  return after === null ? Number.NaN : ((after - before) * 1e6) / created;
+}
+
+/** What one measured run of one setup came to. */
+interface RunOutcome {
+  readonly result: CreateLoadResult;
+  readonly figures: RunFigures;
+  readonly cpuUs: Measurement['cpuUs'];
+  readonly admission: AdmissionTimes;
+  readonly webhookConnections: ConnectionCount | null;
+}
+
 async function measure(
   rig: ApiServerRig,
   setup: PreparedSetup,
@@ -73,9 +96,8 @@ async function measure(
   dryRun: boolean,
   pids: { apiServer: number | null; etcd: number | null; webhook: number | null },
   profileFile: string | null,
-) {
-  const url = new URL(setup.podsUrl);
-  if (dryRun) url.searchParams.set('dryRun', 'All');
+): Promise<RunOutcome> {
+  const url = podsUrlOf(setup, dryRun);
   const webhookPort = rig.webhooks.find((webhook) => webhook.pid === pids.webhook)?.port;
   const metricsBefore = await rig.metrics();
   const sampler = webhookPort === undefined ? undefined : sampleConnections(webhookPort);
@@ -94,15 +116,10 @@ async function measure(
   const webhookConnections = sampler === undefined ? null : sampler.stop();
   if (profile !== null && profileFile !== null) await writeFile(profileFile, await profile);
   const admission = admissionTimes(metricsBefore, await rig.metrics(), result.created, webhookNameOf(setup.name));
-  const perCreate = (pid: number | null, before: number | null | undefined | 0): number => {
-    if (pid === null || !before || result.created === 0) return Number.NaN;
-    const after = readCpuSeconds(pid);
-    return after === null ? Number.NaN : ((after - before) * 1e6) / result.created;
-  };
   const cpuUs = {
-    apiServer: perCreate(pids.apiServer, cpuBefore.apiServer),
-    etcd: perCreate(pids.etcd, cpuBefore.etcd),
-    webhook: pids.webhook === null ? null : perCreate(pids.webhook, cpuBefore.webhook),
+    apiServer: cpuUsPerCreate(pids.apiServer, cpuBefore.apiServer, result.created),
+    etcd: cpuUsPerCreate(pids.etcd, cpuBefore.etcd, result.created),
+    webhook: pids.webhook === null ? null : cpuUsPerCreate(pids.webhook, cpuBefore.webhook, result.created),
   };
   return { result, figures: runFigures(result.latenciesUs, result.failed, result.elapsedMs), cpuUs, admission, webhookConnections };
 }
@@ -117,12 +134,8 @@ async function measureInterleaved(
   config: ApiServerBenchConfig,
   dryRun: boolean,
   profileFile: string | null,
-): Promise<{ setup: PreparedSetup; result: CreateLoadResult; figures: RunFigures; cpuUs: Measurement['cpuUs']; admission: AdmissionTimes; webhookConnections: ConnectionCount | null }[]> {
-  const urls = rig.setups.map((setup) => {
-    const url = new URL(setup.podsUrl);
-    if (dryRun) url.searchParams.set('dryRun', 'All');
-    return url;
-  });
+): Promise<(RunOutcome & { readonly setup: PreparedSetup })[]> {
+  const urls = rig.setups.map((setup) => podsUrlOf(setup, dryRun));
   const webhookPids = rig.setups.map((setup) => webhookPidOf(rig, setup.name));
   const samplers = webhookPids.map((pid) => {
     const port = rig.webhooks.find((webhook) => webhook.pid === pid)?.port;
@@ -146,9 +159,7 @@ async function measureInterleaved(
   return rig.setups.map((setup, index) => {
     const result = results[index]!;
     const pid = webhookPids[index]!;
-    const before = cpuBefore[index];
-    const after = pid === null ? null : readCpuSeconds(pid);
-    const webhook = pid === null ? null : before === null || before === undefined || after === null || result.created === 0 ? Number.NaN : ((after - before) * 1e6) / result.created;
+    const webhook = pid === null ? null : cpuUsPerCreate(pid, cpuBefore[index], result.created);
     const times = admissionTimes(metricsBefore, metricsAfter, result.created, webhookNameOf(setup.name));
     return {
       setup,
@@ -248,7 +259,7 @@ function logRun(
   concurrency: number,
   setup: SetupName,
   dryRun: boolean,
-  run: { result: CreateLoadResult; figures: RunFigures; cpuUs: Measurement['cpuUs']; admission: AdmissionTimes; webhookConnections: ConnectionCount | null },
+  run: RunOutcome,
 ): void {
   const { result, figures, cpuUs, admission, webhookConnections } = run;
   const shared = Number.isNaN(cpuUs.apiServer) ? ' (API server CPU: shared by the interleaved setups)' : ` CPU/create apiserver ${formatNumber(cpuUs.apiServer, 0)} µs, etcd ${formatNumber(cpuUs.etcd, 0)} µs`;
