@@ -3,14 +3,13 @@
 // fixed-patch webhook, secure-defaults, a MutatingAdmissionPolicy), and closed-loop keep-alive
 // clients creating the same typical Deployment Pod in each, in alternating order round after
 // round, so the ratios compare runs made seconds apart on the same machine.
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readImageNodeOptions } from './image-node-options.js';
-import { readCpuSeconds } from './process-stats.js';
+import { pinToCpu, readCpuSeconds } from './process-stats.js';
 import { SETUP_DESCRIPTIONS, webhookNameOf, type SetupName } from './apiserver/admission-setups.js';
 import { admissionTimes, type AdmissionTimes } from './apiserver/apiserver-metrics.js';
 import { sampleConnections, type ConnectionCount } from './apiserver/connection-sampler.js';
@@ -54,11 +53,6 @@ function findRigPid(binary: string, tempDir: string): number | null {
     }
   }
   return null;
-}
-
-/** Every thread of `pid` (and those it starts later) onto `cpu`. */
-function pinTo(pid: number, cpu: number): void {
-  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
 }
 
 function label(setup: SetupName, dryRun: boolean): string {
@@ -317,10 +311,10 @@ async function main(): Promise<number> {
     const modes = config.dryRun ? [false, true] : [false];
     if (config.pinCpus) {
       if (cpus().length < 2 || pids.apiServer === null || pids.etcd === null) throw new Error('BENCH_APISERVER_PIN needs 2 CPUs and the kube-apiserver and etcd processes found in /proc');
-      pinTo(pids.apiServer, 0);
-      pinTo(pids.etcd, 0);
-      for (const webhook of rig.webhooks) pinTo(webhook.pid, 1);
-      pinTo(process.pid, 1);
+      pinToCpu(pids.apiServer, 0);
+      pinToCpu(pids.etcd, 0);
+      for (const webhook of rig.webhooks) pinToCpu(webhook.pid, 1);
+      pinToCpu(process.pid, 1);
       log('pinned: kube-apiserver and etcd on CPU 0; webhooks and load clients on CPU 1 (other processes on the machine are not)');
     }
 

@@ -1,6 +1,13 @@
 // Memory and CPU of a child process as Linux accounts it, read from /proc so the numbers cover the
-// whole process (every thread, native memory included), not just the JS heap.
+// whole process (every thread, native memory included), not just the JS heap; and which CPU it
+// may run on.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+
+/** Every thread of `pid` (and those it starts later) onto `cpu`. */
+export function pinToCpu(pid: number, cpu: number): void {
+  execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+}
 
 /**
  * USER_HZ, the unit of utime/stime in /proc/<pid>/stat. It is 100 on every Linux architecture

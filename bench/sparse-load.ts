@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { positiveInteger, type Env } from './bench-config.js';
 import { buildAdmissionBody } from './bodies/admission-review-bodies.js';
 import { readImageNodeOptions } from './image-node-options.js';
-import { readCpuSeconds } from './process-stats.js';
+import { pinToCpu, readCpuSeconds } from './process-stats.js';
 import { createLoopbackCertificate } from './self-signed-certificate.js';
 import { findFreePort, startServer, type RunningServer } from './server-process.js';
 
@@ -28,6 +28,7 @@ interface SparseConfig {
   readonly requests: number;
   readonly warmup: number;
   readonly rounds: number;
+  readonly pin: boolean;
 }
 
 function readConfig(env: Env): { config: SparseConfig; errors: string[] } {
@@ -47,6 +48,7 @@ function readConfig(env: Env): { config: SparseConfig; errors: string[] } {
       // Enough for V8 to have optimized the request path: compilations settle after ~750 requests.
       warmup: positiveInteger(env, 'BENCH_SPARSE_WARMUP', 2000, errors),
       rounds: positiveInteger(env, 'BENCH_ROUNDS', 3, errors),
+      pin: env['BENCH_SPARSE_PIN'] === '1',
     },
     errors,
   };
@@ -62,18 +64,24 @@ function serverArgs(target: string, port: number, tls: readonly string[]): strin
   return [join(DIST_ROOT, 'bench', 'servers', 'ablation-ladder-server.js'), ...common, '--policy', join(REPO_ROOT, 'policies', 'default.yaml'), '--step', target.slice('rung'.length)];
 }
 
-function post(agent: Agent, port: number, payload: Buffer): Promise<number> {
+/** Resolves with the HTTP status and the client-side latency in µs, from the request's end to its answer's. */
+function post(agent: Agent, port: number, payload: Buffer): Promise<{ status: number; latencyUs: number }> {
   return new Promise((done, fail) => {
+    const started = process.hrtime.bigint();
     const req = request(
       { host: '127.0.0.1', port, path: '/mutate', method: 'POST', agent, rejectUnauthorized: false, headers: { 'content-type': 'application/json', 'content-length': payload.length } },
       (res) => {
         res.resume();
-        res.on('end', () => done(res.statusCode ?? 0));
+        res.on('end', () => done({ status: res.statusCode ?? 0, latencyUs: Number(process.hrtime.bigint() - started) / 1000 }));
       },
     );
     req.on('error', fail);
     req.end(payload);
   });
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 async function main(): Promise<number> {
@@ -89,8 +97,8 @@ async function main(): Promise<number> {
   const tls = ['--tls-cert', join(dir, 'server.crt'), '--tls-key', join(dir, 'server.key')];
   const nodeFlags = readImageNodeOptions(join(REPO_ROOT, 'Dockerfile'));
   const payloads = buildAdmissionBody('typical').variants(32).map((text) => Buffer.from(text));
-  process.stdout.write(`# Sparse load: one connection, ${config.gapMs} ms between an answer and the next request; ${config.warmup} warm-up + ${config.requests} measured requests per server and round\n`);
-  process.stdout.write(`node ${process.version}, flags ${nodeFlags.join(' ') || 'none'}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}; logs in ${dir}\n\n`);
+  process.stdout.write(`# Sparse load: one connection per server, the servers in turn, ${config.gapMs} ms between an answer and the next request; ${config.warmup} warm-up + ${config.requests} measured requests per server and round\n`);
+  process.stdout.write(`${config.pin ? 'pinned: this client on CPU 0, the servers on CPU 1; ' : ''}node ${process.version}, flags ${nodeFlags.join(' ') || 'none'}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}; logs in ${dir}\n\n`);
 
   const servers: { target: string; server: RunningServer }[] = [];
   try {
@@ -98,34 +106,60 @@ async function main(): Promise<number> {
       const port = await findFreePort();
       servers.push({ target, server: await startServer({ name: target, nodeArgs: [...nodeFlags, ...serverArgs(target, port, tls)], port, logDir: dir, readyTimeoutMs: 30_000 }) });
     }
+    // One request to each server in turn, the order reversed every pass: load on the machine
+    // that comes and goes over seconds then hits every server alike, so ratios of a few per cent
+    // mean something. Each server's CPU is still its own (/proc per process, over the round).
+    const agents = new Map(servers.map(({ target }) => [target, new Agent({ keepAlive: true, maxSockets: 1 })]));
+    const ask = async (target: string, port: number, i: number): Promise<number> => {
+      const { status, latencyUs } = await post(agents.get(target)!, port, payloads[i % payloads.length]!);
+      if (status !== 200) throw new Error(`${target} answered HTTP ${status}`);
+      if (config.gapMs > 0) await sleep(config.gapMs);
+      return latencyUs;
+    };
+    for (let i = 0; i < config.warmup; i += 1) for (const { target, server } of servers) await ask(target, server.port, i);
+    if (config.pin) {
+      // As the API-server bench's BENCH_APISERVER_PIN: the caller (there kube-apiserver) on one
+      // CPU, the servers on the other, so what a server does after its answer is not counted as
+      // the caller's wait, as it is not when the webhook has a node of its own.
+      pinToCpu(process.pid, 0);
+      for (const { server } of servers) pinToCpu(server.pid, 1);
+    }
     const cpuUs = new Map<string, number[]>(config.targets.map((t) => [t, []]));
+    const meanLatencyUs = new Map<string, number[]>(config.targets.map((t) => [t, []]));
     for (let round = 1; round <= config.rounds; round += 1) {
-      const order = round % 2 === 1 ? servers : [...servers].reverse();
-      for (const { target, server } of order) {
-        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-        if (round === 1) for (let i = 0; i < config.warmup; i += 1) await post(agent, server.port, payloads[i % payloads.length]!);
-        const before = readCpuSeconds(server.pid);
-        const started = performance.now();
-        for (let i = 0; i < config.requests; i += 1) {
-          const status = await post(agent, server.port, payloads[i % payloads.length]!);
-          if (status !== 200) throw new Error(`${target} answered HTTP ${status}`);
-          if (config.gapMs > 0) await sleep(config.gapMs);
-        }
+      const latencies = new Map<string, number[]>(config.targets.map((t) => [t, []]));
+      const before = new Map(servers.map(({ target, server }) => [target, readCpuSeconds(server.pid)]));
+      for (let i = 0; i < config.requests; i += 1) {
+        const order = i % 2 === 0 ? servers : [...servers].reverse();
+        for (const { target, server } of order) latencies.get(target)!.push(await ask(target, server.port, i));
+      }
+      for (const { target, server } of servers) {
+        const start = before.get(target);
         const after = readCpuSeconds(server.pid);
-        agent.destroy();
-        if (before === null || after === null) throw new Error(`${target} exited during the run`);
-        const perRequest = ((after - before) * 1e6) / config.requests;
+        if (start === null || start === undefined || after === null) throw new Error(`${target} exited during the run`);
+        const perRequest = ((after - start) * 1e6) / config.requests;
         cpuUs.get(target)!.push(perRequest);
-        process.stdout.write(`round ${round} ${target.padEnd(8)} ${perRequest.toFixed(0).padStart(5)} µs CPU/request, ${((performance.now() - started) / config.requests).toFixed(2)} ms/request wall\n`);
+        const sorted = [...latencies.get(target)!].sort((a, b) => a - b);
+        const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+        meanLatencyUs.get(target)!.push(mean);
+        process.stdout.write(
+          `round ${round} ${target.padEnd(8)} ${perRequest.toFixed(0).padStart(5)} µs CPU/request; latency µs mean ${mean.toFixed(0)}, p50 ${percentile(sorted, 50).toFixed(0)}, p90 ${percentile(sorted, 90).toFixed(0)}, p99 ${percentile(sorted, 99).toFixed(0)}\n`,
+        );
       }
     }
-    const baseline = cpuUs.get('trivial');
-    process.stdout.write('\n| server | CPU µs/request per round | mean | ÷ trivial per round (mean) |\n|---|---|---:|---|\n');
+    for (const agent of agents.values()) agent.destroy();
+    const ratioText = (values: readonly number[], baseline: readonly number[] | undefined): string => {
+      if (baseline === undefined) return '–';
+      const ratios = values.map((v, i) => v / baseline[i]!);
+      return `${ratios.map((r) => r.toFixed(2)).join(', ')} (${(ratios.reduce((a, b) => a + b, 0) / ratios.length).toFixed(2)})`;
+    };
+    const meanOf = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
+    process.stdout.write('\n| server | CPU µs/request per round | mean | ÷ trivial per round (mean) | mean latency µs per round | latency − trivial, µs (mean) |\n|---|---|---:|---|---|---:|\n');
+    const baselineLatency = meanLatencyUs.get('trivial');
     for (const [target, values] of cpuUs) {
-      const mean = values.reduce((a, b) => a + b, 0) / values.length;
-      const ratios = baseline === undefined ? [] : values.map((v, i) => v / baseline[i]!);
-      const ratioText = ratios.length === 0 ? '–' : `${ratios.map((r) => r.toFixed(2)).join(', ')} (${(ratios.reduce((a, b) => a + b, 0) / ratios.length).toFixed(2)})`;
-      process.stdout.write(`| ${target} | ${values.map((v) => v.toFixed(0)).join(', ')} | ${mean.toFixed(0)} | ${ratioText} |\n`);
+      const latency = meanLatencyUs.get(target)!;
+      const extra = baselineLatency === undefined ? '–' : meanOf(latency.map((v, i) => v - baselineLatency[i]!)).toFixed(0);
+      process.stdout.write(`| ${target} | ${values.map((v) => v.toFixed(0)).join(', ')} | ${meanOf(values).toFixed(0)} | ${ratioText(values, cpuUs.get('trivial'))} | ${latency.map((v) => v.toFixed(0)).join(', ')} | ${extra} |\n`);
     }
     process.stdout.write('\n/proc counts CPU in 10 ms ticks: use at least 1000 requests per run.\n');
     return 0;
