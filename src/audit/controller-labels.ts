@@ -21,8 +21,11 @@ import { asJsonObject, type JsonObject } from '../foundation/json-object.js';
 
 /** What the audit knows of a label's value on the Pods a controller creates. */
 export type PossibleValues =
-  /** Set, to one of `count` values the audit can list (`has` answers in constant time). */
-  | { readonly kind: 'one-of'; readonly count: number; readonly has: (value: string) => boolean; readonly sample: string }
+  /**
+   * Set, to one of `count` values (`has` answers in constant time); `listed` holds them when
+   * there are few, so a long value list is checked against them instead of the other way round.
+   */
+  | { readonly kind: 'one-of'; readonly count: number; readonly has: (value: string) => boolean; readonly sample: string; readonly listed?: readonly string[] }
   /** Set, to a value the audit cannot know; `why` says what it is. */
   | { readonly kind: 'unknown'; readonly why: string };
 
@@ -31,13 +34,16 @@ export interface ControllerLabel {
   readonly values: PossibleValues;
 }
 
-const known = (value: string): PossibleValues => ({ kind: 'one-of', count: 1, has: (v) => v === value, sample: value });
+const known = (value: string): PossibleValues => ({ kind: 'one-of', count: 1, has: (v) => v === value, sample: value, listed: [value] });
 const unknown = (why: string): PossibleValues => ({ kind: 'unknown', why });
 
 function oneOfStrings(values: readonly string[]): PossibleValues {
   const set = new Set(values);
-  return { kind: 'one-of', count: set.size, has: (v) => set.has(v), sample: values[0] ?? '' };
+  return { kind: 'one-of', count: set.size, has: (v) => set.has(v), sample: values[0] ?? '', listed: [...set] };
 }
+
+/** At most this many values are listed; more (a StatefulSet's Pod names) are only tested. */
+const MAX_LISTED = 16;
 
 /** `${prefix}${n}` for the whole numbers n in [start, start + count), without listing them. */
 function ordinals(prefix: string, start: number, count: number): PossibleValues {
@@ -46,13 +52,19 @@ function ordinals(prefix: string, start: number, count: number): PossibleValues 
     count,
     has: (value) => {
       if (!value.startsWith(prefix)) return false;
-      const digits = value.slice(prefix.length);
-      // Canonical decimal only ("07" is not ordinal 7), and short enough to parse exactly.
-      if (!/^(0|[1-9][0-9]{0,9})$/.test(digits)) return false;
-      const n = Number(digits);
+      const length = value.length - prefix.length;
+      // Canonical decimal only ("07" is not ordinal 7), short enough to be exact.
+      if (length < 1 || length > 10 || (length > 1 && value.charCodeAt(prefix.length) === 48)) return false;
+      let n = 0;
+      for (let i = prefix.length; i < value.length; i++) {
+        const digit = value.charCodeAt(i) - 48;
+        if (digit < 0 || digit > 9) return false;
+        n = n * 10 + digit;
+      }
       return n >= start && n < start + count;
     },
     sample: `${prefix}${start}`,
+    ...(count <= MAX_LISTED ? { listed: Array.from({ length: count }, (_, i) => `${prefix}${start + i}`) } : {}),
   };
 }
 

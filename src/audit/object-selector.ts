@@ -8,7 +8,7 @@ import type { PolicyError } from '../engine/model.js';
 import { PolicyErrorList } from '../engine/policy-reader.js';
 import { asJsonObject, type JsonObject } from '../foundation/json-object.js';
 import type { ControllerLabel } from './controller-labels.js';
-import { decideSelector, type SelectorDecision } from './selector-decision.js';
+import { compileSelectorDecider, type SelectorDecision } from './selector-decision.js';
 
 /** The chart's mutating webhook (charts/secure-defaults/templates/webhooks.yaml). */
 export const POD_WEBHOOK_NAME = 'pods.secure-defaults.io';
@@ -66,7 +66,7 @@ export function objectScopeOf(value: unknown, path: string, source: string): Obj
     ok: true,
     scope: {
       sends: compileLabelsMatcher(selector),
-      decide: (labels, added) => decideSelector(selector, labels, added),
+      decide: compileSelectorDecider(selector),
       text,
       reason: `not sent to the webhook: objectSelector ${JSON.stringify(text)} (${source}) does not match the Pod's labels`,
       cannotTell: (why) => `cannot tell whether the API server sends it to the webhook: objectSelector ${JSON.stringify(text)} (${source}) depends on a label's value: ${why}`,

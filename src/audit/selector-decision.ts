@@ -16,24 +16,29 @@ export type SelectorDecision =
 type Tri = true | false | 'cannot-tell';
 
 /** In (or, negated, NotIn) on a label the controller sets: true only when every possible value is listed. */
-function inPossible(values: readonly string[], possible: PossibleValues): Tri {
+function inPossible(values: ReadonlySet<string>, possible: PossibleValues): Tri {
   if (possible.kind === 'unknown') return 'cannot-tell';
   let listed = 0;
-  for (const value of new Set(values)) if (possible.has(value)) listed++;
+  // Whichever side is shorter is walked: a few possible values against a long list, or the reverse.
+  if (possible.listed !== undefined && possible.listed.length < values.size) {
+    for (const value of possible.listed) if (values.has(value)) listed++;
+  } else {
+    for (const value of values) if (possible.has(value)) listed++;
+  }
   if (listed === 0) return false;
   return listed >= possible.count ? true : 'cannot-tell';
 }
 
-function requirementOn(requirement: SelectorRequirement, possible: PossibleValues): Tri {
-  switch (requirement.operator) {
+function requirementOn(operator: SelectorRequirement['operator'], values: ReadonlySet<string>, possible: PossibleValues): Tri {
+  switch (operator) {
     case 'Exists':
       return true;
     case 'DoesNotExist':
       return false;
     case 'In':
-      return inPossible(requirement.values, possible);
+      return inPossible(values, possible);
     case 'NotIn': {
-      const isIn = inPossible(requirement.values, possible);
+      const isIn = inPossible(values, possible);
       return isIn === 'cannot-tell' ? isIn : !isIn;
     }
   }
@@ -44,33 +49,38 @@ function describe(key: string, possible: PossibleValues): string {
   return `its controller sets ${key} to one of ${possible.count} values (${JSON.stringify(possible.sample.slice(0, 80))}, …), and the selector lists only some of them`;
 }
 
-export function decideSelector(selector: LabelSelector, labels: Readonly<Record<string, string>>, added: readonly ControllerLabel[]): SelectorDecision {
-  const addedByKey = new Map<string, PossibleValues>();
-  for (const label of added) addedByKey.set(label.key, label.values);
-  const has = (key: string): boolean => Object.hasOwn(labels, key);
-  let undecided: { key: string; why: string } | undefined;
-  const settle = (key: string, result: Tri, possible: PossibleValues): boolean => {
-    if (result === 'cannot-tell') undecided ??= { key, why: describe(key, possible) };
-    return result !== false;
-  };
-  for (const [key, value] of Object.entries(selector.matchLabels)) {
-    const possible = addedByKey.get(key);
-    if (possible === undefined ? !(has(key) && labels[key] === value) : !settle(key, inPossible([value], possible), possible)) return { sent: false };
-  }
-  for (const requirement of selector.matchExpressions) {
-    const possible = addedByKey.get(requirement.key);
-    if (possible !== undefined) {
-      if (!settle(requirement.key, requirementOn(requirement, possible), possible)) return { sent: false };
-      continue;
+export type SelectorDecider = (labels: Readonly<Record<string, string>>, added: readonly ControllerLabel[]) => SelectorDecision;
+
+/**
+ * Compiled once per selector (each requirement's values into a set); a decision then costs one
+ * lookup per requirement on a template label and one pass over the values of a requirement on a
+ * label the controller adds.
+ */
+export function compileSelectorDecider(selector: LabelSelector): SelectorDecider {
+  const requirements: { readonly requirement: SelectorRequirement; readonly values: ReadonlySet<string> }[] = [
+    ...Object.entries(selector.matchLabels).map(([key, value]) => ({ requirement: { key, operator: 'In' as const, values: [value] }, values: new Set([value]) })),
+    ...selector.matchExpressions.map((requirement) => ({ requirement, values: new Set(requirement.values) })),
+  ];
+  return (labels, added) => {
+    const addedByKey = new Map<string, PossibleValues>();
+    for (const label of added) addedByKey.set(label.key, label.values);
+    let undecided: { key: string; why: string } | undefined;
+    for (const { requirement, values } of requirements) {
+      const possible = addedByKey.get(requirement.key);
+      if (possible !== undefined) {
+        const result = requirementOn(requirement.operator, values, possible);
+        if (result === false) return { sent: false };
+        if (result === 'cannot-tell') undecided ??= { key: requirement.key, why: describe(requirement.key, possible) };
+        continue;
+      }
+      const present = Object.hasOwn(labels, requirement.key);
+      const holds =
+        requirement.operator === 'Exists' ? present
+        : requirement.operator === 'DoesNotExist' ? !present
+        : requirement.operator === 'In' ? present && values.has(labels[requirement.key] ?? '')
+        : !present || !values.has(labels[requirement.key] ?? '');
+      if (!holds) return { sent: false };
     }
-    const present = has(requirement.key);
-    const value = labels[requirement.key] ?? '';
-    const holds =
-      requirement.operator === 'Exists' ? present
-      : requirement.operator === 'DoesNotExist' ? !present
-      : requirement.operator === 'In' ? present && requirement.values.includes(value)
-      : !present || !requirement.values.includes(value);
-    if (!holds) return { sent: false };
-  }
-  return undefined === undecided ? { sent: true } : { sent: 'cannot-tell', ...undecided };
+    return undecided === undefined ? { sent: true } : { sent: 'cannot-tell', ...undecided };
+  };
 }
