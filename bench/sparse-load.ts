@@ -12,7 +12,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { positiveInteger, type Env } from './bench-config.js';
+import { nodeFlagList, positiveInteger, type Env } from './bench-config.js';
 import { buildAdmissionBody } from './bodies/admission-review-bodies.js';
 import { readImageNodeOptions } from './image-node-options.js';
 import { pinToCpu, readCpuSeconds } from './process-stats.js';
@@ -29,9 +29,10 @@ interface SparseConfig {
   readonly warmup: number;
   readonly rounds: number;
   readonly pin: boolean;
+  readonly nodeFlags: readonly string[];
 }
 
-function readConfig(env: Env): { config: SparseConfig; errors: string[] } {
+function readConfig(env: Env, imageNodeFlags: readonly string[]): { config: SparseConfig; errors: string[] } {
   const errors: string[] = [];
   const targets = (env['BENCH_SPARSE_TARGETS'] ?? 'trivial,ceiling,ours').split(',').map((t) => t.trim()).filter((t) => t !== '');
   for (const target of targets) {
@@ -49,6 +50,7 @@ function readConfig(env: Env): { config: SparseConfig; errors: string[] } {
       warmup: positiveInteger(env, 'BENCH_SPARSE_WARMUP', 2000, errors),
       rounds: positiveInteger(env, 'BENCH_ROUNDS', 3, errors),
       pin: env['BENCH_SPARSE_PIN'] === '1',
+      nodeFlags: nodeFlagList(env, 'BENCH_NODE_FLAGS', imageNodeFlags, errors),
     },
     errors,
   };
@@ -85,7 +87,7 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 async function main(): Promise<number> {
-  const { config, errors } = readConfig(process.env);
+  const { config, errors } = readConfig(process.env, readImageNodeOptions(join(REPO_ROOT, 'Dockerfile')));
   if (errors.length > 0) {
     for (const error of errors) process.stderr.write(`${error}\n`);
     return 2;
@@ -95,7 +97,7 @@ async function main(): Promise<number> {
   await writeFile(join(dir, 'server.crt'), certificate.certPem);
   await writeFile(join(dir, 'server.key'), certificate.keyPem, { mode: 0o600 });
   const tls = ['--tls-cert', join(dir, 'server.crt'), '--tls-key', join(dir, 'server.key')];
-  const nodeFlags = readImageNodeOptions(join(REPO_ROOT, 'Dockerfile'));
+  const nodeFlags = config.nodeFlags;
   const payloads = buildAdmissionBody('typical').variants(32).map((text) => Buffer.from(text));
   process.stdout.write(`# Sparse load: one connection per server, the servers in turn, ${config.gapMs} ms between an answer and the next request; ${config.warmup} warm-up + ${config.requests} measured requests per server and round\n`);
   process.stdout.write(`${config.pin ? 'pinned: this client on CPU 0, the servers on CPU 1; ' : ''}node ${process.version}, flags ${nodeFlags.join(' ') || 'none'}, load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}; logs in ${dir}\n\n`);
