@@ -19,6 +19,8 @@ export interface AuditHeader {
   readonly assumeOptedIn: boolean;
   /** The webhook's objectSelector as kubectl writes it, or null when it sends every Pod. */
   readonly objectSelector: string | null;
+  /** The webhook's namespaceSelector as kubectl writes it, or null when it was not read (or sends every namespace). */
+  readonly namespaceSelector?: string | null;
 }
 
 function plural(count: number, one: string, many = `${one}s`): string {
@@ -44,6 +46,7 @@ export function summaryLine(audit: NamespaceAudit): string {
   if (s.warned > 0) parts.push(`${s.warned} would be warned`);
   if (s.errors > 0) parts.push(`${s.errors} could not be judged`);
   if (s.excluded > 0) parts.push(`${s.excluded} not sent (objectSelector)`);
+  if (s.undecided > 0) parts.push(`${s.undecided} cannot tell if sent (objectSelector)`);
   if (s.failRestricted > 0) parts.push(`${s.failRestricted} still fail restricted`);
   return `${audit.name}${audit.assumedOptedIn ? ' (assumed opted in)' : ''}: ${parts.join(', ')}`;
 }
@@ -77,6 +80,8 @@ function resultText(workload: WorkloadAudit): string {
       return 'not sent (namespace not opted in)';
     case 'excluded':
       return 'not sent (objectSelector)';
+    case 'undecided':
+      return 'cannot tell if sent (objectSelector)';
     default:
       return workload.leftOut.length > 0 ? 'left as it is' : 'nothing to add';
   }
@@ -156,6 +161,7 @@ export function addSummaries(total: TotalSummary, audit: NamespaceAudit): TotalS
     errors: total.errors + s.errors,
     notOptedIn: total.notOptedIn + s.notOptedIn,
     excluded: total.excluded + s.excluded,
+    undecided: total.undecided + s.undecided,
   };
 }
 
@@ -178,6 +184,7 @@ export const EMPTY_TOTAL: TotalSummary = {
   errors: 0,
   notOptedIn: 0,
   excluded: 0,
+  undecided: 0,
 };
 
 /** Writes one namespace at a time in the chosen format; `end` closes the document. */
@@ -187,7 +194,7 @@ export interface AuditWriter {
 }
 
 export function createAuditWriter(format: AuditOutput, header: AuditHeader, onlyChanged: boolean, write: (text: string) => void): AuditWriter {
-  const head = { apiVersion: 'secure-defaults.io/v1alpha1', kind: 'AuditReport', policy: header.policy, policyMode: header.policyMode, policySource: header.policySource, assumeOptedIn: header.assumeOptedIn, objectSelector: header.objectSelector };
+  const head = { apiVersion: 'secure-defaults.io/v1alpha1', kind: 'AuditReport', policy: header.policy, policyMode: header.policyMode, policySource: header.policySource, assumeOptedIn: header.assumeOptedIn, objectSelector: header.objectSelector, namespaceSelector: header.namespaceSelector ?? null };
   if (format === 'json') {
     let first = true;
     write(`${JSON.stringify(head).slice(0, -1)},"namespaces":[`);
@@ -215,7 +222,7 @@ export function createAuditWriter(format: AuditOutput, header: AuditHeader, only
       },
     };
   }
-  write(`policy ${JSON.stringify(header.policy)} (mode ${header.policyMode}) from ${header.policySource}${header.assumeOptedIn ? '; namespaces not opted in are judged as if they were' : ''}${header.objectSelector === null ? '' : `; the webhook is sent only Pods matching objectSelector ${JSON.stringify(header.objectSelector)}`}\n\n`);
+  write(`policy ${JSON.stringify(header.policy)} (mode ${header.policyMode}) from ${header.policySource}${header.assumeOptedIn ? '; namespaces not opted in are judged as if they were' : ''}${header.objectSelector === null ? '' : `; the webhook is sent only Pods matching objectSelector ${JSON.stringify(header.objectSelector)}`}${header.namespaceSelector == null ? '' : `; only from namespaces matching namespaceSelector ${JSON.stringify(header.namespaceSelector)}`}\n\n`);
   return {
     namespace(audit) {
       write(namespaceTable(audit, format === 'wide', onlyChanged));
@@ -223,7 +230,7 @@ export function createAuditWriter(format: AuditOutput, header: AuditHeader, only
     end(total) {
       const left = Object.values(total.leftAsTheyAre).reduce((a, b) => a + b, 0);
       write(
-        `total: ${plural(total.namespaces, 'namespace')}, ${plural(total.workloads, 'workload')}: ${total.hardened} hardened, ${total.alreadyHardened} already hardened, ${left} left as they are, ${total.denied} would be denied, ${total.warned} would be warned, ${total.errors} could not be judged, ${total.notOptedIn} in namespaces not opted in${total.excluded === 0 ? '' : `, ${total.excluded} not sent (objectSelector)`}\n`,
+        `total: ${plural(total.namespaces, 'namespace')}, ${plural(total.workloads, 'workload')}: ${total.hardened} hardened, ${total.alreadyHardened} already hardened, ${left} left as they are, ${total.denied} would be denied, ${total.warned} would be warned, ${total.errors} could not be judged, ${total.notOptedIn} in namespaces not opted in${total.excluded === 0 ? '' : `, ${total.excluded} not sent (objectSelector)`}${total.undecided === 0 ? '' : `, ${total.undecided} cannot tell if sent (objectSelector)`}\n`,
       );
     },
   };
@@ -232,6 +239,7 @@ export function createAuditWriter(format: AuditOutput, header: AuditHeader, only
 /** Exit status 1 when the audit found what `--fail-on` names. */
 export function failsOn(failOn: FailOn, total: TotalSummary): boolean {
   if (failOn === 'never') return false;
-  if (failOn === 'deny') return total.denied > 0 || total.errors > 0;
-  return total.denied > 0 || total.errors > 0 || total.hardened > 0 || total.warned > 0;
+  // A workload the audit cannot tell is sent counts as one it cannot judge: a gate must not pass on a guess.
+  if (failOn === 'deny') return total.denied > 0 || total.errors > 0 || total.undecided > 0;
+  return total.denied > 0 || total.errors > 0 || total.undecided > 0 || total.hardened > 0 || total.warned > 0;
 }

@@ -2,13 +2,15 @@
 // each one (workload-audit.ts) and hands the namespace's report on before reading the next, so
 // memory holds one namespace's answers, never the cluster's objects.
 import { toNamespaceInfo } from '../cluster/namespace-cache.js';
-import type { LeftOutDefault, NamespaceInfo } from '../engine/model.js';
+import { OPT_IN_LABEL, type LeftOutDefault, type NamespaceInfo } from '../engine/model.js';
 import type { PolicySnapshot } from '../ports/admission-ports.js';
 import { podToCreate, controllerOf, reportedThroughOwner } from './controller-pods.js';
 import { AUDITED_KINDS, type AuditClusterReader } from '../cluster/kube-audit-reader.js';
 import { auditWorkload, namespaceView, type AuditEngine, type NamespaceIds, type WorkloadAudit } from './workload-audit.js';
 import { type JsonObject } from '../foundation/json-object.js';
 import { podLabels, type ObjectScope } from './object-selector.js';
+import type { NamespaceScope } from './namespace-scope.js';
+import { controllerAddedLabels } from './controller-labels.js';
 
 export interface NamespaceSummary {
   readonly workloads: number;
@@ -28,6 +30,8 @@ export interface NamespaceSummary {
   readonly notOptedIn: number;
   /** In judged namespaces, never sent to the webhook: its objectSelector does not match them. */
   readonly excluded: number;
+  /** In judged namespaces, whether they are sent depends on a label value their controller sets that the audit cannot know. */
+  readonly undecided: number;
 }
 
 export interface NamespaceAudit {
@@ -43,8 +47,10 @@ export interface NamespaceAudit {
 
 export interface ClusterAuditOptions {
   readonly assumeOptedIn: boolean;
-  /** Namespaces the webhook configuration never sends (the chart: kube-system and its own), with why. */
+  /** Namespaces never sent whatever the selector says, with why (the chart's pair when the configuration cannot be read). */
   readonly excluded: ReadonlyMap<string, string>;
+  /** The webhook configuration's namespaceSelector, or null when it sends every namespace (or is not known). */
+  readonly namespaceScope?: NamespaceScope | null;
   /** The webhook configuration's objectSelector, or null when it sends every Pod. */
   readonly objectScope?: ObjectScope | null;
   readonly onProgress?: (done: number, total: number) => void;
@@ -76,6 +82,7 @@ export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary
   let errors = 0;
   let notOptedIn = 0;
   let excluded = 0;
+  let undecided = 0;
   for (const workload of workloads) {
     if (workload.verdict === 'hardened') {
       hardened++;
@@ -85,15 +92,16 @@ export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary
     else if (workload.verdict === 'error') errors++;
     else if (workload.verdict === 'not-opted-in') notOptedIn++;
     else if (workload.verdict === 'excluded') excluded++;
+    else if (workload.verdict === 'undecided') undecided++;
     else if (workload.verdict === 'unchanged' && workload.leftOut.length === 0) alreadyHardened++;
     else {
       const reason = shortReason(workload);
       left[reason] = (left[reason] ?? 0) + 1;
     }
     if (workload.verdict !== 'denied' && workload.refusals.some((r) => r.mode === 'warn')) warned++;
-    if (workload.verdict !== 'not-opted-in' && workload.verdict !== 'excluded' && workload.restricted.after !== null && workload.restricted.after.length > 0) failRestricted++;
+    if (workload.verdict !== 'not-opted-in' && workload.verdict !== 'excluded' && workload.verdict !== 'undecided' && workload.restricted.after !== null && workload.restricted.after.length > 0) failRestricted++;
   }
-  return { workloads: workloads.length, hardened, partlyHardened: partly, alreadyHardened, leftAsTheyAre: left, denied, warned, failRestricted, errors, notOptedIn, excluded };
+  return { workloads: workloads.length, hardened, partlyHardened: partly, alreadyHardened, leftAsTheyAre: left, denied, warned, failRestricted, errors, notOptedIn, excluded, undecided };
 }
 
 function nameOf(object: JsonObject): string {
@@ -117,9 +125,14 @@ export async function auditNamespace(
   engine: AuditEngine,
   snapshot: PolicySnapshot,
   namespace: NamespaceInfo,
-  options: Pick<ClusterAuditOptions, 'assumeOptedIn' | 'excluded' | 'objectScope'>,
+  options: Pick<ClusterAuditOptions, 'assumeOptedIn' | 'excluded' | 'objectScope' | 'namespaceScope'>,
 ): Promise<NamespaceAudit> {
-  const excluded = options.excluded.get(namespace.name) ?? null;
+  // "Excluded by the namespaceSelector" wins over "not opted in": the selector is asked about the
+  // namespace as it would be once labelled, so "not opted in" only ever names a namespace that
+  // labelling would bring in, and one the selector keeps out anyway is reported with the selector
+  // that does it, since labelling it would change nothing. An opted-in namespace is asked as it is.
+  const labelled = { ...namespace, labels: { ...namespace.labels, [OPT_IN_LABEL]: 'enabled' } };
+  const excluded = options.excluded.get(namespace.name) ?? options.namespaceScope?.exclusion(labelled) ?? null;
   if (excluded !== null) {
     return { name: namespace.name, optedIn: false, assumedOptedIn: false, excluded, ids: null, workloads: [], summary: summarize([]) };
   }
@@ -133,8 +146,11 @@ export async function auditNamespace(
       if (pod === undefined) continue;
       const owner = controllerOf(object);
       const scope = options.objectScope ?? null;
-      // The API server matches the labels of the Pod it is creating: for a controller, its template's.
-      const notSent = scope === null || scope.sends(podLabels(pod)) ? undefined : scope.reason;
+      // The API server matches the labels of the Pod it is creating: for a controller, its
+      // template's and those the controller adds (some of a value the audit cannot know).
+      const decision = scope === null ? ({ sent: true } as const) : scope.decide(podLabels(pod), controllerAddedLabels(kind.kind, object));
+      const notSent = scope === null || decision.sent !== false ? undefined : scope.reason;
+      const cannotTell = scope === null || decision.sent !== 'cannot-tell' ? undefined : scope.cannotTell(decision.why);
       workloads.push(
         await auditWorkload(engine, snapshot, view, {
           apiVersion: kind.apiVersion,
@@ -143,6 +159,7 @@ export async function auditNamespace(
           pod,
           ...(owner === undefined ? {} : { note: `owned by ${owner.kind}/${owner.name}, which the audit does not list: judged as this Pod` }),
           ...(notSent === undefined ? {} : { notSent }),
+          ...(cannotTell === undefined ? {} : { cannotTell }),
         }),
       );
     }

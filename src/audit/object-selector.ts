@@ -7,6 +7,8 @@ import { readSelector } from '../engine/policy-parser.js';
 import type { PolicyError } from '../engine/model.js';
 import { PolicyErrorList } from '../engine/policy-reader.js';
 import { asJsonObject, type JsonObject } from '../foundation/json-object.js';
+import type { ControllerLabel } from './controller-labels.js';
+import { compileSelectorDecider, type SelectorDecision } from './selector-decision.js';
 
 /** The chart's mutating webhook (charts/secure-defaults/templates/webhooks.yaml). */
 export const POD_WEBHOOK_NAME = 'pods.secure-defaults.io';
@@ -14,10 +16,14 @@ export const POD_WEBHOOK_NAME = 'pods.secure-defaults.io';
 export interface ObjectScope {
   /** False when the API server would not send a Pod with these labels. */
   readonly sends: (podLabels: Readonly<Record<string, string>>) => boolean;
+  /** The same, for a Pod whose controller adds labels, some of unknown value (selector-decision.ts). */
+  readonly decide: (podLabels: Readonly<Record<string, string>>, added: readonly ControllerLabel[]) => SelectorDecision;
   /** The selector as kubectl writes one ("team=a,tier in (api,web),!legacy"), cut when long. */
   readonly text: string;
   /** What the report says of a Pod not sent. */
   readonly reason: string;
+  /** What the report says of a Pod the audit cannot tell is sent, given why. */
+  readonly cannotTell: (why: string) => string;
 }
 
 export type ObjectScopeResult = { readonly ok: true; readonly scope: ObjectScope | null } | { readonly ok: false; readonly errors: readonly PolicyError[] };
@@ -25,7 +31,7 @@ export type ObjectScopeResult = { readonly ok: true; readonly scope: ObjectScope
 /** Longest selector text repeated in every excluded workload's reason. */
 const MAX_SELECTOR_TEXT = 200;
 
-function requirementText(selector: LabelSelector): string {
+export function requirementText(selector: LabelSelector): string {
   const parts: string[] = [];
   let length = 0;
   const add = (part: string): boolean => {
@@ -60,21 +66,23 @@ export function objectScopeOf(value: unknown, path: string, source: string): Obj
     ok: true,
     scope: {
       sends: compileLabelsMatcher(selector),
+      decide: compileSelectorDecider(selector),
       text,
       reason: `not sent to the webhook: objectSelector ${JSON.stringify(text)} (${source}) does not match the Pod's labels`,
+      cannotTell: (why) => `cannot tell whether the API server sends it to the webhook: objectSelector ${JSON.stringify(text)} (${source}) depends on a label's value: ${why}`,
     },
   };
 }
 
-/** The pod webhook's objectSelector in a MutatingWebhookConfiguration, with its field path. */
-export function podWebhookSelector(configuration: JsonObject): { readonly found: true; readonly value: unknown; readonly path: string } | { readonly found: false; readonly names: readonly string[] } {
+/** The pod webhook's objectSelector (or namespaceSelector) in a MutatingWebhookConfiguration, with its field path. */
+export function podWebhookSelector(configuration: JsonObject, field: 'objectSelector' | 'namespaceSelector' = 'objectSelector'): { readonly found: true; readonly value: unknown; readonly path: string } | { readonly found: false; readonly names: readonly string[] } {
   const webhooks = configuration['webhooks'];
   const names: string[] = [];
   if (Array.isArray(webhooks)) {
     for (let index = 0; index < webhooks.length; index++) {
       const webhook = asJsonObject(webhooks[index]);
       const name = webhook?.['name'];
-      if (name === POD_WEBHOOK_NAME) return { found: true, value: webhook?.['objectSelector'], path: `webhooks[${index}].objectSelector` };
+      if (name === POD_WEBHOOK_NAME) return { found: true, value: webhook?.[field], path: `webhooks[${index}].${field}` };
       if (typeof name === 'string' && names.length < 10) names.push(name);
     }
   }

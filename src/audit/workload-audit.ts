@@ -87,6 +87,8 @@ export type WorkloadVerdict =
   | 'not-opted-in'
   /** The webhook configuration's objectSelector does not match the Pod: the webhook is not called (see `skipped`). */
   | 'excluded'
+  /** Whether the API server sends it depends on a label value its controller sets that the audit cannot know (see `skipped`). */
+  | 'undecided'
   /** The webhook could not judge it (see `message`). */
   | 'error';
 
@@ -164,6 +166,8 @@ export interface WorkloadToAudit {
   readonly note?: string;
   /** Why the API server would not send this Pod to the webhook (object-selector.ts), if it would not. */
   readonly notSent?: string;
+  /** Why the audit cannot tell whether the API server sends this Pod (a selector on a label value it cannot know). */
+  readonly cannotTell?: string;
 }
 
 /** Decides one workload exactly as the webhook would decide its Pod. */
@@ -180,6 +184,10 @@ export async function auditWorkload(engine: AuditEngine, snapshot: PolicySnapsho
   }
   if (workload.notSent !== undefined) {
     return { ...base, verdict: 'excluded', mode: null, injected: [], warnings: [], leftOut: [], refusals: [], ifEnforced: [], skipped: workload.notSent, message: null, patch: [], restricted: { before, after: before } };
+  }
+  if (workload.cannotTell !== undefined) {
+    // No verdict the webhook might not be asked for: the reason names the label and the selector.
+    return { ...base, verdict: 'undecided', mode: null, injected: [], warnings: [], leftOut: [], refusals: [], ifEnforced: [], skipped: workload.cannotTell, message: null, patch: [], restricted: { before, after: before } };
   }
   let decision: AdmissionDecision | undefined;
   const deps: PodAdmissionDeps = {

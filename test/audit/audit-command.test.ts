@@ -54,13 +54,16 @@ function cluster(mode = 'fill'): FakeCluster {
   };
 }
 
+/** The chart's namespaceSelector (charts/secure-defaults/templates/webhooks.yaml) for release namespace secure-defaults. */
+const CHART_NAMESPACE_SELECTOR = { matchLabels: OPT_IN, matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'secure-defaults'] }] };
+
 /** The chart's MutatingWebhookConfiguration, reduced to what the audit reads, with webhook.objectSelector set to `objectSelector`. */
-function webhookConfiguration(objectSelector?: unknown): JsonObject {
+function webhookConfiguration(objectSelector?: unknown, namespaceSelector: unknown = CHART_NAMESPACE_SELECTOR): JsonObject {
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
     metadata: { name: 'secure-defaults' },
-    webhooks: [{ name: 'pods.secure-defaults.io', namespaceSelector: { matchLabels: OPT_IN }, ...(objectSelector === undefined ? {} : { objectSelector }) }],
+    webhooks: [{ name: 'pods.secure-defaults.io', namespaceSelector, ...(objectSelector === undefined ? {} : { objectSelector }) }],
   };
 }
 
@@ -324,15 +327,124 @@ describe('secure-defaults audit', () => {
     test('no such configuration: a note, every Pod judged; forbidden: a warning saying what to grant; no pod webhook: exit 2', async () => {
       const missing = await audit(['-o', 'json'], { ...cluster(), mutatingWebhookConfigurations: {} });
       expect(missing.code).toBe(0);
-      expect(missing.stderr).toMatch(/^note: no MutatingWebhookConfiguration secure-defaults in the cluster: judged as if it sent every Pod/);
+      expect(missing.stderr).toMatch(/^note: no MutatingWebhookConfiguration secure-defaults in the cluster: every Pod is judged as if sent, and only kube-system and the webhook's own namespace are taken as excluded \(the chart's default namespaceSelector\)/);
+      expect(JSON.parse(missing.stdout).namespaces.find((n: { name: string }) => n.name === 'secure-defaults').excluded).toBe('never sent to the webhook: the chart excludes its own namespace (assumed: the webhook configuration could not be read)');
       const { ApiStatusError } = await import('../../src/cluster/kube-audit-reader.js');
       const forbidden = new ApiStatusError(403, '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/secure-defaults', 'forbidden');
       const locked = await audit(['-o', 'json'], { ...cluster(), mutatingWebhookConfigurations: { 'secure-defaults': forbidden } });
       expect(locked.code).toBe(0);
-      expect(locked.stderr).toMatch(/^warning: cannot read MutatingWebhookConfiguration secure-defaults \(forbidden\): its objectSelector is not applied.*audit ClusterRole.*--object-selector\n$/);
+      expect(locked.stderr).toMatch(/^warning: cannot read MutatingWebhookConfiguration secure-defaults \(forbidden\): its objectSelector and namespaceSelector are not applied: .*only kube-system and the webhook's own namespace are taken as excluded.*audit ClusterRole.*--object-selector and --namespace-selector\n$/);
+      expect(JSON.parse(locked.stdout).namespaces.find((n: { name: string }) => n.name === 'kube-system').excluded).toContain('(assumed: the webhook configuration could not be read)');
+      // With one selector given, the warning names only the other.
+      const lockedOne = await audit(['-o', 'json', '--namespace-selector', '{}'], { ...cluster(), mutatingWebhookConfigurations: { 'secure-defaults': forbidden } });
+      expect(lockedOne.stderr).toMatch(/its objectSelector is not applied: every Pod is judged as if sent; .* or pass --object-selector\n$/);
       const other = await audit([], { ...cluster(), mutatingWebhookConfigurations: { 'secure-defaults': { webhooks: [{ name: 'sidecar.example.com' }] } } });
       expect(other.code).toBe(2);
       expect(other.stderr).toBe('error: MutatingWebhookConfiguration secure-defaults has no webhook named pods.secure-defaults.io (it has "sidecar.example.com"); --webhook-configuration NAME names the chart\'s\n');
+    });
+  });
+
+  describe('the webhook configuration\'s namespaceSelector: namespaces it does not match are never sent', () => {
+    const PROD_OUT = { matchLabels: OPT_IN, matchExpressions: [{ key: 'environment', operator: 'NotIn', values: ['prod'] }] };
+    /** cluster() plus an opted-in prod namespace, a prod namespace not opted in, and a namespace listed without the name label. */
+    function withNamespaces(namespaceSelector: unknown, objectSelector?: unknown): FakeCluster {
+      const base = cluster();
+      const bare = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bare', labels: { ...OPT_IN } } };
+      return {
+        ...base,
+        namespaces: [...base.namespaces, ns('shop', { ...OPT_IN, environment: 'prod' }), ns('old-prod', { environment: 'prod' }), bare],
+        objects: { ...base.objects, Deployment: [...base.objects['Deployment']!, deployment('shop', 'cart', plain), deployment('old-prod', 'legacy', plain), deployment('bare', 'b', plain)] },
+        mutatingWebhookConfigurations: { 'secure-defaults': webhookConfiguration(objectSelector, namespaceSelector) },
+      };
+    }
+    const namespaceOf = (stdout: string, name: string) => JSON.parse(stdout).namespaces.find((n: { name: string }) => n.name === name);
+
+    test('the installed selector decides: a namespace it leaves out is excluded, naming the selector; kube-system is judged when it does not exclude it', async () => {
+      const run = await audit(['-o', 'json'], withNamespaces(PROD_OUT));
+      expect(run.stderr).toBe('');
+      const report = JSON.parse(run.stdout);
+      expect(report.namespaceSelector).toBe('secure-defaults.io/inject=enabled,environment notin (prod)');
+      expect(namespaceOf(run.stdout, 'shop')).toMatchObject({
+        excluded: 'never sent to the webhook: namespaceSelector "secure-defaults.io/inject=enabled,environment notin (prod)" (MutatingWebhookConfiguration secure-defaults) does not match the namespace\'s labels',
+        workloads: [],
+        summaryLine: expect.stringMatching(/^shop: excluded \(never sent to the webhook: namespaceSelector /),
+      });
+      // This selector does not keep kube-system or the webhook's namespace out: they are sent, and not opted in.
+      expect(namespaceOf(run.stdout, 'kube-system')).toMatchObject({ excluded: null, optedIn: false });
+      expect(namespaceOf(run.stdout, 'secure-defaults').excluded).toBeNull();
+      expect(namespaceOf(run.stdout, 'team-a').summary.hardened).toBeGreaterThan(0);
+      const table = await audit([], withNamespaces(PROD_OUT));
+      expect(table.stdout).toContain('; only from namespaces matching namespaceSelector "secure-defaults.io/inject=enabled,environment notin (prod)"');
+      expect(table.stdout).toMatch(/NAMESPACE shop {2}excluded\n/);
+    });
+
+    test('the chart\'s selector excludes kube-system and its own namespace through kubernetes.io/metadata.name, also where the listed namespace lacks that label', async () => {
+      const run = await audit(['-o', 'json'], withNamespaces(CHART_NAMESPACE_SELECTOR));
+      expect(namespaceOf(run.stdout, 'kube-system').excluded).toBe('never sent to the webhook: namespaceSelector "secure-defaults.io/inject=enabled,kubernetes.io/metadata.name notin (kube-system,secure-defaults)" (MutatingWebhookConfiguration secure-defaults) does not match the namespace\'s labels');
+      expect(namespaceOf(run.stdout, 'secure-defaults').excluded).toContain('kubernetes.io/metadata.name notin (kube-system,secure-defaults)');
+      const onlyBare = await audit(['-o', 'json', '--namespace-selector', '{matchLabels: {kubernetes.io/metadata.name: bare}}'], withNamespaces(CHART_NAMESPACE_SELECTOR));
+      expect(namespaceOf(onlyBare.stdout, 'bare')).toMatchObject({ excluded: null, optedIn: true });
+      expect(namespaceOf(onlyBare.stdout, 'bare').workloads.map((w: Workload) => w.verdict)).toEqual(['hardened']);
+      expect(namespaceOf(onlyBare.stdout, 'team-a').excluded).toContain('namespaceSelector "kubernetes.io/metadata.name=bare" (--namespace-selector)');
+    });
+
+    test('not opted in vs excluded: "not opted in" when labelling would bring it in, "excluded" when the selector keeps it out anyway', async () => {
+      const run = await audit(['-o', 'json'], withNamespaces(PROD_OUT));
+      expect(namespaceOf(run.stdout, 'legacy')).toMatchObject({ excluded: null, optedIn: false });
+      expect(namespaceOf(run.stdout, 'legacy').workloads.map((w: Workload) => w.verdict)).toEqual(['not-opted-in']);
+      expect(namespaceOf(run.stdout, 'old-prod').excluded).toContain('namespaceSelector "secure-defaults.io/inject=enabled,environment notin (prod)"');
+      const assumed = await audit(['-o', 'json', '--assume-opted-in'], withNamespaces(PROD_OUT));
+      expect(namespaceOf(assumed.stdout, 'legacy').workloads.map((w: Workload) => w.verdict)).toEqual(['hardened']);
+      expect(namespaceOf(assumed.stdout, 'old-prod').excluded).not.toBeNull();
+    });
+
+    test('an empty or absent namespaceSelector sends every namespace: nothing is excluded, not even the webhook\'s own', async () => {
+      for (const selector of [{}, null]) {
+        const run = await audit(['-o', 'json', '--assume-opted-in'], withNamespaces(selector));
+        const report = JSON.parse(run.stdout);
+        expect(report.namespaceSelector).toBeNull();
+        expect(report.namespaces.filter((n: { excluded: string | null }) => n.excluded !== null)).toEqual([]);
+      }
+    });
+
+    test('--namespace-selector replaces the installed one; invalid selectors are one error line with the field path, exit 2', async () => {
+      const run = await audit(['-o', 'json', '--namespace-selector', '{matchExpressions: [{key: environment, operator: In, values: [prod]}]}'], withNamespaces(PROD_OUT));
+      expect(run.stderr).toBe('');
+      expect(JSON.parse(run.stdout).namespaceSelector).toBe('environment in (prod)');
+      expect(namespaceOf(run.stdout, 'shop').excluded).toBeNull();
+      expect(namespaceOf(run.stdout, 'team-a').excluded).toContain('(--namespace-selector)');
+      const flag = await audit(['--namespace-selector', '{matchExpressions: [{key: environment, operator: In}]}']);
+      expect(flag.code).toBe(2);
+      expect(flag.stdout).toBe('');
+      expect(flag.stderr).toMatch(/^error: --namespace-selector: namespaceSelector\.matchExpressions\[0\]\.values: required and non-empty with operator In.*\n$/);
+      const notYaml = await audit(['--namespace-selector', '{matchLabels: [']);
+      expect(notYaml.stderr).toMatch(/^error: --namespace-selector: not YAML or JSON .*\n$/);
+      const installed = await audit(['-o', 'json'], withNamespaces({ matchLabels: { 'bad key!': 'x' } }));
+      expect(installed.code).toBe(2);
+      expect(installed.stderr).toMatch(/^error: MutatingWebhookConfiguration secure-defaults: webhooks\[0\]\.namespaceSelector\.matchLabels/);
+    });
+  });
+
+  describe('labels controllers add to their Pods: an objectSelector on them', () => {
+    test('Exists/DoesNotExist is decided without the value: pod-template-hash is on a Deployment\'s Pods only', async () => {
+      const run = await audit(['-o', 'json'], withSelector({ matchExpressions: [{ key: 'pod-template-hash', operator: 'Exists' }] }));
+      const verdicts = Object.fromEntries(workloadsOf(run.stdout, 'team-a').map((w) => [w.name, w.verdict]));
+      expect(verdicts).toEqual({ web: 'hardened', iis: 'left-alone', 'db-0': 'excluded', debug: 'excluded', nightly: 'excluded' });
+    });
+
+    test('In on a hash the audit cannot know: "cannot tell" with the label and the selector, counted, and --fail-on deny fails on it', async () => {
+      const run = await audit(['-o', 'json'], withSelector({ matchExpressions: [{ key: 'pod-template-hash', operator: 'In', values: ['5d9f7c'] }] }));
+      expect(run.code).toBe(1);
+      const web = workloadsOf(run.stdout, 'team-a').find((w) => w.name === 'web')!;
+      expect(web).toMatchObject({ verdict: 'undecided', patch: [] });
+      expect(web.skipped).toBe('cannot tell whether the API server sends it to the webhook: objectSelector "pod-template-hash in (5d9f7c)" (MutatingWebhookConfiguration secure-defaults) depends on a label\'s value: its controller sets pod-template-hash to a hash of the Pod template the Deployment controller computes, which the audit cannot know');
+      // The Pods and the CronJob's Jobs carry no pod-template-hash: In fails on them, decidably.
+      expect(workloadsOf(run.stdout, 'team-a').filter((w) => w.name !== 'web' && w.name !== 'iis').map((w) => w.verdict)).toEqual(['excluded', 'excluded', 'excluded']);
+      expect(JSON.parse(run.stdout).summary).toMatchObject({ undecided: 3 }); // the Deployments web, iis and tenant-new's api
+      const table = await audit(['--fail-on', 'never'], withSelector({ matchExpressions: [{ key: 'pod-template-hash', operator: 'In', values: ['5d9f7c'] }] }));
+      expect(table.code).toBe(0);
+      expect(table.stdout).toMatch(/Deployment +web +cannot tell if sent \(objectSelector\)/);
+      expect(table.stdout).toMatch(/total: .*, 3 cannot tell if sent \(objectSelector\)\n$/);
     });
   });
 

@@ -13,6 +13,8 @@ import { readInput } from '../read-input.js';
 import { EXIT_FINDINGS, EXIT_OK, UserError } from '../user-error.js';
 import { describePolicyError, describePolicyErrors, POLICY_KEY, policyTextOfConfigMap } from '../../engine/policy-config-map.js';
 import { objectScopeOf, POD_WEBHOOK_NAME, podWebhookSelector, type ObjectScope } from '../../audit/object-selector.js';
+import { namespaceScopeOf, type NamespaceScope } from '../../audit/namespace-scope.js';
+import type { PolicyError } from '../../engine/model.js';
 import { parse as parseYaml } from 'yaml';
 
 /** The chart's policy ConfigMap with `helm install secure-defaults … -n secure-defaults`. */
@@ -31,6 +33,7 @@ export interface AuditFlags {
   readonly chunkSize: number;
   readonly webhookConfiguration?: string;
   readonly objectSelector?: string;
+  readonly namespaceSelector?: string;
 }
 
 export type AuditReaderFactory = (flags: AuditFlags) => AuditClusterReader;
@@ -104,45 +107,71 @@ function defaultWebhookConfiguration(policyConfigmap: string): string {
   return name.endsWith('-policy') && name.length > '-policy'.length ? name.slice(0, -'-policy'.length) : 'secure-defaults';
 }
 
-/**
- * Which Pods the API server sends the webhook, by their labels: --object-selector, or the pod
- * webhook's objectSelector in the installed MutatingWebhookConfiguration.
- */
-async function loadObjectScope(deps: CommandDeps, reader: AuditClusterReader, flags: AuditFlags): Promise<ObjectScope | null> {
-  if (flags.objectSelector !== undefined) {
-    let value: unknown;
-    try {
-      value = parseYaml(flags.objectSelector);
-    } catch (error) {
-      throw new UserError(`--object-selector: not YAML or JSON (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); write a LabelSelector, e.g. '{matchLabels: {team: a}}'`);
-    }
-    const result = objectScopeOf(value, 'objectSelector', '--object-selector');
-    if (!result.ok) throw new UserError(`--object-selector: ${describePolicyErrors(result.errors)}`);
-    return result.scope;
+/** A LabelSelector flag's value, parsed and validated like the configuration's own field. */
+function selectorFlag<T>(flag: string, text: string, read: (value: unknown, path: string, source: string) => { ok: true; scope: T } | { ok: false; errors: readonly PolicyError[] }, field: string): T {
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new UserError(`${flag}: not YAML or JSON (${error instanceof Error ? error.message.split('\n')[0] : String(error)}); write a LabelSelector, e.g. '{matchLabels: {team: a}}'`);
   }
+  const result = read(value, field, flag);
+  if (!result.ok) throw new UserError(`${flag}: ${describePolicyErrors(result.errors)}`);
+  return result.scope;
+}
+
+interface WebhookScope {
+  readonly objectScope: ObjectScope | null;
+  /** undefined: the namespaceSelector is not known (the configuration could not be read): the chart's default pair is assumed. */
+  readonly namespaceScope: NamespaceScope | null | undefined;
+}
+
+/**
+ * Which Pods the API server sends the webhook: by their labels (--object-selector, or the pod
+ * webhook's objectSelector) and by their namespace's (--namespace-selector, or its
+ * namespaceSelector), both from the installed MutatingWebhookConfiguration unless given.
+ */
+async function loadWebhookScope(deps: CommandDeps, reader: AuditClusterReader, flags: AuditFlags): Promise<WebhookScope> {
+  const objectFlag = flags.objectSelector === undefined ? undefined : selectorFlag('--object-selector', flags.objectSelector, objectScopeOf, 'objectSelector');
+  const namespaceFlag = flags.namespaceSelector === undefined ? undefined : selectorFlag('--namespace-selector', flags.namespaceSelector, namespaceScopeOf, 'namespaceSelector');
+  if (objectFlag !== undefined && namespaceFlag !== undefined) return { objectScope: objectFlag, namespaceScope: namespaceFlag };
+  const missing = [...(objectFlag === undefined ? ['objectSelector'] : []), ...(namespaceFlag === undefined ? ['namespaceSelector'] : [])].join(' and ');
+  const assumed = `${objectFlag === undefined ? 'every Pod is judged as if sent' : ''}${objectFlag === undefined && namespaceFlag === undefined ? ', and ' : ''}${namespaceFlag === undefined ? 'only kube-system and the webhook\'s own namespace are taken as excluded (the chart\'s default namespaceSelector)' : ''}`;
   const name = flags.webhookConfiguration ?? defaultWebhookConfiguration(flags.policyConfigmap);
   const what = `MutatingWebhookConfiguration ${name}`;
+  const unknown = { objectScope: objectFlag ?? null, namespaceScope: namespaceFlag };
   let configuration;
   try {
     configuration = await reader.mutatingWebhookConfiguration(name);
   } catch (error) {
     if (error instanceof ApiStatusError && error.status === 403) {
-      deps.io.writeStderr(`warning: cannot read ${what} (forbidden): its objectSelector is not applied, every Pod is judged as if sent; grant get on it (the chart's audit ClusterRole does) or pass --object-selector\n`);
-      return null;
+      deps.io.writeStderr(`warning: cannot read ${what} (forbidden): its ${missing} ${missing.includes(' and ') ? 'are' : 'is'} not applied: ${assumed}; grant get on it (the chart's audit ClusterRole does) or pass ${objectFlag === undefined ? '--object-selector' : ''}${missing.includes(' and ') ? ' and ' : ''}${namespaceFlag === undefined ? '--namespace-selector' : ''}\n`);
+      return unknown;
     }
     throw new UserError(`cannot read ${what}: ${describeApiFailure(error)}`);
   }
   if (configuration === null) {
-    deps.io.writeStderr(`note: no ${what} in the cluster: judged as if it sent every Pod of opted-in namespaces; --webhook-configuration NAME names the installed one, --object-selector gives the selector\n`);
-    return null;
+    deps.io.writeStderr(`note: no ${what} in the cluster: ${assumed}; --webhook-configuration NAME names the installed one, --object-selector and --namespace-selector give the selectors\n`);
+    return unknown;
   }
-  const webhook = podWebhookSelector(configuration);
+  const webhook = podWebhookSelector(configuration, 'objectSelector');
   if (!webhook.found) {
     throw new UserError(`${what} has no webhook named ${POD_WEBHOOK_NAME} (it has ${webhook.names.length === 0 ? 'none' : webhook.names.map((n) => JSON.stringify(n)).join(', ')}); --webhook-configuration NAME names the chart's`);
   }
-  const result = objectScopeOf(webhook.value, webhook.path, what);
-  if (!result.ok) throw new UserError(`${what}: ${describePolicyErrors(result.errors)}`);
-  return result.scope;
+  let objectScope = objectFlag;
+  if (objectScope === undefined) {
+    const result = objectScopeOf(webhook.value, webhook.path, what);
+    if (!result.ok) throw new UserError(`${what}: ${describePolicyErrors(result.errors)}`);
+    objectScope = result.scope;
+  }
+  let namespaceScope = namespaceFlag;
+  if (namespaceScope === undefined) {
+    const field = podWebhookSelector(configuration, 'namespaceSelector');
+    const result = field.found ? namespaceScopeOf(field.value, field.path, what) : ({ ok: true, scope: null } as const);
+    if (!result.ok) throw new UserError(`${what}: ${describePolicyErrors(result.errors)}`);
+    namespaceScope = result.scope;
+  }
+  return { objectScope, namespaceScope };
 }
 
 export interface AuditRunDeps extends CommandDeps {
@@ -151,21 +180,26 @@ export interface AuditRunDeps extends CommandDeps {
 
 export async function runAudit(deps: AuditRunDeps, reader: AuditClusterReader, flags: AuditFlags): Promise<number> {
   const { policy, source } = await loadAuditPolicy(deps, reader, flags);
-  const objectScope = await loadObjectScope(deps, reader, flags);
+  const { objectScope, namespaceScope } = await loadWebhookScope(deps, reader, flags);
   const webhookNamespace = parseRef(flags.policyConfigmap).namespace;
-  const excluded = new Map([
-    ['kube-system', 'never sent to the webhook: the chart excludes kube-system'],
-    [webhookNamespace, 'never sent to the webhook: the chart excludes its own namespace'],
-  ]);
+  // The chart's default namespaceSelector, assumed only when the installed one could not be read.
+  const excluded: ReadonlyMap<string, string> =
+    namespaceScope !== undefined
+      ? new Map()
+      : new Map([
+          ['kube-system', 'never sent to the webhook: the chart excludes kube-system (assumed: the webhook configuration could not be read)'],
+          [webhookNamespace, 'never sent to the webhook: the chart excludes its own namespace (assumed: the webhook configuration could not be read)'],
+        ]);
   const showProgress = flags.progress === true || deps.io.stderrIsTerminal === true;
   let progressShown = false;
-  const writer = createAuditWriter(flags.output, { policy: policy.name, policyMode: policy.mode, policySource: source, assumeOptedIn: flags.assumeOptedIn === true, objectSelector: objectScope?.text ?? null }, flags.onlyChanged === true, (text) => deps.io.writeStdout(text));
+  const writer = createAuditWriter(flags.output, { policy: policy.name, policyMode: policy.mode, policySource: source, assumeOptedIn: flags.assumeOptedIn === true, objectSelector: objectScope?.text ?? null, namespaceSelector: namespaceScope?.text ?? null }, flags.onlyChanged === true, (text) => deps.io.writeStdout(text));
   let total = EMPTY_TOTAL;
   try {
     const namespaces = auditCluster(reader, deps.auditEngine, { policy, generation: 1 }, {
       assumeOptedIn: flags.assumeOptedIn === true,
       excluded,
       objectScope,
+      namespaceScope: namespaceScope ?? null,
       onProgress: showProgress
         ? (done, count) => {
             progressShown = true;
@@ -204,13 +238,14 @@ export function registerAuditCommand(program: Command, deps: AuditRunDeps, exitW
     .option('--kubeconfig <file>', 'kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, or the Pod\'s ServiceAccount in a cluster)')
     .option('--context <name>', 'kubeconfig context')
     .option('--policy-configmap <namespace/name>', `the policy ConfigMap the webhook reads (key ${POLICY_KEY}); its namespace, like kube-system, is never sent to the webhook`, DEFAULT_POLICY_CONFIGMAP)
-    .option('--webhook-configuration <name>', `the MutatingWebhookConfiguration whose ${POD_WEBHOOK_NAME} objectSelector says which Pods are sent (default: the chart's, named after --policy-configmap without -policy)`)
+    .option('--webhook-configuration <name>', `the MutatingWebhookConfiguration whose ${POD_WEBHOOK_NAME} objectSelector and namespaceSelector say which Pods are sent (default: the chart's, named after --policy-configmap without -policy)`)
     .option('--object-selector <selector>', 'judge with this objectSelector instead of the installed one: a LabelSelector in YAML or JSON, e.g. \'{matchLabels: {team: a}}\' (what the chart\'s webhook.objectSelector would set)')
+    .option('--namespace-selector <selector>', 'judge with this namespaceSelector instead of the installed one: a LabelSelector in YAML or JSON matched against namespace labels (kubernetes.io/metadata.name included), e.g. \'{matchExpressions: [{key: environment, operator: NotIn, values: [prod]}]}\'')
     .option('--policy <file>', 'judge with this policy instead (a SecureDefaultsPolicy, or a ConfigMap holding one under policy.yaml)')
     .option('--assume-opted-in', 'judge namespaces that have not opted in as if they had (what labelling them would do)')
     .addOption(new Option('-o, --output <format>', 'table (people), wide (every field and message), json or yaml (tools)').choices(AUDIT_OUTPUTS).default('table'))
     .option('--only-changed', 'hide workloads the webhook would leave exactly as they are')
-    .addOption(new Option('--fail-on <what>', 'exit 1 when: deny = a workload would be denied or cannot be judged; change = also when anything would be injected or warned; never').choices(FAIL_ON).default('deny'))
+    .addOption(new Option('--fail-on <what>', 'exit 1 when: deny = a workload would be denied, cannot be judged, or cannot be told sent or not; change = also when anything would be injected or warned; never').choices(FAIL_ON).default('deny'))
     .option('--progress', 'show "namespaces done/total" on stderr even when it is not a terminal')
     .option('--chunk-size <n>', 'objects per list page (the API\'s limit/continue)', chunkSize, DEFAULT_PAGE_SIZE)
     .addHelpText('after', '\nExit status: 0 nothing found that --fail-on names, 1 something found, 2 bad input or the cluster could not be read.')
