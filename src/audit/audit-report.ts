@@ -3,7 +3,7 @@
 // one namespace at a time, so nothing waits for the whole cluster.
 import { stringify as toYaml } from 'yaml';
 import type { NamespaceAudit, NamespaceSummary } from './cluster-audit.js';
-import type { WorkloadAudit } from './workload-audit.js';
+import { isChange, type WorkloadAudit } from './workload-audit.js';
 
 export const AUDIT_OUTPUTS = ['table', 'wide', 'json', 'yaml'] as const;
 export type AuditOutput = (typeof AUDIT_OUTPUTS)[number];
@@ -27,6 +27,12 @@ function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
 
+/** What the undecided would come to if sent, where it matters to a gate: " (if sent: 1 would be denied, 2 changed)". */
+function undecidedText(s: NamespaceSummary): string {
+  const parts = [...(s.undecidedWouldDeny > 0 ? [`${s.undecidedWouldDeny} would be denied or not judged`] : []), ...(s.undecidedWouldChange > 0 ? [`${s.undecidedWouldChange} changed`] : [])];
+  return parts.length === 0 ? '' : ` (if sent: ${parts.join(', ')})`;
+}
+
 /** `team-a: 41 workloads, 37 hardened, 3 left as they are (privileged), 1 would be denied` */
 export function summaryLine(audit: NamespaceAudit): string {
   const s = audit.summary;
@@ -46,7 +52,7 @@ export function summaryLine(audit: NamespaceAudit): string {
   if (s.warned > 0) parts.push(`${s.warned} would be warned`);
   if (s.errors > 0) parts.push(`${s.errors} could not be judged`);
   if (s.excluded > 0) parts.push(`${s.excluded} not sent (objectSelector)`);
-  if (s.undecided > 0) parts.push(`${s.undecided} cannot tell if sent (objectSelector)`);
+  if (s.undecided > 0) parts.push(`${s.undecided} cannot tell if sent (objectSelector)${undecidedText(s)}`);
   if (s.failRestricted > 0) parts.push(`${s.failRestricted} still fail restricted`);
   return `${audit.name}${audit.assumedOptedIn ? ' (assumed opted in)' : ''}: ${parts.join(', ')}`;
 }
@@ -81,16 +87,12 @@ function resultText(workload: WorkloadAudit): string {
     case 'excluded':
       return 'not sent (objectSelector)';
     case 'undecided':
-      return 'cannot tell if sent (objectSelector)';
+      return `cannot tell if sent (objectSelector); if sent: ${workload.ifSent === undefined || workload.ifSent === 'undecided' ? 'not judged' : resultText({ ...workload, verdict: workload.ifSent })}`;
     default:
       return workload.leftOut.length > 0 ? 'left as it is' : 'nothing to add';
   }
 }
 
-/** True when the webhook would do something to this workload's Pods. */
-export function isChange(workload: WorkloadAudit): boolean {
-  return workload.verdict === 'hardened' || workload.verdict === 'denied' || workload.verdict === 'error' || workload.refusals.length > 0 || workload.ifEnforced.length > 0;
-}
 
 function table(rows: readonly (readonly string[])[], indent: string): string[] {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((row) => (row[i] ?? '').length))) ?? [];
@@ -162,6 +164,8 @@ export function addSummaries(total: TotalSummary, audit: NamespaceAudit): TotalS
     notOptedIn: total.notOptedIn + s.notOptedIn,
     excluded: total.excluded + s.excluded,
     undecided: total.undecided + s.undecided,
+    undecidedWouldDeny: total.undecidedWouldDeny + s.undecidedWouldDeny,
+    undecidedWouldChange: total.undecidedWouldChange + s.undecidedWouldChange,
   };
 }
 
@@ -185,6 +189,8 @@ export const EMPTY_TOTAL: TotalSummary = {
   notOptedIn: 0,
   excluded: 0,
   undecided: 0,
+  undecidedWouldDeny: 0,
+  undecidedWouldChange: 0,
 };
 
 /** Writes one namespace at a time in the chosen format; `end` closes the document. */
@@ -230,7 +236,7 @@ export function createAuditWriter(format: AuditOutput, header: AuditHeader, only
     end(total) {
       const left = Object.values(total.leftAsTheyAre).reduce((a, b) => a + b, 0);
       write(
-        `total: ${plural(total.namespaces, 'namespace')}, ${plural(total.workloads, 'workload')}: ${total.hardened} hardened, ${total.alreadyHardened} already hardened, ${left} left as they are, ${total.denied} would be denied, ${total.warned} would be warned, ${total.errors} could not be judged, ${total.notOptedIn} in namespaces not opted in${total.excluded === 0 ? '' : `, ${total.excluded} not sent (objectSelector)`}${total.undecided === 0 ? '' : `, ${total.undecided} cannot tell if sent (objectSelector)`}\n`,
+        `total: ${plural(total.namespaces, 'namespace')}, ${plural(total.workloads, 'workload')}: ${total.hardened} hardened, ${total.alreadyHardened} already hardened, ${left} left as they are, ${total.denied} would be denied, ${total.warned} would be warned, ${total.errors} could not be judged, ${total.notOptedIn} in namespaces not opted in${total.excluded === 0 ? '' : `, ${total.excluded} not sent (objectSelector)`}${total.undecided === 0 ? '' : `, ${total.undecided} cannot tell if sent (objectSelector)${undecidedText(total)}`}\n`,
       );
     },
   };
@@ -239,7 +245,8 @@ export function createAuditWriter(format: AuditOutput, header: AuditHeader, only
 /** Exit status 1 when the audit found what `--fail-on` names. */
 export function failsOn(failOn: FailOn, total: TotalSummary): boolean {
   if (failOn === 'never') return false;
-  // A workload the audit cannot tell is sent counts as one it cannot judge: a gate must not pass on a guess.
-  if (failOn === 'deny') return total.denied > 0 || total.errors > 0 || total.undecided > 0;
-  return total.denied > 0 || total.errors > 0 || total.undecided > 0 || total.hardened > 0 || total.warned > 0;
+  // A workload the audit cannot tell is sent counts by what the webhook would do if it were: a
+  // gate must not pass on a guess, nor fail on a Pod that would only be hardened.
+  if (failOn === 'deny') return total.denied > 0 || total.errors > 0 || total.undecidedWouldDeny > 0;
+  return total.denied > 0 || total.errors > 0 || total.undecidedWouldDeny > 0 || total.undecidedWouldChange > 0 || total.hardened > 0 || total.warned > 0;
 }

@@ -6,7 +6,7 @@ import { OPT_IN_LABEL, type LeftOutDefault, type NamespaceInfo } from '../engine
 import type { PolicySnapshot } from '../ports/admission-ports.js';
 import { podToCreate, controllerOf, reportedThroughOwner } from './controller-pods.js';
 import { AUDITED_KINDS, type AuditClusterReader } from '../cluster/kube-audit-reader.js';
-import { auditWorkload, namespaceView, type AuditEngine, type NamespaceIds, type WorkloadAudit } from './workload-audit.js';
+import { auditWorkload, isChange, namespaceView, type AuditEngine, type NamespaceIds, type WorkloadAudit } from './workload-audit.js';
 import { type JsonObject } from '../foundation/json-object.js';
 import { podLabels, type ObjectScope } from './object-selector.js';
 import type { NamespaceScope } from './namespace-scope.js';
@@ -32,6 +32,10 @@ export interface NamespaceSummary {
   readonly excluded: number;
   /** In judged namespaces, whether they are sent depends on a label value their controller sets that the audit cannot know. */
   readonly undecided: number;
+  /** Of the undecided, those the webhook would deny, or could not judge, if they were sent. */
+  readonly undecidedWouldDeny: number;
+  /** Of the undecided, the others it would change (inject, warn, or report for enforce) if they were sent. */
+  readonly undecidedWouldChange: number;
 }
 
 export interface NamespaceAudit {
@@ -83,6 +87,8 @@ export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary
   let notOptedIn = 0;
   let excluded = 0;
   let undecided = 0;
+  let undecidedWouldDeny = 0;
+  let undecidedWouldChange = 0;
   for (const workload of workloads) {
     if (workload.verdict === 'hardened') {
       hardened++;
@@ -92,16 +98,20 @@ export function summarize(workloads: readonly WorkloadAudit[]): NamespaceSummary
     else if (workload.verdict === 'error') errors++;
     else if (workload.verdict === 'not-opted-in') notOptedIn++;
     else if (workload.verdict === 'excluded') excluded++;
-    else if (workload.verdict === 'undecided') undecided++;
+    else if (workload.verdict === 'undecided') {
+      undecided++;
+      if (workload.ifSent === 'denied' || workload.ifSent === 'error') undecidedWouldDeny++;
+      else if (isChange(workload)) undecidedWouldChange++;
+    }
     else if (workload.verdict === 'unchanged' && workload.leftOut.length === 0) alreadyHardened++;
     else {
       const reason = shortReason(workload);
       left[reason] = (left[reason] ?? 0) + 1;
     }
-    if (workload.verdict !== 'denied' && workload.refusals.some((r) => r.mode === 'warn')) warned++;
+    if (workload.verdict !== 'denied' && workload.verdict !== 'undecided' && workload.refusals.some((r) => r.mode === 'warn')) warned++;
     if (workload.verdict !== 'not-opted-in' && workload.verdict !== 'excluded' && workload.verdict !== 'undecided' && workload.restricted.after !== null && workload.restricted.after.length > 0) failRestricted++;
   }
-  return { workloads: workloads.length, hardened, partlyHardened: partly, alreadyHardened, leftAsTheyAre: left, denied, warned, failRestricted, errors, notOptedIn, excluded, undecided };
+  return { workloads: workloads.length, hardened, partlyHardened: partly, alreadyHardened, leftAsTheyAre: left, denied, warned, failRestricted, errors, notOptedIn, excluded, undecided, undecidedWouldDeny, undecidedWouldChange };
 }
 
 function nameOf(object: JsonObject): string {

@@ -104,6 +104,8 @@ export interface WorkloadAudit {
   readonly kind: string;
   readonly name: string;
   readonly verdict: WorkloadVerdict;
+  /** For an undecided workload: the verdict if the API server does send it (the other fields describe that case). */
+  readonly ifSent?: WorkloadVerdict;
   /** Field paths in the Pod the webhook would add, e.g. "spec.containers[app].securityContext.runAsNonRoot". */
   readonly injected: readonly string[];
   /** The mode of the namespace's rule (null when not judged). */
@@ -157,6 +159,12 @@ export function refusalsOf(decision: AdmissionDecision): { refusals: Refusal[]; 
   return { refusals: [], ifEnforced: wouldDeny.map(asRefusal('enforce')) };
 }
 
+/** True when the webhook would do something to this workload's Pods (an undecided one: if they are sent). */
+export function isChange(workload: WorkloadAudit): boolean {
+  const verdict = workload.verdict === 'undecided' ? workload.ifSent : workload.verdict;
+  return verdict === 'hardened' || verdict === 'denied' || verdict === 'error' || workload.refusals.length > 0 || workload.ifEnforced.length > 0;
+}
+
 export interface WorkloadToAudit {
   readonly apiVersion: string;
   readonly kind: string;
@@ -186,8 +194,12 @@ export async function auditWorkload(engine: AuditEngine, snapshot: PolicySnapsho
     return { ...base, verdict: 'excluded', mode: null, injected: [], warnings: [], leftOut: [], refusals: [], ifEnforced: [], skipped: workload.notSent, message: null, patch: [], restricted: { before, after: before } };
   }
   if (workload.cannotTell !== undefined) {
-    // No verdict the webhook might not be asked for: the reason names the label and the selector.
-    return { ...base, verdict: 'undecided', mode: null, injected: [], warnings: [], leftOut: [], refusals: [], ifEnforced: [], skipped: workload.cannotTell, message: null, patch: [], restricted: { before, after: before } };
+    // Judged as if sent, so that a gate (--fail-on) can tell an undecided Pod the webhook would
+    // deny from one it would only harden; the verdict stays undecided and the reason names the
+    // label and the selector.
+    const { cannotTell, ...sent } = workload;
+    const ifSent = await auditWorkload(engine, snapshot, view, sent);
+    return { ...ifSent, verdict: 'undecided', ifSent: ifSent.verdict, skipped: ifSent.skipped === null ? cannotTell : `${cannotTell}; if sent: ${ifSent.skipped}` };
   }
   let decision: AdmissionDecision | undefined;
   const deps: PodAdmissionDeps = {

@@ -432,19 +432,40 @@ describe('secure-defaults audit', () => {
       expect(verdicts).toEqual({ web: 'hardened', iis: 'left-alone', 'db-0': 'excluded', debug: 'excluded', nightly: 'excluded' });
     });
 
-    test('In on a hash the audit cannot know: "cannot tell" with the label and the selector, counted, and --fail-on deny fails on it', async () => {
-      const run = await audit(['-o', 'json'], withSelector({ matchExpressions: [{ key: 'pod-template-hash', operator: 'In', values: ['5d9f7c'] }] }));
-      expect(run.code).toBe(1);
+    test('In on a hash the audit cannot know: "cannot tell" with the label and the selector, judged as if sent, counted; --fail-on counts it by what it would be if sent', async () => {
+      const selector = { matchExpressions: [{ key: 'pod-template-hash', operator: 'In', values: ['5d9f7c'] }] };
+      const run = await audit(['-o', 'json'], withSelector(selector));
+      // web and tenant-new's api would be hardened if sent, iis left alone (Windows): nothing a deny gate stops.
+      expect(run.code).toBe(0);
       const web = workloadsOf(run.stdout, 'team-a').find((w) => w.name === 'web')!;
-      expect(web).toMatchObject({ verdict: 'undecided', patch: [] });
+      expect(web).toMatchObject({ verdict: 'undecided', ifSent: 'hardened' });
+      expect(web.patch.length).toBeGreaterThan(0);
       expect(web.skipped).toBe('cannot tell whether the API server sends it to the webhook: objectSelector "pod-template-hash in (5d9f7c)" (MutatingWebhookConfiguration secure-defaults) depends on a label\'s value: its controller sets pod-template-hash to a hash of the Pod template the Deployment controller computes, which the audit cannot know');
+      const iis = workloadsOf(run.stdout, 'team-a').find((w) => w.name === 'iis')!;
+      expect(iis).toMatchObject({ verdict: 'undecided', ifSent: 'left-alone' });
+      expect(iis.skipped).toMatch(/which the audit cannot know; if sent: .*[Ww]indows/);
       // The Pods and the CronJob's Jobs carry no pod-template-hash: In fails on them, decidably.
       expect(workloadsOf(run.stdout, 'team-a').filter((w) => w.name !== 'web' && w.name !== 'iis').map((w) => w.verdict)).toEqual(['excluded', 'excluded', 'excluded']);
-      expect(JSON.parse(run.stdout).summary).toMatchObject({ undecided: 3 }); // the Deployments web, iis and tenant-new's api
-      const table = await audit(['--fail-on', 'never'], withSelector({ matchExpressions: [{ key: 'pod-template-hash', operator: 'In', values: ['5d9f7c'] }] }));
+      expect(JSON.parse(run.stdout).summary).toMatchObject({ undecided: 3, undecidedWouldDeny: 0, undecidedWouldChange: 2, hardened: 0 }); // the Deployments web, iis and tenant-new's api
+      expect((await audit(['--fail-on', 'change'], withSelector(selector))).code).toBe(1);
+      const table = await audit(['--fail-on', 'never'], withSelector(selector));
       expect(table.code).toBe(0);
-      expect(table.stdout).toMatch(/Deployment +web +cannot tell if sent \(objectSelector\)/);
-      expect(table.stdout).toMatch(/total: .*, 3 cannot tell if sent \(objectSelector\)\n$/);
+      expect(table.stdout).toMatch(/Deployment +web +cannot tell if sent \(objectSelector\); if sent: hardened \(\d+ fields\)/);
+      expect(table.stdout).toMatch(/total: .*, 3 cannot tell if sent \(objectSelector\) \(if sent: 2 changed\)\n$/);
+    });
+
+    test('an undecided workload the webhook would deny if sent fails --fail-on deny, and says so', async () => {
+      const fake = cluster('enforce');
+      // Only the root Deployment: the fixture's bare root Pod carries no pod-template-hash, so it is sent, and denied, decidably.
+      const rootWeb = { ...fake, objects: { Deployment: [deployment('team-a', 'rooted', root)] } };
+      const run = await audit(['-o', 'json'], withSelector({ matchExpressions: [{ key: 'pod-template-hash', operator: 'NotIn', values: ['5d9f7c'] }] }, rootWeb));
+      expect(run.code).toBe(1);
+      const rooted = workloadsOf(run.stdout, 'team-a').find((w) => w.name === 'rooted')!;
+      expect(rooted).toMatchObject({ verdict: 'undecided', ifSent: 'denied', patch: [] });
+      expect(JSON.parse(run.stdout).summary).toMatchObject({ undecidedWouldDeny: 1, denied: 0 });
+      const table = await audit(['--fail-on', 'never'], withSelector({ matchExpressions: [{ key: 'pod-template-hash', operator: 'NotIn', values: ['5d9f7c'] }] }, rootWeb));
+      expect(table.stdout).toMatch(/Deployment +rooted +cannot tell if sent \(objectSelector\); if sent: would be DENIED/);
+      expect(table.stdout).toMatch(/\(if sent: 1 would be denied or not judged\)/);
     });
   });
 

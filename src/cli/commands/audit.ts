@@ -245,7 +245,7 @@ export function registerAuditCommand(program: Command, deps: AuditRunDeps, exitW
     .option('--assume-opted-in', 'judge namespaces that have not opted in as if they had (what labelling them would do)')
     .addOption(new Option('-o, --output <format>', 'table (people), wide (every field and message), json or yaml (tools)').choices(AUDIT_OUTPUTS).default('table'))
     .option('--only-changed', 'hide workloads the webhook would leave exactly as they are')
-    .addOption(new Option('--fail-on <what>', 'exit 1 when: deny = a workload would be denied, cannot be judged, or cannot be told sent or not; change = also when anything would be injected or warned; never').choices(FAIL_ON).default('deny'))
+    .addOption(new Option('--fail-on <what>', 'exit 1 when: deny = a workload would be denied or cannot be judged (one the audit cannot tell is sent: if it were); change = also when anything would be injected or warned; never').choices(FAIL_ON).default('deny'))
     .option('--progress', 'show "namespaces done/total" on stderr even when it is not a terminal')
     .option('--chunk-size <n>', 'objects per list page (the API\'s limit/continue)', chunkSize, DEFAULT_PAGE_SIZE)
     .addHelpText('after', '\nExit status: 0 nothing found that --fail-on names, 1 something found, 2 bad input or the cluster could not be read.')
