@@ -30,8 +30,11 @@ export interface AdmissionOutcome extends AdmissionAnswer {
   readonly quiet?: boolean;
 }
 
-/** An endpoint's decision: expected failures come back as outcomes, never as rejections. */
-export type ReviewDecider = (request: AdmissionRequest) => Promise<AdmissionOutcome>;
+/**
+ * An endpoint's decision: expected failures come back as outcomes, never as rejections. `signal`,
+ * where the HTTP layer gives one, aborts when the caller hung up before the answer was sent.
+ */
+export type ReviewDecider = (request: AdmissionRequest, signal?: AbortSignal) => Promise<AdmissionOutcome>;
 
 /** A review that could not be read: refused outright (no uid) or answered as unusable. */
 export type UnreadReview = Exclude<ReviewReading, { kind: 'request' }>;
@@ -55,7 +58,7 @@ export interface AdmissionPipeline {
   /** Never throws by design: anything that is not a usable AdmissionReview comes back as a reading saying why. */
   read(body: Buffer): ReviewReading;
   /** Never rejects: an unforeseen error becomes an answer with the reason rather than a bare 500. */
-  decide(request: AdmissionRequest): Promise<AdmissionOutcome>;
+  decide(request: AdmissionRequest, signal?: AbortSignal): Promise<AdmissionOutcome>;
   /** The AdmissionReview JSON for a decided request. */
   answer(outcome: AdmissionOutcome): string;
   /** The AdmissionReview JSON for a review that has a uid but cannot be acted on. */
@@ -106,9 +109,9 @@ export function createAdmissionPipeline(endpoint: ReviewEndpoint, deps: Admissio
   return {
     endpoint,
     read: (body) => readAdmissionReview(body),
-    async decide(request) {
+    async decide(request, signal) {
       try {
-        return await deps.decide(request);
+        return await deps.decide(request, signal);
       } catch (error) {
         // The deciders turn every expected failure into an outcome; this is the last line, so an
         // unforeseen bug still yields an AdmissionReview with the reason rather than a bare 500.

@@ -26,7 +26,12 @@ function objectName(request: AdmissionRequest): string {
   return typeof metadata.name === 'string' ? metadata.name : '';
 }
 
-export async function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyReviewDeps): Promise<AdmissionOutcome> {
+/**
+ * `signal` aborts when the API server stopped waiting for the answer (its timeoutSeconds): the
+ * parse is then given up, so the one policy worker is free for the next edit or reload instead of
+ * reading, for up to its deadline, a text whose verdict nobody will read.
+ */
+export async function reviewPolicyConfigMap(request: AdmissionRequest, deps: PolicyReviewDeps, signal?: AbortSignal): Promise<AdmissionOutcome> {
   const uid = request.uid;
   const skip = (reason: string): AdmissionOutcome => ({ ...allowed(uid), result: 'skipped', log: { reason }, injected: [], quiet: true });
   const ref = deps.configMap;
@@ -56,9 +61,11 @@ export async function reviewPolicyConfigMap(request: AdmissionRequest, deps: Pol
   }
   let parsed: PolicyParseResult;
   try {
-    parsed = await deps.parsePolicy(document.text);
+    parsed = await deps.parsePolicy(document.text, signal);
   } catch (error) {
-    const reason = `the policy parser failed: ${error instanceof Error ? error.message : String(error)}`;
+    const reason = signal?.aborted
+      ? `the API server stopped waiting for the answer (the webhook's timeoutSeconds) before the policy was read; the parse was given up and nothing changed: retry the edit`
+      : `the policy parser failed: ${error instanceof Error ? error.message : String(error)}`;
     return { ...unableToJudge(uid, deps.failurePolicy, 500, reason), result: 'errored', log: { reason }, injected: [] };
   }
   if (!parsed.ok) {

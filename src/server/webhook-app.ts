@@ -101,6 +101,8 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     readonly res: Response;
     readonly body: Buffer;
     readonly started: number;
+    /** Aborts when the caller hangs up before the answer is sent (endpoints whose decision is long work). */
+    readonly hungUp: AbortSignal | undefined;
   }
   const secondsSince = (started: number): number => (deps.clock.monotonic() - started) / 1000;
   // Reviews received and not yet answered, on every endpoint, and when the last body completed.
@@ -111,7 +113,10 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   let reviewsInFlight = 0;
   let lastBodyAt = Number.NEGATIVE_INFINITY;
 
-  const reviewEndpoint = (endpoint: ReviewEndpoint, decide: ReviewDecider) => {
+  // `cancellable`: the decision gets a signal that aborts when the caller hangs up first. Only for
+  // /validate-policy, whose parse can take seconds; a Pod's decision is too short to be worth an
+  // AbortController per review.
+  const reviewEndpoint = (endpoint: ReviewEndpoint, decide: ReviewDecider, cancellable = false) => {
     const pipeline: AdmissionPipeline = createAdmissionPipeline(endpoint, { decide, failurePolicy: deps.failurePolicy, logger: deps.logger, metrics: deps.metrics });
     // Metrics and log lines of the answers sent in one go, after the last of them: process.nextTick
     // runs once the decisions resolved in this microtask drain are all answered, and before the
@@ -121,7 +126,7 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
     }, process.nextTick);
 
     const decideAndAnswer = async (review: ReceivedReview, request: AdmissionRequest): Promise<void> => {
-      const outcome = await pipeline.decide(request);
+      const outcome = await pipeline.decide(request, review.hungUp);
       const seconds = secondsSince(review.started);
       sendJson(review.res, pipeline.answer(outcome));
       answered.add({ request, outcome, seconds });
@@ -218,10 +223,14 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         return;
       }
       reviewsInFlight += 1;
+      const hangUp = cancellable ? new AbortController() : undefined;
       res.once('close', () => {
         reviewsInFlight -= 1;
         budget.release(held);
+        if (hangUp !== undefined && !res.writableFinished) hangUp.abort();
       });
+      // Every review has the field, set or not, so the objects keep one shape on the /mutate path.
+      const hungUp = hangUp?.signal;
       // The body is read whatever its declared type, so a too-large body is refused as such.
       let body: Buffer;
       try {
@@ -256,10 +265,10 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
         const now = deps.clock.monotonic();
         const quiet = now - lastBodyAt >= QUIET_BEFORE_LONE_REVIEW_MS;
         lastBodyAt = now;
-        if (reviewsInFlight === 1 && quiet) judgeTurn([{ res, body, started }]);
-        else received.add({ res, body, started });
+        if (reviewsInFlight === 1 && quiet) judgeTurn([{ res, body, started, hungUp }]);
+        else received.add({ res, body, started, hungUp });
       } else {
-        largeReviews.push({ res, body, started });
+        largeReviews.push({ res, body, started, hungUp });
         if (!judgingLarge) {
           judgingLarge = true;
           setImmediate(judgeNextLarge);
@@ -274,8 +283,10 @@ export function createWebhookApp(deps: WebhookAppDeps): express.Express {
   );
   app.post(
     '/validate-policy',
-    reviewEndpoint('validate-policy', (request) =>
-      reviewPolicyConfigMap(request, { configMap: deps.policyConfigMap, parsePolicy: deps.parsePolicy, failurePolicy: deps.failurePolicy }),
+    reviewEndpoint(
+      'validate-policy',
+      (request, signal) => reviewPolicyConfigMap(request, { configMap: deps.policyConfigMap, parsePolicy: deps.parsePolicy, failurePolicy: deps.failurePolicy }, signal),
+      true,
     ),
   );
   app.get('/healthz', (_req, res) => oneLine(res, 200, 'ok'));

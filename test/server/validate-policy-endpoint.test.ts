@@ -1,4 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { request as httpsRequest } from 'node:https';
+import { createWorkerPolicyParser } from '../../src/server/worker-policy-parser.js';
+import { fixtureWorker } from './compiled-policy-worker.js';
 import { configMapReview, startTestWebhook, type TestWebhook } from './webhook-harness.js';
 
 describe('POST /validate-policy', () => {
@@ -43,4 +46,32 @@ describe('POST /validate-policy', () => {
     expect(response.allowed).toBe(true);
     expect(response.warnings[0]).toMatch(/keeps using the last good policy/);
   });
+
+  it('gives up the parse when the API server hangs up first: the one policy worker is free again, and the log says why', async () => {
+    // A worker that never answers stands for a text that takes long to read; its deadline is far
+    // beyond the test, so only the hang-up can stop it.
+    const parser = createWorkerPolicyParser({ workerUrl: fixtureWorker('hanging-policy-worker.mjs'), timeoutMs: 60_000, maxWorkers: 1 });
+    const slow = await startTestWebhook({ parsePolicy: parser.parseUnlessBusy });
+    try {
+      const body = JSON.stringify(configMapReview({ uid: 'gone', data: { 'policy.yaml': 'spec: {}' } }));
+      const req = httpsRequest({ host: '127.0.0.1', port: slow.webhook.port, method: 'POST', path: '/validate-policy', ca: slow.ca, agent: false, servername: 'localhost', headers: { 'content-type': 'application/json' } });
+      req.on('error', () => undefined);
+      req.end(body);
+      const deadline = Date.now() + 10_000;
+      while (parser.busy().running === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(parser.busy().running).toBe(1);
+      req.destroy();
+      while (parser.busy().running > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(parser.busy()).toEqual({ running: 0, queued: 0 });
+      while (slow.logger.decisions().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(slow.logger.decisions().at(-1)).toMatchObject({
+        level: 'warn',
+        fields: { endpoint: 'validate-policy', uid: 'gone', result: 'errored', reason: expect.stringMatching(/^the API server stopped waiting for the answer .*the parse was given up and nothing changed: retry the edit$/) },
+      });
+    } finally {
+      await slow.stop();
+      await parser.close();
+    }
+  }, 30_000);
 });
+
