@@ -3,10 +3,8 @@
 // kubernetes.io/metadata.name, which it sets to the name on every namespace (the chart's own
 // selector excludes kube-system and its namespace through it). Pure: the selector comes in as JSON.
 import { compileLabelsMatcher } from '../engine/namespace-matcher.js';
-import { readSelector } from '../engine/policy-parser.js';
 import type { NamespaceInfo, PolicyError } from '../engine/model.js';
-import { PolicyErrorList } from '../engine/policy-reader.js';
-import { requirementText } from './object-selector.js';
+import { readWebhookSelector, requirementText } from './object-selector.js';
 
 export const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
@@ -29,11 +27,10 @@ export function namespaceLabels(namespace: NamespaceInfo): Readonly<Record<strin
  * validated as the API server validates a LabelSelector; `source` names where it came from.
  */
 export function namespaceScopeOf(value: unknown, path: string, source: string): NamespaceScopeResult {
-  if (value === undefined || value === null) return { ok: true, scope: null };
-  const errors = new PolicyErrorList();
-  const selector = readSelector(errors, value, path);
-  if (selector === undefined || errors.errors.length > 0) return { ok: false, errors: errors.errors };
-  if (Object.keys(selector.matchLabels).length === 0 && selector.matchExpressions.length === 0) return { ok: true, scope: null };
+  const read = readWebhookSelector(value, path);
+  if (!read.ok) return read;
+  const selector = read.selector;
+  if (selector === null) return { ok: true, scope: null };
   const matches = compileLabelsMatcher(selector);
   const text = requirementText(selector);
   const reason = `never sent to the webhook: namespaceSelector ${JSON.stringify(text)} (${source}) does not match the namespace's labels`;

@@ -52,15 +52,27 @@ export function requirementText(selector: LabelSelector): string {
 }
 
 /**
+ * A webhook's objectSelector or namespaceSelector at `path`, validated as the API server validates
+ * a LabelSelector; null when it selects everything (absent, null or {}).
+ */
+export function readWebhookSelector(value: unknown, path: string): { readonly ok: true; readonly selector: LabelSelector | null } | { readonly ok: false; readonly errors: readonly PolicyError[] } {
+  if (value === undefined || value === null) return { ok: true, selector: null };
+  const errors = new PolicyErrorList();
+  const selector = readSelector(errors, value, path);
+  if (selector === undefined || errors.errors.length > 0) return { ok: false, errors: errors.errors };
+  if (Object.keys(selector.matchLabels).length === 0 && selector.matchExpressions.length === 0) return { ok: true, selector: null };
+  return { ok: true, selector };
+}
+
+/**
  * The objectSelector at `path` (absent, null or {} selects every Pod: no scope), validated as the
  * API server validates a LabelSelector; `source` names where it came from in the reason.
  */
 export function objectScopeOf(value: unknown, path: string, source: string): ObjectScopeResult {
-  if (value === undefined || value === null) return { ok: true, scope: null };
-  const errors = new PolicyErrorList();
-  const selector = readSelector(errors, value, path);
-  if (selector === undefined || errors.errors.length > 0) return { ok: false, errors: errors.errors };
-  if (Object.keys(selector.matchLabels).length === 0 && selector.matchExpressions.length === 0) return { ok: true, scope: null };
+  const read = readWebhookSelector(value, path);
+  if (!read.ok) return read;
+  const selector = read.selector;
+  if (selector === null) return { ok: true, scope: null };
   const text = requirementText(selector);
   return {
     ok: true,
