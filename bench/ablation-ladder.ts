@@ -16,7 +16,7 @@ import { readImageNodeOptions } from './image-node-options.js';
 import { readBenchConfig } from './bench-config.js';
 import { buildAdmissionBody } from './bodies/admission-review-bodies.js';
 import { measureLoad, type LoadMeasurement } from './load-run.js';
-import { cpuMicrosPerRequest } from './results-report.js';
+import { cpuMicrosPerRequest, mean } from './results-report.js';
 import { createLoopbackCertificate } from './self-signed-certificate.js';
 import { findFreePort, startServer, type RunningServer } from './server-process.js';
 
@@ -42,7 +42,6 @@ interface Rung {
   readonly step: number | null;
 }
 
-const mean = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
 const whole = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<number> {

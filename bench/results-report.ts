@@ -32,7 +32,8 @@ export function formatRunLine(m: RoundMeasurement): string {
   ].join(' | ');
 }
 
-function mean(values: readonly number[]): number {
+/** The arithmetic mean (NaN of none). */
+export function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;
 }
 

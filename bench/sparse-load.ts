@@ -12,10 +12,12 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { nodeFlagList, positiveInteger, type Env } from './bench-config.js';
+import { flag, nodeFlagList, positiveInteger, type Env } from './bench-config.js';
+import { percentile } from './apiserver/create-summary.js';
 import { buildAdmissionBody } from './bodies/admission-review-bodies.js';
 import { readImageNodeOptions } from './image-node-options.js';
 import { pinToCpu, readCpuSeconds } from './process-stats.js';
+import { mean } from './results-report.js';
 import { createLoopbackCertificate } from './self-signed-certificate.js';
 import { findFreePort, startServer, type RunningServer } from './server-process.js';
 
@@ -49,7 +51,7 @@ function readConfig(env: Env, imageNodeFlags: readonly string[]): { config: Spar
       // Enough for V8 to have optimized the request path: compilations settle after ~750 requests.
       warmup: positiveInteger(env, 'BENCH_SPARSE_WARMUP', 2000, errors),
       rounds: positiveInteger(env, 'BENCH_ROUNDS', 3, errors),
-      pin: env['BENCH_SPARSE_PIN'] === '1',
+      pin: flag(env, 'BENCH_SPARSE_PIN', errors),
       nodeFlags: nodeFlagList(env, 'BENCH_NODE_FLAGS', imageNodeFlags, errors),
     },
     errors,
@@ -80,10 +82,6 @@ function post(agent: Agent, port: number, payload: Buffer): Promise<{ status: nu
     req.on('error', fail);
     req.end(payload);
   });
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 async function main(): Promise<number> {
@@ -141,11 +139,11 @@ async function main(): Promise<number> {
         if (start === null || start === undefined || after === null) throw new Error(`${target} exited during the run`);
         const perRequest = ((after - start) * 1e6) / config.requests;
         cpuUs.get(target)!.push(perRequest);
-        const sorted = [...latencies.get(target)!].sort((a, b) => a - b);
-        const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
-        meanLatencyUs.get(target)!.push(mean);
+        const measured = latencies.get(target)!;
+        const meanUs = mean(measured);
+        meanLatencyUs.get(target)!.push(meanUs);
         process.stdout.write(
-          `round ${round} ${target.padEnd(8)} ${perRequest.toFixed(0).padStart(5)} µs CPU/request; latency µs mean ${mean.toFixed(0)}, p50 ${percentile(sorted, 50).toFixed(0)}, p90 ${percentile(sorted, 90).toFixed(0)}, p99 ${percentile(sorted, 99).toFixed(0)}\n`,
+          `round ${round} ${target.padEnd(8)} ${perRequest.toFixed(0).padStart(5)} µs CPU/request; latency µs mean ${meanUs.toFixed(0)}, p50 ${percentile(measured, 50).toFixed(0)}, p90 ${percentile(measured, 90).toFixed(0)}, p99 ${percentile(measured, 99).toFixed(0)}\n`,
         );
       }
     }
@@ -153,15 +151,14 @@ async function main(): Promise<number> {
     const ratioText = (values: readonly number[], baseline: readonly number[] | undefined): string => {
       if (baseline === undefined) return '–';
       const ratios = values.map((v, i) => v / baseline[i]!);
-      return `${ratios.map((r) => r.toFixed(2)).join(', ')} (${(ratios.reduce((a, b) => a + b, 0) / ratios.length).toFixed(2)})`;
+      return `${ratios.map((r) => r.toFixed(2)).join(', ')} (${mean(ratios).toFixed(2)})`;
     };
-    const meanOf = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0) / values.length;
     process.stdout.write('\n| server | CPU µs/request per round | mean | ÷ trivial per round (mean) | mean latency µs per round | latency − trivial, µs (mean) |\n|---|---|---:|---|---|---:|\n');
     const baselineLatency = meanLatencyUs.get('trivial');
     for (const [target, values] of cpuUs) {
       const latency = meanLatencyUs.get(target)!;
-      const extra = baselineLatency === undefined ? '–' : meanOf(latency.map((v, i) => v - baselineLatency[i]!)).toFixed(0);
-      process.stdout.write(`| ${target} | ${values.map((v) => v.toFixed(0)).join(', ')} | ${meanOf(values).toFixed(0)} | ${ratioText(values, cpuUs.get('trivial'))} | ${latency.map((v) => v.toFixed(0)).join(', ')} | ${extra} |\n`);
+      const extra = baselineLatency === undefined ? '–' : mean(latency.map((v, i) => v - baselineLatency[i]!)).toFixed(0);
+      process.stdout.write(`| ${target} | ${values.map((v) => v.toFixed(0)).join(', ')} | ${mean(values).toFixed(0)} | ${ratioText(values, cpuUs.get('trivial'))} | ${latency.map((v) => v.toFixed(0)).join(', ')} | ${extra} |\n`);
     }
     process.stdout.write('\n/proc counts CPU in 10 ms ticks: use at least 1000 requests per run.\n');
     return 0;
